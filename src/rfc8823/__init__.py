@@ -1,0 +1,3 @@
+"""Conformance test suite for ACME end-user S/MIME certificates (RFC 8823)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Email authentication (DKIM, SPF, DMARC, S/MIME) over the world's real DNS."""

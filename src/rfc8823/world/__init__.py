@@ -1,0 +1,1 @@
+"""The embedded test network: DNS, SMTP, PKI and domains, all on loopback."""
