@@ -253,7 +253,7 @@ def _parse_row(row: object, where: str) -> Requirement:
         note=_optional_text(row, "note", where),
         testable=testable,
         untestable_reason=reason,
-        on_break=on_break,  # type: ignore[arg-type]
+        on_break=on_break,
     )
 
 
