@@ -226,6 +226,12 @@ class SmtpServer:
             return refused
         return AuthResult(success=True, auth_data=user)
 
+    def set_password(self, user: str, password: str) -> None:
+        """Add or change one AUTH user while the server runs (the world adds users per test)."""
+        if self._auth is None:
+            raise ValueError(f"{self.name} was built without AUTH")
+        self._auth[user] = password
+
     def _ehlo_lines(self, responses: list[str]) -> list[str]:
         if self._auth is None:
             return [line for line in responses if not line.startswith("250-AUTH")]
