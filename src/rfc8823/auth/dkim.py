@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from rfc8823.auth.resolver import DnsError, DnsNoRecord, Resolver
+from rfc8823.domains import to_a_label
 
 __all__ = [
     "CHALLENGE_RECOMMENDED_HEADERS",
@@ -128,20 +129,6 @@ def parse_tag_list(text: str) -> dict[str, str]:
             raise TagListError(f"control character in value of tag {name!r}")
         tags[name] = value.strip(" \t\r\n")
     return tags
-
-
-def to_a_label(domain: str) -> str:
-    """Lower-case a domain and turn any U-labels into A-labels (RFC 5890); invalid IDNs stay as-is.
-
-    Used to compare ``d=`` with a From domain (CHAL-DKIM-3, RESP-DKIM-4, I18N-5).
-    """
-    lowered = domain.strip().rstrip(".").lower()
-    if lowered.isascii():
-        return lowered
-    try:
-        return lowered.encode("idna").decode("ascii")
-    except UnicodeError:
-        return lowered
 
 
 def dkim_txt_record(public_key: DkimPublicKey) -> str:
