@@ -1,7 +1,8 @@
 """The test PKI: a TLS CA and S/MIME CAs, cached on disk; leaf certificates issued on demand.
 
 Layout under the cache root: `keys/<name>.<kind>.pem` (see `keys.cached_key`) and
-`pki/<name>.pem` for the CA certificates (tls-ca, smime-root, smime-intermediate, untrusted-root).
+`pki/<name>.pem` for the CA certificates (tls-ca, smime-root, smime-intermediate, acme-issuing,
+untrusted-root).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class TestPki:
     tls_ca: Authority
     smime_root: Authority
     smime_intermediate: Authority
+    acme_issuing: Authority
     untrusted_root: Authority
 
     @classmethod
@@ -76,6 +78,9 @@ class TestPki:
                 smime_root=smime_root,
                 smime_intermediate=_authority(
                     root, "smime-intermediate", "rfc8823 S/MIME intermediate CA", "p256", smime_root
+                ),
+                acme_issuing=_authority(
+                    root, "acme-issuing", "rfc8823 ACME S/MIME issuing CA", "p256", smime_root
                 ),
                 untrusted_root=_authority(
                     root, "untrusted-root", "rfc8823 untrusted S/MIME root CA", "p256", None
