@@ -15,7 +15,7 @@ from typing import Protocol, cast
 
 from rfc8823 import __version__
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("rfc8823.report.cli",)
 """Modules that register a subcommand, in the order ``--help`` lists them."""
 
 

@@ -1,0 +1,267 @@
+"""The report document of one run against one target (schema ``rfc8823-report/1``).
+
+Built from the executed tests and the catalog; the JSON file, the HTML page, the Markdown summary
+and the comparison matrix are all renderings of this one structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from rfc8823.report.records import CaseRecord, Outcome, Target
+from rfc8823.report.verdicts import (
+    PRECEDENCE,
+    ReportVerdict,
+    case_verdict,
+    mentioned_ids,
+    strongest,
+)
+from rfc8823.requirements import Catalog, Requirement
+
+SCHEMA_ID = "rfc8823-report/1"
+_SLUG_JUNK = re.compile(r"[^a-z0-9._-]+")
+
+
+class FindingEntry(TypedDict):
+    """A finding about the requirement, with the test that recorded it."""
+
+    test: str
+    verdict: str
+    observed: str
+    expected: str
+    detail: str
+
+
+class CaseEntry(TypedDict):
+    """A test that covers (or reported on) the requirement, and its verdict on it."""
+
+    nodeid: str
+    outcome: str
+    verdict: str
+    duration: float
+    message: str
+    unsupported: str
+
+
+class RequirementEntry(TypedDict):
+    """One exercised catalog row with its verdict, tests and findings."""
+
+    id: str
+    rfc: int
+    section: str
+    item: str | None
+    reference: str
+    level: str
+    source: str
+    binds: list[str]
+    summary: str
+    verdict_on_break: str
+    verdict: str
+    tests: list[CaseEntry]
+    findings: list[FindingEntry]
+
+
+class UnexercisedEntry(TypedDict):
+    """A catalog row that no test of the run touched."""
+
+    id: str
+    rfc: int
+    section: str
+    reference: str
+    level: str
+    summary: str
+    testable: bool
+    untestable_reason: str | None
+
+
+class TargetEntry(TypedDict):
+    """The implementation under test."""
+
+    name: str
+    version: str
+
+
+class SuiteEntry(TypedDict):
+    """The suite that produced the report."""
+
+    name: str
+    version: str
+
+
+class SummaryEntry(TypedDict):
+    """Counts by verdict and by test outcome, and the FAIL rows."""
+
+    verdicts: dict[str, int]
+    tests: dict[str, int]
+    exercised: int
+    catalog: int
+    failures: list[str]
+
+
+class ReportDocument(TypedDict):
+    """The whole report of one run against one target."""
+
+    schema: str
+    target: TargetEntry
+    suite: SuiteEntry
+    created: str
+    seed: str | None
+    options: dict[str, object]
+    summary: SummaryEntry
+    requirements: list[RequirementEntry]
+    not_exercised: list[UnexercisedEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Facts about the run that the tests do not carry."""
+
+    suite_version: str
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seed: str | None = None
+    options: dict[str, object] = field(default_factory=dict)
+
+
+def build_report(
+    cases: Sequence[CaseRecord], catalog: Catalog, target: Target, run: RunInfo
+) -> ReportDocument:
+    """The report of ``cases`` (all run against ``target``), rows in catalog order."""
+    mentioned = {rid for case in cases for rid in mentioned_ids(case)}
+    requirements = [_requirement_entry(row, cases) for row in catalog if row.id in mentioned]
+    verdicts = dict.fromkeys((v.value for v in PRECEDENCE), 0)
+    for entry in requirements:
+        verdicts[entry["verdict"]] += 1
+    tests = dict.fromkeys((o.value for o in Outcome), 0)
+    for case in cases:
+        tests[case.outcome.value] += 1
+    return ReportDocument(
+        schema=SCHEMA_ID,
+        target=TargetEntry(name=target.name, version=target.version),
+        suite=SuiteEntry(name="rfc8823", version=run.suite_version),
+        created=run.created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        seed=run.seed,
+        options=dict(run.options),
+        summary=SummaryEntry(
+            verdicts=verdicts,
+            tests=tests,
+            exercised=len(requirements),
+            catalog=len(catalog),
+            failures=[e["id"] for e in requirements if e["verdict"] == ReportVerdict.FAIL],
+        ),
+        requirements=requirements,
+        not_exercised=[_unexercised_entry(row) for row in catalog if row.id not in mentioned],
+    )
+
+
+def _requirement_entry(row: Requirement, cases: Iterable[CaseRecord]) -> RequirementEntry:
+    tests: list[CaseEntry] = []
+    findings: list[FindingEntry] = []
+    for case in cases:
+        verdict = case_verdict(case, row)
+        if verdict is None:
+            continue
+        tests.append(
+            CaseEntry(
+                nodeid=case.nodeid,
+                outcome=case.outcome.value,
+                verdict=verdict.value,
+                duration=round(case.duration, 6),
+                message=case.message,
+                unsupported=case.unsupported,
+            )
+        )
+        findings.extend(
+            FindingEntry(
+                test=case.nodeid,
+                verdict=f.verdict.value,
+                observed=f.observed,
+                expected=f.expected,
+                detail=f.detail,
+            )
+            for f in case.findings
+            if f.requirement == row.id
+        )
+    overall = strongest(ReportVerdict(t["verdict"]) for t in tests)
+    assert overall is not None, f"{row.id} listed without a test"
+    return RequirementEntry(
+        id=row.id,
+        rfc=row.rfc,
+        section=row.section,
+        item=row.item,
+        reference=row.reference,
+        level=row.level.value,
+        source=row.source.value,
+        binds=[b.value for b in row.binds],
+        summary=row.summary,
+        verdict_on_break=row.verdict_on_break,
+        verdict=overall.value,
+        tests=tests,
+        findings=findings,
+    )
+
+
+def _unexercised_entry(row: Requirement) -> UnexercisedEntry:
+    return UnexercisedEntry(
+        id=row.id,
+        rfc=row.rfc,
+        section=row.section,
+        reference=row.reference,
+        level=row.level.value,
+        summary=row.summary,
+        testable=row.testable,
+        untestable_reason=row.untestable_reason,
+    )
+
+
+def report_slug(name: str) -> str:
+    """A file-name-safe form of a name: ``Reference CA 1.0`` -> ``reference-ca-1.0``."""
+    slug = _SLUG_JUNK.sub("-", name.lower()).strip("-.")
+    return slug or "unknown"
+
+
+def section_key(entry: RequirementEntry | UnexercisedEntry) -> str:
+    """The heading a row is grouped under: RFC and section, without the item (``RFC 8823 §3.1``)."""
+    if entry["section"]:
+        return f"RFC {entry['rfc']} §{entry['section']}"
+    return f"RFC {entry['rfc']}"
+
+
+def why(entry: RequirementEntry) -> str:
+    """One line saying why a requirement did not pass: a finding, else a test's message."""
+    for finding in entry["findings"]:
+        if finding["verdict"] in ("fail", "warn"):
+            expected = f"; expected {finding['expected']}" if finding["expected"] else ""
+            return f"observed {finding['observed']}{expected}"
+    for test in entry["tests"]:
+        if test["verdict"] == entry["verdict"] and test["message"]:
+            return test["message"].splitlines()[0]
+    return ""
+
+
+def target_label(document: ReportDocument) -> str:
+    """``name version`` of the run's target."""
+    target = document["target"]
+    return f"{target['name']} {target['version']}".strip()
+
+
+def meta_line(document: ReportDocument) -> str:
+    """Suite version, run date, seed and strictness in one line."""
+    strict = "strict" if document["options"].get("strict") else "not strict"
+    return (
+        f"suite rfc8823 {document['suite']['version']} · run {document['created']} · "
+        f"Hypothesis seed {document['seed'] or 'none'} · {strict}"
+    )
+
+
+def tests_line(document: ReportDocument) -> str:
+    """How many catalog rows the run exercised, and its tests by outcome."""
+    summary = document["summary"]
+    tests = ", ".join(f"{n} {outcome}" for outcome, n in summary["tests"].items() if n)
+    return (
+        f"{summary['exercised']} of {summary['catalog']} catalog requirements exercised; "
+        f"tests: {tests or 'none'}."
+    )

@@ -1,0 +1,123 @@
+"""The JSON report and its schema: built documents validate; broken ones are named precisely."""
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rfc8823.findings import Finding, Verdict
+from rfc8823.report.document import RunInfo, build_report
+from rfc8823.report.records import CaseRecord, Outcome, Target
+from rfc8823.report.schema import (
+    ReportFileError,
+    SchemaError,
+    load_report,
+    report_schema,
+    validate,
+    validate_report,
+)
+from rfc8823.requirements import load_catalog
+
+
+def document() -> dict[str, object]:
+    cases = [
+        CaseRecord("s::a", Outcome.PASSED, ("TOK-2",), Target("ref", "1"), 0.5),
+        CaseRecord(
+            "s::b",
+            Outcome.FAILED,
+            ("RESP-SUBJ-1",),
+            Target("ref", "1"),
+            0.1,
+            "assert 1 == 2",
+            (Finding("RESP-SUBJ-1", Verdict.WARN, "o", "e", "d"),),
+        ),
+        CaseRecord("s::c", Outcome.UNSUPPORTED, ("FLOW-2",), Target("ref", "1"), 0, "", (), "eai"),
+    ]
+    run = RunInfo("0.1.0", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "42", {"strict": False})
+    return dict(build_report(cases, load_catalog(), Target("ref", "1"), run))
+
+
+def test_built_document_validates_and_reads_as_expected() -> None:
+    doc = document()
+    assert validate_report(doc) == []
+    assert doc["schema"] == "rfc8823-report/1"
+    assert doc["created"] == "2026-01-02T03:04:05Z"
+    summary = doc["summary"]
+    assert isinstance(summary, dict)
+    assert summary["verdicts"]["FAIL"] == 1
+    assert summary["failures"] == ["RESP-SUBJ-1"]
+    assert validate_report(json.loads(json.dumps(doc))) == []
+
+
+def broken(path: str, value: object) -> dict[str, object]:
+    doc = copy.deepcopy(document())
+    *parents, last = path.split("/")
+    node: object = doc
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+    if value is KeyError:
+        del node[last]  # type: ignore[union-attr]
+    else:
+        node[last] = value  # type: ignore[index]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ("schema", "rfc8823-report/2", "/schema: expected 'rfc8823-report/1'"),
+        ("seed", KeyError, "/seed: missing"),
+        ("extra", 1, "/extra: unexpected property"),
+        ("created", "yesterday", "/created: 'yesterday' does not match"),
+        ("summary/verdicts/PASS", True, "/summary/verdicts/PASS: expected integer, got boolean"),
+        ("summary/catalog", -1, "/summary/catalog: -1 is below 0"),
+        ("requirements/0/verdict", "MAYBE", "/requirements/0/verdict: 'MAYBE' is not one of"),
+        ("requirements/0/tests", [], "/requirements/0/tests: fewer than 1 items"),
+        (
+            "requirements/0/tests/0/duration",
+            "1s",
+            "/requirements/0/tests/0/duration: expected number",
+        ),
+        ("requirements/0/id", "tok-2", "/requirements/0/id: 'tok-2' does not match"),
+        ("target/name", "", "/target/name: shorter than 1 characters"),
+        ("not_exercised/0/untestable_reason", 3, "expected string or null, got integer"),
+    ],
+)
+def test_broken_documents_are_named(path: str, value: object, problem: str) -> None:
+    problems = validate_report(broken(path, value))
+    assert any(problem in p for p in problems), problems
+
+
+def test_non_object_is_rejected() -> None:
+    assert validate_report([]) == ["/: expected object, got array"]
+
+
+def test_unsupported_schema_keywords_are_refused() -> None:
+    with pytest.raises(SchemaError, match="oneOf"):
+        validate(1, {"oneOf": [{"type": "integer"}]})
+    with pytest.raises(SchemaError, match="does not resolve"):
+        validate(1, {"$ref": "#/$defs/missing"})
+
+
+def test_packaged_schema_is_the_shipped_file() -> None:
+    path = Path(__file__).parents[2] / "src" / "rfc8823" / "report" / "schema.json"
+    assert report_schema() == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_load_report(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(document()), encoding="utf-8")
+    assert load_report(good)["target"] == {"name": "ref", "version": "1"}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ReportFileError, match=r"bad\.json"):
+        load_report(bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"schema": "x"}), encoding="utf-8")
+    with pytest.raises(ReportFileError) as caught:
+        load_report(wrong)
+    assert "/target: missing" in caught.value.problems
+    with pytest.raises(ReportFileError):
+        load_report(tmp_path / "absent.json")
