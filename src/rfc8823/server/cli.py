@@ -1,0 +1,139 @@
+"""``rfc8823 serve``: run the reference CA until SIGINT/SIGTERM.
+
+Configuration comes from an optional TOML file (see ``ServerConfig.from_toml``), then flags.
+``--embedded-dns`` starts a test world alongside (DNS, MX, submission) so the CA has a resolver
+and an MX to mail, with extra zone data from ``--zone-file``. The endpoints are printed one per
+line as ``name: value`` for scripts to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.server.config import ServerConfig, parse_host_port
+from rfc8823.server.runner import ReferenceServer
+from rfc8823.server.zonefile import load_zone_file
+from rfc8823.world.world import World
+
+log = logging.getLogger(__name__)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    try:
+        return parse_host_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the reference ACME CA (RFC 8555 + RFC 8823 email-reply-00)",
+        description=__doc__,
+    )
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--http", type=_host_port, metavar="HOST:PORT", help="HTTPS listener")
+    parser.add_argument("--db", type=Path, help="SQLite database (default: in memory)")
+    parser.add_argument("--resolver", type=_host_port, metavar="HOST:PORT", help="DNS server")
+    parser.add_argument(
+        "--embedded-dns",
+        action="store_true",
+        help="start a test world (DNS, MX, submission) and use its DNS and MX",
+    )
+    parser.add_argument("--zone-file", type=Path, help="extra records for the embedded DNS")
+    parser.add_argument("--smarthost", type=_host_port, metavar="HOST:PORT")
+    parser.add_argument("--mx-port", type=int, help="port of the recipients' MX hosts")
+    parser.add_argument("--reply", type=_host_port, metavar="HOST:PORT", help="reply listener")
+    parser.add_argument("--from", dest="challenge_from", help="the challenge 'from' address")
+    parser.add_argument("--dkim-domain", help="DKIM d= (default: the from domain)")
+    parser.add_argument("--dkim-selector", help="DKIM selector (default: rsa)")
+    parser.add_argument("--dkim-key", type=Path, help="PEM private key for DKIM")
+    parser.add_argument("--smime-sign", action="store_true", default=None)
+    parser.add_argument("--eab-required", action="store_true", default=None)
+    parser.set_defaults(handler=serve)
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    """The configuration: TOML file (if any), then the flags given."""
+    base = ServerConfig.from_toml(args.config) if args.config else ServerConfig()
+    changes: dict[str, Any] = {
+        "db_path": args.db,
+        "resolver": DnsEndpoint(*args.resolver) if args.resolver else None,
+        "smarthost": args.smarthost,
+        "mx_port": args.mx_port,
+        "challenge_from": args.challenge_from,
+        "dkim_domain": args.dkim_domain,
+        "dkim_selector": args.dkim_selector,
+        "dkim_key_path": args.dkim_key,
+        "smime_sign": args.smime_sign,
+        "eab_required": args.eab_required,
+    }
+    if args.http:
+        changes["http_host"], changes["http_port"] = args.http
+    if args.reply:
+        changes["reply_host"], changes["reply_port"] = args.reply
+    return base.with_overrides(**changes)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run until a signal; exit status 0 after a clean stop, 2 on a configuration error."""
+    try:
+        config = config_from_args(args)
+    except (OSError, ValueError) as error:
+        print(f"rfc8823 serve: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    with ExitStack() as stack:
+        lines: list[tuple[str, str]] = []
+        if args.embedded_dns:
+            world = stack.enter_context(World())
+            if args.zone_file is not None:
+                load_zone_file(args.zone_file, world.dns)
+            config = config.with_overrides(
+                resolver=config.resolver or world.dns_endpoint,
+                mx_port=args.mx_port or world.mx.port,
+            )
+            lines += [
+                ("dns", f"{world.dns_endpoint.host}:{world.dns_endpoint.port}"),
+                ("world-mx", f"{world.mx.host}:{world.mx.port}"),
+                ("world-submission", f"{world.submission.host}:{world.submission.port}"),
+            ]
+        elif args.zone_file is not None:
+            print("rfc8823 serve: --zone-file needs --embedded-dns", file=sys.stderr)
+            return 2
+        if config.resolver is None:
+            print("rfc8823 serve: give --resolver HOST:PORT or --embedded-dns", file=sys.stderr)
+            return 2
+        server = stack.enter_context(ReferenceServer(config))
+        if args.embedded_dns and config.challenge_domain in world.domains:
+            world.route(config.challenge_domain, *server.reply_endpoint)
+        host, port = server.reply_endpoint
+        lines = [
+            ("directory", server.directory_url),
+            ("ca-bundle", str(server.ca_bundle)),
+            ("reply-smtp", f"{host}:{port}"),
+            ("challenge-from", config.challenge_from),
+            *lines,
+        ]
+        for name, value in lines:
+            print(f"{name}: {value}", flush=True)
+        while not stop.wait(timeout=1.0):
+            continue
+        log.info("stopping")
+    return 0

@@ -1,0 +1,188 @@
+"""Configuration of the reference CA: HTTPS listener, store, mail wiring, tokens, lifetimes, EAB.
+
+A frozen :class:`ServerConfig` built in code, from a TOML file (:meth:`ServerConfig.from_toml`)
+or from both with command-line overrides (:meth:`ServerConfig.with_overrides`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.tokens import b64url_decode
+
+DEFAULT_CHALLENGE_FROM = "acme-challenge@ca.test"
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``host:port`` or ``:port`` or ``port`` as a (host, port) pair; ``ValueError`` otherwise."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = default_host, text
+    host = host.strip("[]") or default_host
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not host:port")
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the reference CA needs to know; defaults suit the embedded test world.
+
+    ``token_part1_octets`` defaults to 24, a multiple of 3, so the string and octet
+    concatenation readings agree (decision 2, AMB-1); both parts carry at least 128 bits (TOK-1,
+    TOK-3). Order and authorization lifetimes default to 24 h, the S/MIME BR cap on random
+    values (SRV-VAL-4). ``challenge_mails_per_window`` limits challenge emails per address
+    (SEC-8). ``reply_wait_after_post`` (seconds), when set, makes a POSTed challenge invalid if
+    no authentic reply arrives in time; None waits until the authorization expires.
+    """
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    db_path: Path | None = None
+    challenge_from: str = DEFAULT_CHALLENGE_FROM
+    dkim_domain: str | None = None
+    dkim_selector: str = "rsa"
+    dkim_key_path: Path | None = None
+    smime_sign: bool = False
+    resolver: DnsEndpoint | None = None
+    mx_port: int = 25
+    smarthost: tuple[str, int] | None = None
+    source_address: str | None = None
+    reply_host: str = "127.0.0.1"
+    reply_port: int = 0
+    reply_max_size: int = 16 * 1024 * 1024
+    token_part1_octets: int = 24
+    token_part2_octets: int = 16
+    order_lifetime: float = DAY
+    authz_lifetime: float = DAY
+    certificate_lifetime: float = 90 * DAY
+    eab_keys: Mapping[str, bytes] = field(default_factory=dict)
+    eab_required: bool = False
+    challenge_mails_per_window: int = 10
+    rate_window: float = HOUR
+    reply_wait_after_post: float | None = None
+    max_body: int = 64 * 1024
+    send_timeout: float = 10.0
+    terms_of_service: str | None = None
+    website: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.token_part1_octets < 16 or self.token_part2_octets < 16:
+            raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
+        if "@" not in self.challenge_from:
+            raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
+        if self.eab_required and not self.eab_keys:
+            raise ValueError("eab_required needs at least one EAB key")
+        if min(self.order_lifetime, self.authz_lifetime, self.certificate_lifetime) <= 0:
+            raise ValueError("lifetimes must be positive")
+
+    @property
+    def challenge_domain(self) -> str:
+        """The domain of ``challenge_from``: where replies go (its MX is the reply listener)."""
+        return self.challenge_from.rpartition("@")[2].lower()
+
+    @property
+    def signing_domain(self) -> str:
+        """The DKIM ``d=`` of challenge emails: the From domain unless set (CHAL-DKIM-3)."""
+        return (self.dkim_domain or self.challenge_domain).lower()
+
+    def with_overrides(self, **changes: Any) -> ServerConfig:
+        """A copy with the given fields replaced; None values leave a field as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ServerConfig:
+        """Read a TOML file; relative paths in it are taken relative to the file.
+
+        Sections and keys: ``[http] host, port``; ``[store] db_path``; ``[mail] from,
+        dkim_domain, dkim_selector, dkim_key, smime_sign, resolver ("host:port"), mx_port,
+        smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
+        reply_wait_after_post``; ``[tokens] part1_octets, part2_octets``; ``[lifetimes]
+        order_hours, authz_hours, certificate_days``; ``[eab] required`` and ``[eab.keys]``
+        (key identifier = base64url HMAC key); ``[limits] challenge_mails_per_window,
+        rate_window_seconds, max_body``; ``[directory] terms_of_service, website``.
+        """
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls(**_fields_from_toml(data, path.parent))
+
+
+def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ValueError(f"[{name}] must be a table")
+    return value
+
+
+_KEYS: Mapping[str, Mapping[str, str]] = {
+    "http": {"host": "http_host", "port": "http_port"},
+    "store": {"db_path": "db_path"},
+    "mail": {
+        "from": "challenge_from",
+        "dkim_domain": "dkim_domain",
+        "dkim_selector": "dkim_selector",
+        "dkim_key": "dkim_key_path",
+        "smime_sign": "smime_sign",
+        "resolver": "resolver",
+        "mx_port": "mx_port",
+        "smarthost": "smarthost",
+        "source_address": "source_address",
+        "reply_host": "reply_host",
+        "reply_port": "reply_port",
+        "reply_max_size": "reply_max_size",
+        "reply_wait_after_post": "reply_wait_after_post",
+    },
+    "tokens": {"part1_octets": "token_part1_octets", "part2_octets": "token_part2_octets"},
+    "lifetimes": {
+        "order_hours": "order_lifetime",
+        "authz_hours": "authz_lifetime",
+        "certificate_days": "certificate_lifetime",
+    },
+    "eab": {"required": "eab_required", "keys": "eab_keys"},
+    "limits": {
+        "challenge_mails_per_window": "challenge_mails_per_window",
+        "rate_window_seconds": "rate_window",
+        "max_body": "max_body",
+    },
+    "directory": {"terms_of_service": "terms_of_service", "website": "website"},
+}
+_SCALE = {"order_hours": HOUR, "authz_hours": HOUR, "certificate_days": DAY}
+
+
+def _fields_from_toml(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    unknown = set(data) - set(_KEYS)
+    if unknown:
+        raise ValueError(f"unknown config sections {sorted(unknown)}; known: {sorted(_KEYS)}")
+    fields: dict[str, Any] = {}
+    for section, keys in _KEYS.items():
+        table = _section(data, section)
+        stray = set(table) - set(keys)
+        if stray:
+            raise ValueError(f"unknown keys {sorted(stray)} in [{section}]")
+        for key, name in keys.items():
+            if key in table:
+                fields[name] = _convert(key, table[key], base)
+    return fields
+
+
+def _convert(key: str, value: Any, base: Path) -> Any:
+    if key in ("db_path", "dkim_key"):
+        return base / Path(str(value))
+    if key == "resolver":
+        return DnsEndpoint(*parse_host_port(str(value)))
+    if key == "smarthost":
+        return parse_host_port(str(value))
+    if key in _SCALE:
+        return float(value) * _SCALE[key]
+    if key == "keys":
+        if not isinstance(value, Mapping):
+            raise ValueError("[eab.keys] must map key identifiers to base64url HMAC keys")
+        return {str(kid): b64url_decode(str(secret)) for kid, secret in value.items()}
+    return value

@@ -1,0 +1,333 @@
+"""The email-reply-00 engine: send challenge emails, receive and judge replies (RFC 8823 §3).
+
+Decision 4: the challenge email goes out when the authorization is first fetched (or at the
+challenge POST if it has not yet); token-part1 and the Message-ID are stored before sending, so
+a crash after the send loses nothing. Replies arrive on the CA's own SMTP listener; each is
+matched by the token-part1 in its Subject (In-Reply-To only as a fallback, AMB-11),
+authenticated, and judged by :func:`rfc8823.messages.response.inspect_response` — the one
+place the response rules live. The challenge becomes valid once both an acceptable reply and
+the client's POST are in, in either order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from rfc8823.acme.problems import Problem, ProblemType
+from rfc8823.auth.dkim import DkimPrivateKey
+from rfc8823.auth.resolver import DnsError, Resolver
+from rfc8823.messages.challenge import ChallengeEmail
+from rfc8823.messages.headers import domain_of, parse_acme_subject
+from rfc8823.messages.mime import make_message_id, parse_message
+from rfc8823.messages.response import (
+    ResponseExpectation,
+    ResponseReport,
+    authenticate_response,
+    inspect_response,
+)
+from rfc8823.server.config import ServerConfig
+from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
+from rfc8823.server.store import Store
+from rfc8823.tokens import new_token_part
+from rfc8823.world.keys import cached_key
+from rfc8823.world.mailstore import ReceivedMessage
+from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.world.sendmail import SendError, send_message_async
+from rfc8823.world.world import DKIM_SELECTORS
+
+log = logging.getLogger(__name__)
+
+DIGEST_REASONS = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
+"""Rejection reasons that mean "the identifier answered, but with the wrong response"."""
+
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+_BODY = (
+    "This is an ACME email-reply-00 challenge (RFC 8823) from {sender}, sent because a\n"
+    "certificate was requested for {address}.\n\n"
+    "If you asked for an S/MIME certificate, your ACME-aware mail client answers this\n"
+    "message for you. If you did not, ignore it: nothing happens without a reply.\n"
+)
+"""The human-readable body; the body is not machine-processed (CHAL-BODY-1)."""
+
+
+class DeliveryError(Exception):
+    """The challenge email could not be handed to the next hop."""
+
+
+def load_dkim_key(config: ServerConfig) -> DkimPrivateKey:
+    """The CA's DKIM key: the configured PEM file, else the world's key for domain/selector."""
+    if config.dkim_key_path is not None:
+        key = serialization.load_pem_private_key(config.dkim_key_path.read_bytes(), None)
+    else:
+        kind = DKIM_SELECTORS.get(config.dkim_selector)
+        if kind is None:
+            raise ValueError(
+                f"no world DKIM key for selector {config.dkim_selector!r}; configure dkim_key"
+            )
+        key = cached_key(f"dkim-{config.signing_domain}-{config.dkim_selector}", kind)
+    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError(f"a DKIM key is RSA or Ed25519, not {type(key).__name__}")
+    return key
+
+
+def judge(report: ResponseReport) -> Problem | None:
+    """``incorrectResponse`` when an authentic reply from the identifier answers wrongly.
+
+    Only digest faults count (SRV-VAL-2); any other rejection (unauthenticated, wrong From,
+    List-*, no block) leaves the challenge alone, so strangers cannot fail it.
+    """
+    reasons = set(report.rejection_reasons)
+    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_REASONS:
+        return None
+    return Problem.of(
+        ProblemType.INCORRECT_RESPONSE,
+        "the reply from the identifier carries a wrong response "
+        f"({', '.join(report.rejection_reasons)}; SRV-VAL-2)",
+    )
+
+
+class ChallengeEngine:
+    """Sends challenge emails and applies judged replies to the store."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: Store,
+        *,
+        clock: Callable[[], float],
+        pki: TestPki | None = None,
+    ) -> None:
+        if config.resolver is None:
+            raise ValueError("the CA needs a resolver (DNS host:port) for MX, DKIM, SPF, DMARC")
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.resolver = Resolver(config.resolver)
+        self.dkim_key = load_dkim_key(config)
+        self.smime_identity: SmimeIdentity | None = None
+        if config.smime_sign:
+            self.smime_identity = (pki or TestPki.load()).smime_signer(config.challenge_from)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: set[str] = set()
+
+    # -- sending -----------------------------------------------------------------------
+
+    def request_send(self, challenge: ChallengeRecord, authz: AuthzRecord) -> ChallengeRecord:
+        """Give the challenge its token-part1 (durably, once) and send its email if not yet sent.
+
+        Called on authorization fetch and challenge POST (decision 4, FLOW-3). A send that
+        failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
+        """
+        if challenge.token_part1 is None:
+            challenge, _ = self.store.claim_token_part1(
+                challenge.id,
+                new_token_part(self.config.token_part1_octets),
+                make_message_id(self.config.challenge_domain),
+            )
+        if challenge.sent_at is None and challenge.id not in self._in_flight:
+            self._in_flight.add(challenge.id)
+            task = asyncio.get_running_loop().create_task(self._send(challenge, authz))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return challenge
+
+    def resume(self) -> None:
+        """Send the emails a previous process recorded but never sent (restart durability)."""
+        for challenge in self.store.unsent_challenges():
+            authz = self.store.authorization(challenge.authz_id, self.clock())
+            if authz is not None:
+                self.request_send(challenge, authz)
+
+    def schedule_expiry_check(self) -> None:
+        """With ``reply_wait_after_post`` set, re-apply expiry once the wait has run out."""
+        wait = self.config.reply_wait_after_post
+        if wait is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(wait, lambda: self.store.expire(self.clock()))
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait (bounded) for sends in progress, e.g. before stopping."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    def build_challenge(self, challenge: ChallengeRecord, authz: AuthzRecord) -> bytes:
+        """The signed challenge email for a challenge with a token-part1 (RFC 8823 §3.1)."""
+        if challenge.token_part1 is None or challenge.message_id is None:
+            raise ValueError(f"challenge {challenge.id} has no token-part1 yet")
+        address = authz.identifier.value
+        email = ChallengeEmail(
+            self.config.challenge_from,
+            address,
+            challenge.token_part1,
+            message_id=challenge.message_id,
+        ).with_body_text(_BODY.format(address=address, sender=self.config.challenge_from))
+        if self.smime_identity is not None:
+            email = email.signed_smime(self.smime_identity)
+        email = email.signed_dkim(
+            self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
+        )
+        return email.build()
+
+    async def _send(self, challenge: ChallengeRecord, authz: AuthzRecord) -> None:
+        try:
+            address = authz.identifier.value
+            data = await asyncio.to_thread(self.build_challenge, challenge, authz)
+            host, port = await asyncio.to_thread(self._next_hop, domain_of(address))
+            local = address.rpartition("@")[0]
+            rcpt = f"{local}@{domain_of(address)}"
+            await send_message_async(
+                host,
+                port,
+                mail_from=self.config.challenge_from,
+                rcpt_tos=[rcpt],
+                data=data,
+                source_address=self.config.source_address,
+                helo=self.config.signing_domain,
+                smtputf8=not (rcpt.isascii() and data.isascii()),
+                timeout=self.config.send_timeout,
+            )
+        except (DeliveryError, SendError, OSError, ValueError) as error:
+            log.warning("challenge email for %s not sent: %s", challenge.id, error)
+            self.store.mark_sent(challenge.id, self.clock(), error=str(error))
+        except Exception as error:
+            log.exception("challenge email for %s failed", challenge.id)
+            self.store.mark_sent(challenge.id, self.clock(), error=repr(error))
+        else:
+            log.info("challenge email for %s sent to %s via %s:%d", challenge.id, rcpt, host, port)
+            self.store.mark_sent(challenge.id, self.clock())
+        finally:
+            self._in_flight.discard(challenge.id)
+
+    def _next_hop(self, domain: str) -> tuple[str, int]:
+        """The smarthost, else the recipient domain's best MX on ``mx_port`` (RFC 5321 §5.1).
+
+        Only loopback addresses are used: the CA never mails outside the test network.
+        """
+        if self.config.smarthost is not None:
+            return self.config.smarthost
+        try:
+            hosts = [host for _, host in sorted(self.resolver.mx(domain))]
+        except DnsError as error:
+            raise DeliveryError(f"no MX for {domain}: {error}") from error
+        if hosts == ["."]:
+            raise DeliveryError(f"{domain} publishes a null MX (RFC 7505)")
+        for host in hosts:
+            try:
+                addresses = self.resolver.a(host)
+            except DnsError:
+                continue
+            for address in addresses:
+                if ipaddress.ip_address(address).is_loopback:
+                    return address, self.config.mx_port
+        raise DeliveryError(f"no loopback address for the MX hosts {hosts} of {domain}")
+
+    # -- replies -----------------------------------------------------------------------
+
+    async def on_reply(self, message: ReceivedMessage) -> None:
+        """Judge one received message; never raises (the SMTP listener's hook)."""
+        try:
+            await self._judge_reply(message)
+        except Exception:
+            log.exception("reply %d from <%s> could not be judged", message.seq, message.mail_from)
+            self._record(message, None, None, ReplyVerdict.IGNORED, ("internal",), "judge failed")
+
+    def _find(self, raw: bytes) -> tuple[str | None, ChallengeRecord | None]:
+        """The Subject's token-part1 and its challenge; In-Reply-To only without a token."""
+        parsed = parse_message(raw)
+        subject = parse_acme_subject(parsed.first("Subject") or "")
+        token = subject.token_part1 if subject.token_alphabet_ok else None
+        if token is not None:
+            return token, self.store.challenge_by_token_part1(token.rstrip("="))
+        for value in parsed.all("In-Reply-To"):
+            for message_id in _MSG_ID.findall(value):
+                found = self.store.challenge_by_message_id(message_id)
+                if found is not None:
+                    return None, found
+        return None, None
+
+    async def _judge_reply(self, message: ReceivedMessage) -> None:
+        raw = message.data
+        token, challenge = self._find(raw)
+        if challenge is None:
+            reason = "SRV-VAL-3" if token else "RESP-SUBJ-1"
+            detail = f"no challenge has token-part1 {token!r}" if token else "no ACME token"
+            self._record(message, token, None, ReplyVerdict.UNMATCHED, (reason,), detail)
+            return
+        now = self.clock()
+        authz = self.store.authorization(challenge.authz_id, now)
+        account = self.store.account(authz.account_id) if authz is not None else None
+        if authz is None or account is None or challenge.token_part1 is None:
+            self._record(message, token, challenge.id, ReplyVerdict.UNMATCHED, (), "orphan")
+            return
+        expect = ResponseExpectation(
+            identifier=authz.identifier.value,
+            challenge_from=self.config.challenge_from,
+            challenge_reply_to=None,
+            token_part1=challenge.token_part1,
+            token_part2=challenge.token_part2,
+            thumbprint=account.thumbprint,
+            challenge_message_id=challenge.message_id,
+            other_thumbprints=self.store.other_thumbprints(authz.address, account.id),
+        )
+        auth = await asyncio.to_thread(
+            authenticate_response,
+            raw,
+            resolver=self.resolver,
+            peer_ip=message.peer[0] or None,
+            mail_from=message.mail_from,
+            helo=message.helo,
+        )
+        report = inspect_response(raw, expect, auth)
+        incorrect = judge(report)
+        verdict = self.store.apply_reply(
+            challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
+        )
+        reasons = report.rejection_reasons
+        if verdict is ReplyVerdict.LATE:
+            reasons = ("SRV-VAL-4", "A-AUTHZ-2", *reasons)
+        elif verdict is ReplyVerdict.DUPLICATE:
+            reasons = ("SRV-VAL-6", *reasons)
+        detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
+        self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
+
+    def _record(
+        self,
+        message: ReceivedMessage,
+        token: str | None,
+        challenge_id: str | None,
+        verdict: ReplyVerdict,
+        reasons: tuple[str, ...],
+        detail: str,
+    ) -> None:
+        level = logging.INFO if verdict in _QUIET else logging.WARNING
+        log.log(
+            level,
+            "reply %d from <%s> for challenge %s: %s [%s] %s",
+            message.seq,
+            message.mail_from,
+            challenge_id,
+            verdict.value,
+            ", ".join(reasons),
+            detail[:500],
+        )
+        self.store.record_reply(
+            received_at=message.received_at,
+            mail_from=message.mail_from,
+            peer=message.peer[0],
+            size=len(message.data),
+            token_part1=token,
+            challenge_id=challenge_id,
+            verdict=verdict,
+            reasons=reasons,
+            detail=detail[:4000],
+        )
+
+
+_QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})

@@ -1,0 +1,152 @@
+"""The CA's durable store: RFC 8555 §7.1.6 state machines and restart durability (A-STATE-1)."""
+
+import itertools
+from enum import StrEnum
+from pathlib import Path
+
+import pytest
+
+from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
+from rfc8823.acme.objects import AccountStatus, AuthorizationStatus, ChallengeStatus, OrderStatus
+from rfc8823.acme.problems import Problem, ProblemType
+from rfc8823.events import ChangeFeed
+from rfc8823.requirements import covers
+from rfc8823.server.records import IllegalTransition, ReplyVerdict, check_transition
+from rfc8823.server.store import Store
+
+NOW = 1_800_000_000.0
+DAY = 86_400.0
+
+ALLOWED = {
+    "challenges": {("pending", "processing"), ("processing", "valid"), ("processing", "invalid")},
+    "authorizations": {
+        ("pending", "valid"),
+        ("pending", "invalid"),
+        ("pending", "deactivated"),
+        ("pending", "expired"),
+        ("valid", "deactivated"),
+        ("valid", "expired"),
+        ("valid", "revoked"),
+    },
+    "orders": {
+        ("pending", "ready"),
+        ("pending", "invalid"),
+        ("ready", "processing"),
+        ("ready", "invalid"),
+        ("processing", "valid"),
+        ("processing", "invalid"),
+    },
+    "accounts": {("valid", "deactivated"), ("valid", "revoked")},
+}
+KINDS: dict[str, type[StrEnum]] = {
+    "challenges": ChallengeStatus,
+    "authorizations": AuthorizationStatus,
+    "orders": OrderStatus,
+    "accounts": AccountStatus,
+}
+
+
+@covers("A-STATE-1")
+@pytest.mark.parametrize("table", sorted(KINDS))
+def test_only_forward_transitions_are_allowed(table: str) -> None:
+    """Exactly the RFC 8555 §7.1.6 arrows are allowed; every other pair raises."""
+    states = list(KINDS[table])
+    for current, new in itertools.product(states, states):
+        if (current.value, new.value) in ALLOWED[table]:
+            check_transition(table, current, new)
+        else:
+            with pytest.raises(IllegalTransition, match="cannot go from"):
+                check_transition(table, current, new)
+
+
+def _order(store: Store, address: str = "a@example.test") -> tuple[str, str, str]:
+    account = store.create_account(
+        jwk={"kty": "x"}, thumbprint=address, contact=(), eab_kid=None, now=NOW
+    )
+    order = store.create_order(
+        account_id=account.id,
+        identifiers=[Identifier.email(address)],
+        addresses=[address],
+        challenge_type=EMAIL_REPLY_00,
+        token_part2s=["part2"],
+        now=NOW,
+        order_expires=NOW + DAY,
+        authz_expires=NOW + DAY,
+    )
+    authz = store.authorization(order.authz_ids[0], NOW)
+    assert authz is not None
+    return order.id, authz.id, authz.challenge_ids[0]
+
+
+@covers("A-STATE-1", "SRV-VAL-1", "SRV-VAL-6")
+def test_reply_and_post_in_either_order_then_no_way_back(tmp_path: Path) -> None:
+    """Valid needs both the reply and the POST; afterwards nothing moves it back."""
+    store = Store(tmp_path / "db.sqlite3")
+    order_id, authz_id, challenge_id = _order(store)
+    assert store.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW) == (
+        ReplyVerdict.ACCEPTED
+    )
+    assert store.challenge(challenge_id, NOW).status is ChallengeStatus.PENDING
+    assert store.mark_client_ready(challenge_id, NOW).status is ChallengeStatus.VALID
+    assert store.authorization(authz_id, NOW).status is AuthorizationStatus.VALID
+    assert store.order(order_id, NOW).status is OrderStatus.READY
+    problem = Problem.of(ProblemType.INCORRECT_RESPONSE, "late")
+    assert store.apply_reply(challenge_id, acceptable=False, incorrect=problem, now=NOW) == (
+        ReplyVerdict.DUPLICATE
+    )
+    assert store.challenge(challenge_id, NOW).status is ChallengeStatus.VALID
+    store.start_processing(order_id)
+    with pytest.raises(IllegalTransition):
+        store.start_processing(order_id)
+    assert store.order(order_id, NOW).status is OrderStatus.PROCESSING
+
+
+def test_incorrect_response_fails_challenge_authz_and_order() -> None:
+    """An incorrect response (SRV-VAL-2) cascades to the authorization and the order."""
+    store = Store(None)
+    order_id, authz_id, challenge_id = _order(store)
+    problem = Problem.of(ProblemType.INCORRECT_RESPONSE, "wrong digest")
+    verdict = store.apply_reply(challenge_id, acceptable=False, incorrect=problem, now=NOW)
+    assert verdict is ReplyVerdict.INCORRECT
+    assert store.challenge(challenge_id, NOW).error == problem
+    assert store.authorization(authz_id, NOW).status is AuthorizationStatus.INVALID
+    order = store.order(order_id, NOW)
+    assert order.status is OrderStatus.INVALID
+    assert order.error == problem
+    assert store.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW) == (
+        ReplyVerdict.LATE
+    )
+
+
+@covers("SRV-VAL-4")
+def test_expiry_and_reply_wait() -> None:
+    """Lifetimes run out on read; a POSTed challenge with no reply fails after the wait."""
+    store = Store(None, reply_wait=60.0)
+    order_id, authz_id, _ = _order(store, "b@example.test")
+    assert store.authorization(authz_id, NOW + DAY).status is AuthorizationStatus.EXPIRED
+    assert store.order(order_id, NOW + DAY).status is OrderStatus.INVALID
+    other_order, _, challenge_id = _order(store, "c@example.test")
+    store.mark_client_ready(challenge_id, NOW)
+    assert store.challenge(challenge_id, NOW + 59).status is ChallengeStatus.PROCESSING
+    late = store.challenge(challenge_id, NOW + 61)
+    assert late.status is ChallengeStatus.INVALID
+    assert late.error is not None
+    assert store.order(other_order, NOW + 61).status is OrderStatus.INVALID
+
+
+def test_changes_notify_the_feed_and_survive_a_reopen(tmp_path: Path) -> None:
+    """Every committed change bumps the feed; a new Store on the same file sees everything."""
+    feed = ChangeFeed()
+    path = tmp_path / "ca.sqlite3"
+    store = Store(path, feed)
+    _, authz_id, challenge_id = _order(store)
+    before = feed.version
+    challenge, claimed = store.claim_token_part1(challenge_id, "token1", "<m@ca.test>")
+    assert claimed
+    assert feed.version > before
+    assert store.claim_token_part1(challenge_id, "token2", "<n@ca.test>") == (challenge, False)
+    store.close()
+    reopened = Store(path)
+    assert reopened.challenge_by_token_part1("token1") == challenge
+    assert [c.id for c in reopened.unsent_challenges()] == [challenge_id]
+    assert reopened.authorization(authz_id, NOW).status is AuthorizationStatus.PENDING
