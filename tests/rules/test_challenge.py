@@ -603,3 +603,12 @@ def test_address_comparison_ignores_domain_case() -> None:
     assert judge(upper_domain).failed_ids() == frozenset()
     upper_local = base().with_to("Alexey@mail.example")
     assert judge(upper_local).failed_ids() == {"CHAL-HDR-2"}
+
+
+def test_default_body_of_an_eai_challenge_is_utf8() -> None:
+    """An internationalized address in the default body is sent as UTF-8, not refused (I18N-4)."""
+    raw = ChallengeEmail("acme-challenge@ca.test", "üser@example.test", "A" * 24).build()
+    part = parse_message(raw).parts[0]
+    assert part.charset == "utf-8"
+    assert part.text is not None
+    assert "üser@example.test" in part.text

@@ -440,7 +440,7 @@ class ChallengeEmail:
 
     def build(self) -> bytes:
         """The message bytes: assembled, then S/MIME-signed, then DKIM-signed (CRLF lines)."""
-        entity = self.body or text_plain(_default_text(self.to))
+        entity = self.body or _text_entity(_default_text(self.to))
         raw = assemble(self.header_fields(), entity)
         chosen = self.smime_signing
         if chosen is not None:
