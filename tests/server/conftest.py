@@ -68,9 +68,16 @@ def ca(
 
 
 @pytest.fixture(autouse=True)
-def provider_signs(world: World) -> None:
-    """Users of example.test have a provider that DKIM-signs what they submit (RFC 8823 §3.2)."""
+def provider_signs(world: World) -> Iterator[None]:
+    """Users of example.test have a provider that DKIM-signs what they submit (RFC 8823 §3.2).
+
+    The world is shared by the session (and by other test folders under xdist), so the setting
+    is put back afterwards.
+    """
+    was_signing = "example.test" in world.provider_signs
     world.sign_outbound("example.test")
+    yield
+    world.sign_outbound("example.test", enabled=was_signing)
 
 
 @pytest.fixture

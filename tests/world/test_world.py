@@ -130,6 +130,7 @@ def test_submitted_mail_is_signed_by_the_provider_and_relayed_with_spf_pass(
 
 def test_unsigned_relay_within_the_world_keeps_the_exact_bytes(world: World) -> None:
     sender, rcpt = world.new_address(), world.new_address("other.test")
+    assert "example.test" not in world.provider_signs, "an earlier test left provider signing on"
     data = _message(sender, rcpt)
     send_message(
         MX_HOST,
