@@ -15,7 +15,11 @@ from typing import Protocol, cast
 
 from rfc8823 import __version__
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("rfc8823.server.cli", "rfc8823.client.cli", "rfc8823.report.cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "rfc8823.server.cli",
+    "rfc8823.client.cli",
+    "rfc8823.report.cli",
+)
 """Modules that register a subcommand, in the order ``--help`` lists them."""
 
 
