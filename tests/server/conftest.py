@@ -31,8 +31,6 @@ from rfc8823.world.world import World
 
 MAIL_TIMEOUT = 10.0
 STATE_TIMEOUT = 10.0
-EAI_LOGIN = "eai-user@example.test"
-"""smtplib cannot send a UTF-8 AUTH user name, so EAI senders log in with this one."""
 
 
 class Clock:
@@ -238,7 +236,7 @@ async def submit(world: World, sender: str, data: bytes, rcpt: str) -> SendResul
         data=data,
         tls="starttls",
         ssl_context=world.client_ssl_context(),
-        auth=world.submission_login(sender if sender.isascii() else EAI_LOGIN),
+        auth=world.submission_login(sender),
         smtputf8=not (sender.isascii() and data.isascii()),
         timeout=MAIL_TIMEOUT,
     )

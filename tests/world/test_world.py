@@ -9,7 +9,14 @@ from rfc8823.auth.resolver import DnsNoRecord
 from rfc8823.auth.spf_dmarc import check_dmarc, check_spf
 from rfc8823.world.sendmail import SendError, send_message
 from rfc8823.world.smtp import SmtpServer
-from rfc8823.world.world import DEFAULT_DOMAINS, MX_HOST, UNAUTHORISED_SOURCE, World
+from rfc8823.world.world import (
+    DEFAULT_DOMAINS,
+    MX_HOST,
+    UNAUTHORISED_SOURCE,
+    Route,
+    World,
+    WorldPorts,
+)
 
 
 def _message(sender: str, rcpt: str, subject: str = "hello") -> bytes:
@@ -174,3 +181,56 @@ async def test_world_runs_as_an_async_context_manager() -> None:
         assert running.resolver.mx("example.test") == [(10, "mx.example.test")]
         await running.store.expect_none_for(rcpt, within=0.05)
         assert running.mx.port > 0
+
+
+def test_ports_can_be_pinned_for_a_ca_configured_before_the_run() -> None:
+    with World(["example.test"]) as first:
+        ports = WorldPorts(dns=first.dns_endpoint.port, mx=first.mx.port)
+    with World(["example.test"], ports=ports) as pinned:
+        assert pinned.dns_endpoint.port == ports.dns
+        assert pinned.mx.port == ports.mx
+        assert pinned.resolver.mx("example.test") == [(10, "mx.example.test")]
+
+
+def test_an_external_domain_is_served_and_relayed_to_its_owner(world: World) -> None:
+    """A CA's own from domain: its DKIM record is published, mail for it goes to its listener."""
+    with SmtpServer(name="ca-elsewhere") as listener:
+        world.add_external_domain(
+            "ca-elsewhere.test",
+            Route(listener.host, listener.port),
+            dkim_records={"s1": "v=DKIM1; k=ed25519; p=AAAA"},
+        )
+        sender = world.new_address()
+        send_message(
+            MX_HOST,
+            world.submission.port,
+            mail_from=sender,
+            rcpt_tos=["acme@ca-elsewhere.test"],
+            data=_message(sender, "acme@ca-elsewhere.test"),
+            tls="starttls",
+            ssl_context=world.client_ssl_context(),
+            auth=world.submission_login(sender),
+        )
+        received = listener.store.wait_for("acme@ca-elsewhere.test", timeout=5)
+    assert received.peer[0] == world.domain("example.test").source_ip
+    assert world.resolver.txt("s1._domainkey.ca-elsewhere.test") == ["v=DKIM1; k=ed25519; p=AAAA"]
+    assert world.resolver.mx("ca-elsewhere.test") == [(10, "mx.ca-elsewhere.test")]
+
+
+def test_an_internationalized_user_gets_an_ascii_login(world: World) -> None:
+    sender = "üser-login@example.test"
+    login, password = world.submission_login(sender)
+    assert login.isascii()
+    rcpt = world.new_address("other.test")
+    send_message(
+        MX_HOST,
+        world.submission.port,
+        mail_from=sender,
+        rcpt_tos=[rcpt],
+        data=_message("user@example.test", rcpt),
+        tls="starttls",
+        ssl_context=world.client_ssl_context(),
+        auth=(login, password),
+        smtputf8=True,
+    )
+    assert world.store.wait_for(rcpt, timeout=5).mail_from == sender

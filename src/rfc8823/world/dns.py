@@ -469,12 +469,16 @@ class _TcpProtocol(asyncio.Protocol):
                 self._transport.write(len(reply).to_bytes(2, "big") + reply)
 
 
-def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket on an ephemeral port and a listening TCP socket on the same port."""
+def _bind_pair(host: str, port: int = 0) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a listening TCP socket on the same port (ephemeral when ``port`` is 0)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(_BIND_ATTEMPTS):
+    for _ in range(_BIND_ATTEMPTS if port == 0 else 1):
         udp = socket.socket(family, socket.SOCK_DGRAM)
-        udp.bind((host, 0))
+        try:
+            udp.bind((host, port))
+        except OSError:
+            udp.close()
+            raise
         tcp = socket.socket(family, socket.SOCK_STREAM)
         try:
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -485,7 +489,7 @@ def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
             tcp.close()
             continue
         return udp, tcp
-    raise OSError(f"no port on {host} free for both UDP and TCP after {_BIND_ATTEMPTS} tries")
+    raise OSError(f"no port on {host} free for both UDP and TCP (asked for {port or 'any'})")
 
 
 class DnsServer:
@@ -499,9 +503,11 @@ class DnsServer:
         zones: Iterable[str] = (),
         *,
         host: str = "127.0.0.1",
+        port: int = 0,
         records: RecordStore | None = None,
     ) -> None:
         self._host = host
+        self._requested_port = port
         self._records = records if records is not None else RecordStore()
         for zone in zones:
             self._records.add_zone(zone)
@@ -554,7 +560,7 @@ class DnsServer:
         """Bind UDP and TCP on one ephemeral port and serve until stop()."""
         if self._thread is not None:
             raise RuntimeError("DnsServer already started")
-        udp, tcp = _bind_pair(self._host)
+        udp, tcp = _bind_pair(self._host, self._requested_port)
         self._port = udp.getsockname()[1]
         self._error = None
         self._loop = asyncio.new_event_loop()

@@ -65,6 +65,16 @@ class Route:
 
 
 @dataclass(frozen=True)
+class WorldPorts:
+    """Listening ports of the world's servers; 0 lets the system choose (the default)."""
+
+    dns: int = 0
+    mx: int = 0
+    submission: int = 0
+    submissions: int = 0
+
+
+@dataclass(frozen=True)
 class WorldDomain:
     """One mail domain: its DKIM keys and the source address its provider sends from."""
 
@@ -106,7 +116,15 @@ class World:
     thread, so blocking lookups made from an SMTP handler cannot stall it.
     """
 
-    def __init__(self, domains: Iterable[str] = DEFAULT_DOMAINS, *, pki: TestPki | None = None):
+    def __init__(
+        self,
+        domains: Iterable[str] = DEFAULT_DOMAINS,
+        *,
+        pki: TestPki | None = None,
+        ports: WorldPorts | None = None,
+    ):
+        """``ports`` pins listening ports (0 = ephemeral), for a CA configured before the run."""
+        pinned = ports or WorldPorts()
         names = tuple(dict.fromkeys(d.lower().rstrip(".") for d in domains))
         if not names:
             raise ValueError("a world needs at least one domain")
@@ -122,7 +140,7 @@ class World:
             )
             for index, name in enumerate(names)
         }
-        self.dns = DnsServer(zones=names)
+        self.dns = DnsServer(zones=names, port=pinned.dns)
         self.store = MailStore()
         self.outbox = MailStore()
         self.routes: dict[str, Route] = {}
@@ -133,22 +151,24 @@ class World:
         self.mx = SmtpServer(
             name="mx",
             host=MX_HOST,
+            port=pinned.mx,
             tls="starttls",
             ssl_context=self.tls_context,
             accept_domains=names,
             store=self.store,
         )
-        self.submission = self._submission_server("submission", "starttls")
-        self.submissions = self._submission_server("submissions", "implicit")
+        self.submission = self._submission_server("submission", "starttls", pinned.submission)
+        self.submissions = self._submission_server("submissions", "implicit", pinned.submissions)
         self._counter = itertools.count(1)
         self._tag = secrets.token_hex(3)
         self._resolver: Resolver | None = None
         self._stack: ExitStack | AsyncExitStack | None = None
 
-    def _submission_server(self, name: str, tls: TlsMode) -> SmtpServer:
+    def _submission_server(self, name: str, tls: TlsMode, port: int) -> SmtpServer:
         return SmtpServer(
             name=name,
             host=MX_HOST,
+            port=port,
             tls=tls,
             ssl_context=self.tls_context,
             require_starttls=tls == "starttls",
@@ -270,11 +290,16 @@ class World:
         return f"{prefix}-{self._tag}-{next(self._counter)}@{self.domain(domain).name}"
 
     def submission_login(self, address: str) -> tuple[str, str]:
-        """Create (or reset) AUTH credentials for ``address`` on both submission ports."""
+        """Create (or reset) AUTH credentials for ``address`` on both submission ports.
+
+        The login is the address itself when it is ASCII; an internationalized address gets an
+        ASCII login of its own, since AUTH PLAIN user names are not SMTPUTF8 (RFC 4954 §4).
+        """
+        login = address if address.isascii() else f"eai-{secrets.token_hex(6)}"
         password = secrets.token_urlsafe(12)
         for server in (self.submission, self.submissions):
-            server.set_password(address, password)
-        return address, password
+            server.set_password(login, password)
+        return login, password
 
     def route(self, domain: str, host: str, port: int) -> None:
         """Relay mail for ``domain`` to an SMTP listener outside the world's mailboxes."""
@@ -282,6 +307,33 @@ class World:
         self.routes[name] = Route(host, port)
         if self._stack is not None:
             self._publish_domain(self.domains[name])
+
+    def add_external_domain(
+        self,
+        name: str,
+        route: Route,
+        *,
+        dkim_records: Mapping[str, str] | None = None,
+        spf: str = "v=spf1 ip4:127.0.0.0/8 -all",
+    ) -> None:
+        """Serve a domain whose mail lives outside the world (a CA under test's ``from`` domain).
+
+        The world answers for it in DNS (MX and A towards ``route``, SPF, DMARC ``p=reject``, and
+        the DKIM key records the operator supplies as selector -> TXT) and relays mail for it
+        to ``route``. Its signing keys stay with its owner, so it is not in :attr:`domains`.
+        """
+        apex = dkim.to_a_label(name)
+        if apex in self.domains:
+            raise ValueError(f"{apex} is already a world domain; use route() for it")
+        self.dns.add_zone(apex)
+        self.routes[apex] = route
+        records = self.records
+        records.set(apex, "MX", [f"10 mx.{apex}"])
+        records.set(f"mx.{apex}", "A", [route.host if route.host != "localhost" else MX_HOST])
+        records.set(apex, "TXT", [spf])
+        records.set(f"_dmarc.{apex}", "TXT", ["v=DMARC1; p=reject"])
+        for selector, txt in (dkim_records or {}).items():
+            records.set(f"{selector}._domainkey.{apex}", "TXT", [txt])
 
     def unroute(self, domain: str) -> None:
         """Undo :meth:`route`: mail for ``domain`` lands in the world's mailboxes again."""
