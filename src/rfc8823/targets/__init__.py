@@ -1,0 +1,24 @@
+"""Targets: the implementations the suites drive, each behind a small protocol.
+
+Server targets (:class:`~rfc8823.targets.server.ServerUnderTest`): ``reference`` (the
+project's CA, in-process; the default) and ``remote`` (a running CA described by TOML and
+options). Suites import this package, never the implementations' internals.
+"""
+
+from rfc8823.targets.server import (
+    DkimRecord,
+    EabCredentials,
+    ServerCapabilities,
+    ServerEndpoints,
+    ServerUnderTest,
+    wire_from_domain,
+)
+
+__all__ = [
+    "DkimRecord",
+    "EabCredentials",
+    "ServerCapabilities",
+    "ServerEndpoints",
+    "ServerUnderTest",
+    "wire_from_domain",
+]

@@ -1,0 +1,178 @@
+"""What the server suite drives: an ACME CA behind one small protocol, and how it meets the world.
+
+A CA under test is wired to the suite's world like a real CA on the Internet: it resolves the
+users' domains (MX, DKIM, SPF, DMARC) through the world's DNS, sends its challenge emails to the
+world's MX, and receives replies for its ``from`` domain on an SMTP listener of its own, to
+which the world's providers relay them. A new CA is one class implementing
+:class:`ServerUnderTest` (plus, usually, a TOML file read by :mod:`rfc8823.targets.remote_server`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from rfc8823.world.world import Route, World
+
+__all__ = [
+    "DkimRecord",
+    "EabCredentials",
+    "ServerCapabilities",
+    "ServerEndpoints",
+    "ServerUnderTest",
+    "wire_from_domain",
+]
+
+
+@dataclass(frozen=True)
+class ServerCapabilities:
+    """Optional features a CA declares; tests of an undeclared one report UNSUPPORTED.
+
+    ``serial_only`` means the CA's wiring to one world cannot be shared by xdist workers (a
+    remote CA points at one DNS and one MX). ``challenge_mail_limit`` is the number of
+    challenge emails per address the CA sends before answering ``rateLimited`` (SEC-8), if it
+    declares one.
+    """
+
+    smime_challenges: bool = False
+    """Challenge emails are S/MIME-signed (CHAL-SMIME-1, CHAL-BODY-2, CHAL-BODY-3)."""
+    dkim_challenges: bool = True
+    """Challenge emails are DKIM-signed by the CA (CHAL-DKIM-*)."""
+    eai: bool = False
+    """Internationalised (RFC 6531) email identifiers are accepted (I18N-*)."""
+    eab: bool = False
+    """External account binding is supported (RFC 8555 §7.3.4)."""
+    revocation: bool = True
+    """revokeCert works (A-REV-1)."""
+    signing_only: bool = True
+    """Signing-only certificates are issued for signing-only CSRs (CSR-KU-2)."""
+    encryption_only: bool = True
+    """Encryption-only certificates are issued for encryption-only CSRs (CSR-KU-3)."""
+    pre_authorization: bool = False
+    """newAuthz works for ``email`` identifiers (A-PREAUTH-1)."""
+    serial_only: bool = False
+    challenge_mail_limit: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> ServerCapabilities:
+        """Capabilities from a TOML table or parsed flags; unknown names raise ValueError."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown capabilities {unknown}; known: {sorted(known)}")
+        values: dict[str, object] = {}
+        for name, value in data.items():
+            if name == "challenge_mail_limit":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError(f"capability {name} must be an integer, not {value!r}")
+            elif not isinstance(value, bool):
+                raise ValueError(f"capability {name} must be true or false, not {value!r}")
+            values[name] = value
+        return cls(**values)  # type: ignore[arg-type]
+
+    def declared(self, name: str) -> bool:
+        """Whether the boolean capability ``name`` is declared; ValueError for unknown names."""
+        value = getattr(self, name, None)
+        if not isinstance(value, bool):
+            raise ValueError(f"{name!r} is not a boolean capability of {type(self).__name__}")
+        return value
+
+
+@dataclass(frozen=True)
+class EabCredentials:
+    """An external account binding key the CA issued to the suite (RFC 8555 §7.3.4)."""
+
+    kid: str
+    hmac_key: bytes
+
+
+@dataclass(frozen=True)
+class DkimRecord:
+    """A DKIM public key record the CA signs with: ``<selector>._domainkey.<domain>`` TXT."""
+
+    selector: str
+    txt: str
+
+
+@dataclass(frozen=True)
+class ServerEndpoints:
+    """Where a started CA is reached, and what the suite trusts about it.
+
+    ``reply_smtp`` is where mail for the ``from`` domain must be delivered (the CA's MX);
+    ``ca_bundle`` the PEM the HTTPS certificate chains to (None: the system's trust store);
+    ``smime_trust_anchors`` the roots its S/MIME-signed challenges chain to.
+    """
+
+    directory_url: str
+    challenge_from: str
+    reply_smtp: tuple[str, int]
+    ca_bundle: Path | None = None
+    smime_trust_anchors: tuple[Path, ...] = ()
+    eab: EabCredentials | None = None
+
+    @property
+    def from_domain(self) -> str:
+        """The domain of the challenge ``from`` address (lower case)."""
+        return self.challenge_from.rpartition("@")[2].lower()
+
+
+@runtime_checkable
+class ServerUnderTest(Protocol):
+    """An ACME CA the server suite can run against (DESIGN: targets wrap implementations).
+
+    ``start`` wires the CA to ``world`` (DNS, MX, its reply route, its DKIM keys) and returns
+    its endpoints; ``stop`` undoes what ``start`` did. Both are called once per session (per
+    xdist worker unless ``capabilities.serial_only``).
+    """
+
+    @property
+    def name(self) -> str:
+        """Implementation name, as reports show it."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Implementation version ("" when unknown)."""
+        ...
+
+    @property
+    def capabilities(self) -> ServerCapabilities:
+        """What the CA declares it implements."""
+        ...
+
+    def start(self, world: World) -> ServerEndpoints:
+        """Start (or reach) the CA, wired to ``world``; raise if it cannot be reached."""
+        ...
+
+    def stop(self) -> None:
+        """Stop what ``start`` started; safe to call twice."""
+        ...
+
+
+def wire_from_domain(
+    world: World,
+    challenge_from: str,
+    reply_smtp: tuple[str, int],
+    dkim_records: Sequence[DkimRecord] = (),
+) -> None:
+    """Make the world treat the CA's ``from`` domain as the CA's: route its mail to the CA.
+
+    A world domain is routed with :meth:`World.route`; a domain the world does not know gets a
+    zone of its own (MX to ``reply_smtp``'s host, SPF for loopback sources, DMARC
+    ``p=reject``) and a relay route. ``dkim_records`` are published under the domain, replacing
+    the world's own key records of the same selector.
+    """
+    domain = challenge_from.rpartition("@")[2].lower()
+    host, port = reply_smtp
+    if domain in world.domains:
+        world.route(domain, host, port)
+        for record in dkim_records:
+            world.records.set(f"{record.selector}._domainkey.{domain}", "TXT", [record.txt])
+    else:
+        world.add_external_domain(
+            domain,
+            Route(host, port),
+            dkim_records={record.selector: record.txt for record in dkim_records},
+        )

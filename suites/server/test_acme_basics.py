@@ -1,0 +1,354 @@
+"""RFC 8555 basics on the email path: directory, nonces, JWS rules, URLs, accounts, states.
+
+RFC 8555 §6.1-§6.5, §7.1.1, §7.1.6, §7.2, §7.3, §7.5.1, §7.5.2, §8.2; RFC 8823 §3.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from rfc8823.acme.jws import encode_json, public_jwk, sign_flattened, sign_jws
+from rfc8823.acme.problems import ProblemType
+from rfc8823.report.plugin import Conformance
+from rfc8823.requirements import covers
+from rfc8823.tokens import b64url_encode
+from rfc8823.world.keys import KeyKind, cached_key
+
+from .helpers import Account, ChallengeFlow, ServerSuite, expect_problem, fresh_key, json_object
+
+DIRECTORY_ENTRIES = ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange")
+
+
+async def bent_post(
+    account: Account, url: str, payload: bytes, *, header: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """A correctly signed flattened JWS for ``url`` whose protected header has ``header`` merged."""
+    protected: dict[str, Any] = {
+        "alg": "ES256",
+        "nonce": await account.client.nonce(),
+        "url": url,
+        "kid": account.url,
+        **(header or {}),
+    }
+    protected = {k: v for k, v in protected.items() if v is not None}
+    return sign_flattened(protected, payload, account.key, alg="ES256")
+
+
+async def post_body(account: Account, url: str, body: dict[str, Any]) -> Any:
+    """POST a JWS object given as a dict, as JSON bytes."""
+    return await account.client.post_raw(url, encode_json(body))
+
+
+async def assert_not_triggered(flow: ChallengeFlow) -> None:
+    """The challenge is still pending, unless the flow had to POST to get its email (AMB-3)."""
+    status = (await flow.account.fetch(flow.challenge_url)).get("status")
+    allowed = ("pending", "processing") if flow.posted else ("pending",)
+    assert status in allowed, (
+        f"observed challenge {status!r} after a refused or non-challenge POST; expected {allowed}"
+    )
+
+
+@covers("A-DIR-1", "A-HTTPS-1")
+async def test_directory_lists_the_entry_points(ca: ServerSuite, conformance: Conformance) -> None:
+    """The directory (over HTTPS) names newNonce, newAccount, newOrder, revokeCert, keyChange."""
+    assert ca.endpoints.directory_url.startswith("https://"), (
+        f"observed directory URL {ca.endpoints.directory_url}; expected https (RFC 8555 §6.1)"
+    )
+    directory = await ca.acme.directory()
+    missing = [name for name in DIRECTORY_ENTRIES if not isinstance(directory.get(name), str)]
+    assert not missing, f"observed directory {directory}; expected entries {missing}"
+    meta = directory.get("meta", {})
+    conformance.info(
+        "A-DIR-1",
+        f"newAuthz {'offered' if 'newAuthz' in directory else 'absent'}; "
+        f"externalAccountRequired={bool(meta.get('externalAccountRequired'))}",
+    )
+
+
+@covers("A-NONCE-1")
+async def test_new_nonce_and_replay_nonce_headers(ca: ServerSuite) -> None:
+    """newNonce: HEAD 200 and GET 204, no-store; each successful POST carries a fresh nonce."""
+    url = await ca.acme.url("newNonce")
+    head = await ca.acme.http.head(url)
+    get = await ca.acme.http.get(url)
+    assert (head.status_code, get.status_code) == (200, 204), (
+        f"observed HEAD {head.status_code}, GET {get.status_code}; expected 200, 204"
+    )
+    for response in (head, get):
+        assert "no-store" in response.headers.get("Cache-Control", ""), (
+            f"observed Cache-Control {response.headers.get('Cache-Control')!r}; expected no-store"
+        )
+    nonces = [head.headers.get("Replay-Nonce"), get.headers.get("Replay-Nonce")]
+    account = await ca.account()
+    flow = await ca.flow(account)
+    for response in (
+        await account.new_order_raw([{"type": "email", "value": ca.new_address()}]),
+        await account.post(flow.authz_url, None),
+        await flow.post(),
+    ):
+        assert response.status_code in (200, 201), f"observed HTTP {response.status_code}"
+        nonces.append(response.headers.get("Replay-Nonce"))
+    assert all(nonces), f"observed Replay-Nonce values {nonces}; expected one on each response"
+    assert len(set(nonces)) == len(nonces), f"observed a repeated nonce among {nonces}"
+
+
+@covers("A-NONCE-2")
+@pytest.mark.parametrize("fault", ["reused", "unknown"])
+async def test_bad_nonce_on_challenge_post(ca: ServerSuite, fault: str) -> None:
+    """A reused or invented nonce on the challenge POST: badNonce with a fresh Replay-Nonce."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    if fault == "reused":
+        nonce = await ca.acme.fresh_nonce()
+        first = await ca.acme.post_signed(
+            flow.authz_url, None, key=account.key, kid=account.url, nonce=nonce
+        )
+        assert first.status_code == 200, f"observed HTTP {first.status_code} on a fresh nonce"
+    else:
+        nonce = b64url_encode(secrets.token_bytes(16))
+    response = await ca.acme.post_signed(
+        flow.challenge_url, {}, key=account.key, kid=account.url, nonce=nonce
+    )
+    expect_problem(response, ProblemType.BAD_NONCE, status=400)
+    assert response.headers.get("Replay-Nonce"), "observed badNonce without a fresh Replay-Nonce"
+    await assert_not_triggered(flow)
+
+
+@covers("A-JWS-1")
+async def test_wrong_content_type_is_415(ca: ServerSuite) -> None:
+    """A JWS POSTed as application/json is refused with HTTP 415."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    body = sign_jws(
+        {}, key=account.key, url=flow.challenge_url, nonce=await ca.acme.nonce(), kid=account.url
+    )
+    response = await ca.acme.post_raw(flow.challenge_url, body, content_type="application/json")
+    assert response.status_code == 415, (
+        f"observed HTTP {response.status_code}: {response.text[:200]}; expected 415"
+    )
+
+
+@covers("A-JWS-2", "A-ERR-1")
+@pytest.mark.parametrize("shape", ["jwk and kid", "neither", "jwk instead of kid"])
+async def test_key_header_rules(ca: ServerSuite, shape: str) -> None:
+    """Exactly one of ``jwk``/``kid``, and ``kid`` outside newAccount: else malformed."""
+    account = await ca.account()
+    url = await ca.acme.url("newOrder")
+    header: dict[str, Any] = {
+        "jwk and kid": {"jwk": public_jwk(account.key)},
+        "neither": {"kid": None},
+        "jwk instead of kid": {"kid": None, "jwk": public_jwk(account.key)},
+    }[shape]
+    payload = encode_json({"identifiers": [{"type": "email", "value": ca.new_address()}]})
+    response = await post_body(account, url, await bent_post(account, url, payload, header=header))
+    expect_problem(response, ProblemType.MALFORMED, ProblemType.UNAUTHORIZED)
+
+
+@covers("A-JWS-3", "A-ERR-1")
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+async def test_none_and_mac_algorithms_are_refused(ca: ServerSuite, alg: str) -> None:
+    """``alg`` none or a MAC is refused: badSignatureAlgorithm listing ES256, or malformed."""
+    account = await ca.account()
+    url = account.url
+    protected = {"alg": alg, "nonce": await ca.acme.nonce(), "url": url, "kid": account.url}
+    signature = b"" if alg == "none" else secrets.token_bytes(32)
+    body = {
+        "protected": b64url_encode(encode_json(protected)),
+        "payload": "",
+        "signature": b64url_encode(signature),
+    }
+    response = await post_body(account, url, body)
+    problem = expect_problem(response, ProblemType.BAD_SIGNATURE_ALGORITHM, ProblemType.MALFORMED)
+    if problem.type == ProblemType.BAD_SIGNATURE_ALGORITHM:
+        assert "ES256" in (problem.algorithms or ()), (
+            f"observed algorithms {problem.algorithms}; expected a list including ES256"
+        )
+
+
+@covers("A-JWS-3")
+async def test_eddsa_account_keys(ca: ServerSuite, conformance: Conformance) -> None:
+    """ES256 is required (every flow uses it); EdDSA is a SHOULD: INFO whether it works."""
+    key = cached_key("server-suite-ed25519", "ed25519")
+    response = await ca.acme.new_account_raw(key)
+    conformance.info(
+        "A-JWS-3",
+        "EdDSA (Ed25519) account keys "
+        + ("work" if response.status_code in (200, 201) else f"refused: {response.text[:120]}"),
+    )
+
+
+@covers("A-KA-1")
+@pytest.mark.parametrize("kind", ["p384", "rsa2048", "ed25519"])
+async def test_key_authorization_for_each_account_key_type(
+    ca: ServerSuite, conformance: Conformance, kind: KeyKind
+) -> None:
+    """A reply made with the RFC 7638 thumbprint of a P-384, RSA or Ed25519 account validates.
+
+    ES256 (P-256) is the only algorithm a CA must take; a refused key type is recorded.
+    """
+    key = cached_key(f"server-suite-account-{kind}", kind)
+    response = await ca.acme.new_account_raw(key)
+    if response.status_code not in (200, 201):
+        conformance.info("A-KA-1", f"{kind} account keys refused: {response.text[:120]}")
+        return
+    account = await ca.acme.account(key)
+    flow = await ca.flow(account)
+    await flow.complete()
+
+
+@covers("A-JWS-4", "A-ERR-1")
+@pytest.mark.parametrize("shape", ["unprotected header", "general serialization", "no payload"])
+async def test_jws_serialization_rules(ca: ServerSuite, shape: str) -> None:
+    """No unprotected header, no multiple signatures, no detached payload: malformed."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    good = await bent_post(account, flow.challenge_url, b"{}")
+    if shape == "unprotected header":
+        body: dict[str, Any] = {**good, "header": {"kid": account.url}}
+    elif shape == "general serialization":
+        body = {
+            "payload": good["payload"],
+            "signatures": [{"protected": good["protected"], "signature": good["signature"]}],
+        }
+    else:
+        body = {"protected": good["protected"], "signature": good["signature"]}
+    response = await post_body(account, flow.challenge_url, body)
+    expect_problem(response, ProblemType.MALFORMED)
+    await assert_not_triggered(flow)
+
+
+@covers("A-HTTPS-1", "A-ERR-1")
+async def test_padded_base64url_is_refused(ca: ServerSuite) -> None:
+    """A JWS member written with '=' padding is malformed (RFC 8555 §6.1)."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    good = await bent_post(account, flow.challenge_url, b"{}")
+    padding = "=" * (-len(good["signature"]) % 4)
+    assert padding, "ES256 signatures are 86 characters, so they take '==' padding"
+    body = {**good, "signature": good["signature"] + padding}
+    expect_problem(await post_body(account, flow.challenge_url, body), ProblemType.MALFORMED)
+
+
+@covers("A-URL-1", "A-ERR-1")
+async def test_url_header_must_match(ca: ServerSuite) -> None:
+    """A challenge POST whose signed ``url`` is the authz URL is refused as unauthorized."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    response = await ca.acme.post_signed(
+        flow.challenge_url, {}, key=account.key, kid=account.url, signed_url=flow.authz_url
+    )
+    expect_problem(response, ProblemType.UNAUTHORIZED)
+    await assert_not_triggered(flow)
+
+
+@covers("A-GET-1")
+async def test_resources_need_post_as_get(ca: ServerSuite) -> None:
+    """A plain GET of an authorization or challenge is 405; POST-as-GET is 200."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    for url in (flow.authz_url, flow.challenge_url, flow.order.url):
+        response = await ca.acme.http.get(url)
+        assert response.status_code == 405, (
+            f"observed GET {url} -> HTTP {response.status_code}; expected 405"
+        )
+        json_object(await account.post(url, None))
+
+
+@covers("A-ACCT-1", "A-ERR-1")
+async def test_account_creation_and_lookup(ca: ServerSuite) -> None:
+    """newAccount: 201 + Location; same key again 200 + same URL; onlyReturnExisting unknown key
+    gives accountDoesNotExist."""
+    key = fresh_key()
+    contact = f"mailto:{ca.new_address()}"
+    created = await ca.acme.new_account_raw(key, {"contact": [contact]})
+    body = json_object(created, 201)
+    location = created.headers.get("Location")
+    assert location, "observed newAccount 201 without Location"
+    assert body.get("status") == "valid", f"observed account status {body.get('status')!r}"
+    again = await ca.acme.new_account_raw(key)
+    assert again.status_code == 200, f"observed HTTP {again.status_code} for a known key"
+    assert again.headers.get("Location") == location, (
+        f"observed Location {again.headers.get('Location')}; expected {location}"
+    )
+    unknown = await ca.acme.new_account_raw(fresh_key(), {"onlyReturnExisting": True})
+    expect_problem(unknown, ProblemType.ACCOUNT_DOES_NOT_EXIST)
+
+
+@covers("A-STATE-1", "A-CHAL-4", "SRV-VAL-6")
+async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conformance) -> None:
+    """pending -> processing -> valid; a re-POST while processing or once valid is no error."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    posted = json_object(await flow.post())
+    assert posted.get("status") in ("pending", "processing"), f"observed {posted.get('status')!r}"
+    again = await flow.post()
+    json_object(again)
+    await ca.mail_barrier()
+    extra = len(ca.mail_to(flow.address)) - 1
+    conformance.info(
+        "A-CHAL-4",
+        f"a re-POST while {posted.get('status')} sent {extra} more email(s)"
+        + (
+            f", Retry-After {again.headers.get('Retry-After')}"
+            if "Retry-After" in again.headers
+            else ""
+        ),
+    )
+    await flow.answer()
+    valid = await flow.wait_challenge("valid")
+    assert valid.get("status") == "valid", f"observed challenge {valid.get('status')!r}"
+    after = json_object(await flow.post())
+    assert after.get("status") == "valid", f"observed {after.get('status')!r} after a re-POST"
+    await flow.answer()
+    await ca.settle()
+    authz = await account.fetch(flow.authz_url)
+    assert authz.get("status") == "valid", f"observed authz {authz.get('status')!r}"
+    order = await flow.order.refresh()
+    assert order.get("status") == "ready", f"observed order {order.get('status')!r}"
+
+
+async def deactivate(flow: ChallengeFlow) -> dict[str, Any]:
+    """POST ``{"status": "deactivated"}`` to the flow's authorization (RFC 8555 §7.5.2)."""
+    return json_object(await flow.account.post(flow.authz_url, {"status": "deactivated"}))
+
+
+@covers("A-AUTHZ-2", "A-STATE-1")
+async def test_deactivated_authz_stays_deactivated(ca: ServerSuite) -> None:
+    """Deactivate, then send a correct reply and POST: the authorization is not revived."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    body = await deactivate(flow)
+    assert body.get("status") == "deactivated", f"observed {body.get('status')!r}"
+    await flow.answer()
+    await flow.post()
+    await ca.settle()
+    authz = await account.fetch(flow.authz_url)
+    assert authz.get("status") == "deactivated", (
+        f"observed authz {authz.get('status')!r} after a reply; expected deactivated"
+    )
+    statuses = [c.get("status") for c in authz.get("challenges", [])]
+    assert "valid" not in statuses, f"observed challenge statuses {statuses}"
+    order = await flow.order.refresh()
+    assert order.get("status") != "ready", "observed the order ready with a deactivated authz"
+
+
+@covers("A-CHAL-2")
+async def test_posting_the_authz_is_no_trigger(ca: ServerSuite, conformance: Conformance) -> None:
+    """A correct reply plus ``{}`` POSTed to the authz URL does not validate; the challenge POST
+    does."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    if flow.posted:
+        conformance.info("A-CHAL-2", "authz POST not tried: the email came only after the POST")
+        await flow.complete()
+        return
+    await flow.answer()
+    await account.post(flow.authz_url, {})
+    await ca.settle()
+    await assert_not_triggered(flow)
+    json_object(await flow.post())
+    valid = await flow.wait_challenge("valid")
+    assert valid.get("status") == "valid", f"observed {valid.get('status')!r} after the POST"

@@ -1,0 +1,148 @@
+"""The challenge email the CA sends, judged by the challenge inspector with real DKIM/S/MIME checks.
+
+RFC 8823 §3 step 4, §3.1 (1)-(7); RFC 6376; RFC 8551; RFC 5322 §3.6.4.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rfc8823.findings import Verdict, broken, passed
+from rfc8823.messages.challenge import ChallengeExpectation, ChallengeReport, inspect_challenge
+from rfc8823.report.plugin import Conformance
+from rfc8823.requirements import covers
+from rfc8823.tokens import entropy_octets, readings_agree
+
+from .helpers import MAIL_BEFORE_POST, ChallengeFlow, ServerSuite
+
+NEW_ORDER_WINDOW = 0.5
+"""How long after newOrder a CA that mails at order time gets before the authz fetch (FLOW-3)."""
+
+
+def inspect(ca: ServerSuite, flow: ChallengeFlow) -> ChallengeReport:
+    """The inspector's report on the flow's challenge email, signatures verified for real."""
+    assert flow.email is not None
+    raw = flow.email.data
+    expect = ChallengeExpectation(
+        identifier=flow.address,
+        challenge_from=str(flow.challenge.get("from")),
+        token_part2=flow.token_part2,
+    )
+    return inspect_challenge(raw, expect, ca.challenge_auth(raw))
+
+
+def assert_no_failure(report: ChallengeReport, *ids: str) -> None:
+    """No FAIL finding (on ``ids`` if given): the message breaks no sure MUST."""
+    failed = [
+        str(f)
+        for f in report.findings
+        if f.verdict is Verdict.FAIL and (not ids or f.requirement in ids)
+    ]
+    assert not failed, "challenge email breaks: " + "; ".join(failed)
+
+
+@covers(
+    "CHAL-SUBJ-1",
+    "CHAL-SUBJ-4",
+    "CHAL-SUBJ-5",
+    "CHAL-HDR-1",
+    "CHAL-HDR-2",
+    "CHAL-HDR-3",
+    "CHAL-AUTO-1",
+    "CHAL-AUTO-2",
+    "CHAL-AUTO-3",
+    "CHAL-AUTH-1",
+    "CHAL-BODY-1",
+    "CHAL-HTML-1",
+    "TOK-4",
+    "REF-3834-1",
+    "REF-5322-1",
+    "REF-2047-1",
+)
+async def test_challenge_email_conforms(ca: ServerSuite, conformance: Conformance) -> None:
+    """Subject, From = ``from``, To = identifier, Auto-Submitted, a valid signature, body."""
+    flow = await ca.flow()
+    report = inspect(ca, flow)
+    conformance.record(*report.findings)
+    assert_no_failure(report)
+
+
+@covers("CHAL-DKIM-1", "CHAL-DKIM-2", "CHAL-DKIM-3", "REF-6376-1", "REF-6376-2")
+@pytest.mark.capability("dkim_challenges")
+async def test_challenge_dkim_signature(ca: ServerSuite, conformance: Conformance) -> None:
+    """A DKIM signature that verifies, ``d=`` the From domain, ``h=`` the required fields."""
+    flow = await ca.flow()
+    report = inspect(ca, flow)
+    conformance.record(*(f for f in report.findings if f.requirement.startswith(("CHAL-DKIM",))))
+    verdicts = report.verdicts("CHAL-DKIM-3")
+    assert Verdict.PASS in verdicts, (
+        f"observed CHAL-DKIM-3 verdicts {verdicts}; expected a DKIM signature with d= equal to "
+        f"the From domain: {[str(f) for f in report.findings if f.requirement == 'CHAL-DKIM-3']}"
+    )
+    assert_no_failure(report, "CHAL-DKIM-1", "CHAL-DKIM-3", "REF-6376-1")
+
+
+@covers("CHAL-SMIME-1", "CHAL-BODY-2", "CHAL-BODY-3", "REF-8551-1", "REF-7508-1")
+@pytest.mark.capability("smime_challenges")
+async def test_challenge_smime_signature(ca: ServerSuite, conformance: Conformance) -> None:
+    """An S/MIME signature chaining to the CA's roots, signer SAN = From, headers protected."""
+    flow = await ca.flow()
+    report = inspect(ca, flow)
+    conformance.record(*report.findings)
+    verdicts = report.verdicts("CHAL-SMIME-1")
+    assert Verdict.PASS in verdicts, f"observed CHAL-SMIME-1 verdicts {verdicts}; expected PASS"
+    assert_no_failure(report)
+
+
+@covers("TOK-3", "TOK-4", "KA-4", "REF-4648-1")
+async def test_token_part1_in_subject(ca: ServerSuite, conformance: Conformance) -> None:
+    """token-part1 is base64url of >= 16 octets; INFO whether both concatenation readings agree."""
+    flow = await ca.flow()
+    token = flow.token_part1
+    octets = entropy_octets(token)
+    assert octets >= 16, f"observed token-part1 {token!r} of {octets} octets; expected >= 16"
+    if "=" in token:
+        conformance.info("TOK-4", f"token-part1 {token!r} is written with '=' padding (AMB-2)")
+    agree = readings_agree(token, flow.token_part2)
+    conformance.info(
+        "KA-4",
+        f"token-part1 of {octets} octets ({octets % 3} mod 3, "
+        f"{'padded' if '=' in token else 'unpadded'}): the string and octet readings "
+        + ("agree" if agree else "differ; replies made under one reading fail the other"),
+    )
+
+
+@covers("CHAL-HDR-4", "REF-5322-2")
+async def test_message_ids_are_unique(ca: ServerSuite, conformance: Conformance) -> None:
+    """Each challenge email has its own Message-ID, so a reply can name it in In-Reply-To."""
+    reports = [inspect(ca, await ca.flow()) for _ in range(2)]
+    ids = [r.message_id for r in reports]
+    if None in ids:
+        conformance.record(broken("CHAL-HDR-4", f"Message-IDs {ids}", "one per email"))
+    else:
+        assert ids[0] != ids[1], f"observed the same Message-ID {ids[0]} on two challenge emails"
+        conformance.record(passed("CHAL-HDR-4", f"distinct Message-IDs {ids}"))
+
+
+@covers("FLOW-3", "FLOW-7")
+async def test_when_the_challenge_email_is_sent(ca: ServerSuite, conformance: Conformance) -> None:
+    """The email reaches the identifier's mailbox; INFO on what triggered it (AMB-3)."""
+    account = await ca.account()
+    address = ca.new_address()
+    order = await account.new_order(address)
+    try:
+        email = await ca.world.store.next_for(address, NEW_ORDER_WINDOW)
+        moment = "at newOrder"
+    except TimeoutError:
+        flow = (await ca.flows(order))[0]
+        try:
+            email = await ca.world.store.next_for(address, MAIL_BEFORE_POST)
+            moment = "at the authorization fetch"
+        except TimeoutError:
+            await flow.post()
+            email = await ca.world.store.next_for(address, ca.timeouts.mail)
+            moment = "only after the challenge POST"
+    conformance.info("FLOW-3", f"the challenge email was sent {moment}")
+    assert email.rcpt_tos == (address,), (
+        f"observed envelope recipients {email.rcpt_tos}; expected only {address}"
+    )

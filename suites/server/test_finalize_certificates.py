@@ -1,0 +1,309 @@
+"""Finalize, issuance and revocation after email-reply-00: the CSR rules and the certificate.
+
+RFC 8823 §3.3; RFC 8555 §7.4, §7.4.2, §7.6, §9.1, §11.1; RFC 8550; RFC 5280 §4.2.1.3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from rfc8823.acme.problems import ProblemType
+from rfc8823.certificates import inspect_certificate, parse_pem_chain
+from rfc8823.csr import Usage, build_csr, key_usage_from_bits
+from rfc8823.findings import Verdict, broken, passed
+from rfc8823.report.plugin import Conformance
+from rfc8823.requirements import covers
+from rfc8823.tokens import b64url_encode
+from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
+
+from .helpers import Account, OrderHandle, ServerSuite, csr_field, expect_problem, json_object
+
+PEM_CHAIN = "application/pem-certificate-chain"
+REFUSED_CSR = (ProblemType.BAD_CSR, ProblemType.MALFORMED)
+
+
+def csr_key(kind: KeyKind) -> PrivateKey:
+    """A cached key for CSRs, never an account key."""
+    return cached_key(f"server-suite-csr-{kind}", kind)
+
+
+@dataclass
+class Issued:
+    """A finalized order and what came of it."""
+
+    order: dict[str, Any]
+    response: httpx.Response
+    chain: list[x509.Certificate]
+
+
+async def download(ca: ServerSuite, order: OrderHandle) -> Issued:
+    """Wait for the finalized order to be valid, then POST-as-GET its chain (A-CERT-1)."""
+    account = order.account
+    done = await account.wait_for_status(order.url, ("valid",), ca.timeouts.state)
+    assert done.get("status") == "valid", (
+        f"observed order {done.get('status')!r} after finalize (error {done.get('error')}); "
+        "expected valid"
+    )
+    url = done.get("certificate")
+    assert isinstance(url, str), f"observed a valid order without certificate URL: {done}"
+    response = await account.post(url, None)
+    assert response.status_code == 200, f"observed certificate download HTTP {response.status_code}"
+    media = response.headers.get("Content-Type", "").split(";")[0].strip()
+    assert media == PEM_CHAIN, f"observed Content-Type {media!r}; expected {PEM_CHAIN}"
+    return Issued(done, response, parse_pem_chain(response.text))
+
+
+async def finalize_refused_or_issued(
+    ca: ServerSuite, order: OrderHandle, body: dict[str, Any], csr: x509.CertificateSigningRequest
+) -> Issued | httpx.Response:
+    """Finalize: the issued certificate, or the refusal response."""
+    response = await order.account.finalize(body, csr)
+    if response.status_code >= 400:
+        return response
+    json_object(response)
+    return await download(ca, order)
+
+
+async def finalize_and_download(
+    ca: ServerSuite, order: OrderHandle, body: dict[str, Any], csr: x509.CertificateSigningRequest
+) -> Issued:
+    """Finalize a ready order and download the certificate, asserting success."""
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    assert not isinstance(outcome, httpx.Response), (
+        f"observed finalize HTTP {outcome.status_code}: {outcome.text[:200]}; expected issuance"
+    )
+    return outcome
+
+
+@covers("A-FIN-1", "A-ERR-1")
+async def test_finalize_before_ready_is_order_not_ready(ca: ServerSuite) -> None:
+    """Finalizing while the email challenge is pending: 403 orderNotReady."""
+    account = await ca.account()
+    flow = await ca.flow(account)
+    csr = build_csr(csr_key("p256"), [flow.address], "both")
+    response = await account.finalize(flow.order.body, csr)
+    expect_problem(response, ProblemType.ORDER_NOT_READY, status=403)
+
+
+@covers("A-FIN-1", "A-HTTPS-1")
+@pytest.mark.parametrize("shape", ["PEM instead of DER", "padded base64url"])
+async def test_csr_encoding_rules(ca: ServerSuite, shape: str) -> None:
+    """The ``csr`` member is unpadded base64url of DER: PEM or padding is refused, order ready."""
+    order, body = await ca.ready_order()
+    csr = build_csr(csr_key("p256"), list(order.addresses), "both")
+    if shape == "PEM instead of DER":
+        value = b64url_encode(csr.public_bytes(serialization.Encoding.PEM))
+    else:
+        value = csr_field(csr)
+        value += "=" * (-len(value) % 4) or "===="
+    response = await order.account.post(str(body["finalize"]), {"csr": value})
+    expect_problem(response, *REFUSED_CSR)
+    now = await order.refresh()
+    assert now.get("status") == "ready", f"observed order {now.get('status')!r}; expected ready"
+
+
+USAGE_CASES: list[tuple[KeyKind, Usage | None]] = [
+    ("p256", "signing"),
+    ("p256", "encryption"),
+    ("p256", "both"),
+    ("p256", None),
+    ("rsa2048", "signing"),
+    ("rsa2048", "encryption"),
+    ("rsa2048", "both"),
+]
+CAPABILITY = {"signing": "signing_only", "encryption": "encryption_only"}
+
+
+@covers(
+    "CSR-KU-2",
+    "CSR-KU-3",
+    "CSR-KU-4",
+    "CSR-KU-5",
+    "CERT-1",
+    "A-CERT-1",
+    "A-FIN-2",
+    "REF-5280-1",
+    "REF-5280-2",
+)
+@pytest.mark.parametrize(("kind", "usage"), USAGE_CASES, ids=lambda v: str(v))
+async def test_issued_certificate_matches_the_request(
+    ca: ServerSuite, conformance: Conformance, kind: KeyKind, usage: Usage | None
+) -> None:
+    """Signing-only, encryption-only or dual-use CSR: the certificate grants exactly that, or the
+    CA refuses with badCSR when it does not offer that class (CSR-KU-5)."""
+    order, body = await ca.ready_order()
+    key = csr_key(kind)
+    csr = build_csr(key, list(order.addresses), usage)
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    if isinstance(outcome, httpx.Response):
+        problem = expect_problem(outcome, ProblemType.BAD_CSR)
+        capability = CAPABILITY.get(usage or "")
+        declared = capability is None or ca.capabilities.declared(capability)
+        assert not declared, (
+            f"observed {problem} for a {usage or 'no-keyUsage'} {kind} CSR; expected a certificate"
+        )
+        conformance.info("CSR-KU-5", f"{usage} CSRs refused: {problem.detail}")
+        return
+    leaf = outcome.chain[0]
+    findings = inspect_certificate(
+        leaf, list(order.addresses), requested=usage, csr_key=key.public_key()
+    )
+    conformance.record(*findings)
+    failed = [str(f) for f in findings if f.verdict in (Verdict.FAIL, Verdict.WARN)]
+    assert not failed, "certificate: " + "; ".join(failed)
+
+
+@covers("CSR-KU-5", "A-FIN-3")
+async def test_key_usage_outside_smime_is_refused(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """keyUsage asking for keyCertSign (with digitalSignature): badCSR, no CA-capable cert."""
+    order, body = await ca.ready_order()
+    usage = key_usage_from_bits({"digitalSignature", "keyCertSign"})
+    csr = build_csr(csr_key("p256"), list(order.addresses), None, extra_extensions=[(usage, True)])
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    if isinstance(outcome, httpx.Response):
+        expect_problem(outcome, ProblemType.BAD_CSR)
+        conformance.record(passed("A-FIN-3", "keyCertSign requested: badCSR"))
+        return
+    granted = outcome.chain[0].extensions.get_extension_for_class(x509.KeyUsage).value
+    assert not granted.key_cert_sign, "observed keyCertSign granted in an S/MIME certificate"
+    conformance.record(
+        broken("A-FIN-3", "a CSR asking for keyCertSign was issued (bit dropped)", "badCSR")
+    )
+
+
+@dataclass(frozen=True)
+class NameCase:
+    """A CSR naming case: addresses ordered, and the SAN/subject the CSR carries."""
+
+    ordered: int
+    san: Sequence[str]
+    cn: str | None
+    accepted: bool
+
+
+def name_case(shape: str, addresses: Sequence[str], stranger: str) -> NameCase:
+    """The CSR names for one CSR-ID-1 shape, given the ordered addresses."""
+    first = addresses[0]
+    return {
+        "SAN only": NameCase(1, [first], None, True),
+        "CN and SAN": NameCase(1, [first], first, True),
+        "extra SAN address": NameCase(1, [first, stranger], None, False),
+        "CN not ordered": NameCase(1, [first], stranger, False),
+        "ordered address missing": NameCase(2, [first], None, False),
+    }[shape]
+
+
+NAME_SHAPES = [
+    "SAN only",
+    "CN and SAN",
+    "extra SAN address",
+    "CN not ordered",
+    "ordered address missing",
+]
+
+
+@covers("CSR-ID-1", "A-FIN-2", "CERT-1")
+@pytest.mark.parametrize("shape", NAME_SHAPES)
+async def test_csr_names_exactly_the_ordered_addresses(ca: ServerSuite, shape: str) -> None:
+    """Only CSRs naming exactly the ordered addresses are issued; others get badCSR."""
+    count = 2 if shape == "ordered address missing" else 1
+    addresses = [ca.new_address() for _ in range(count)]
+    order, body = await ca.ready_order(None, *addresses)
+    case = name_case(shape, addresses, ca.new_address("other.test"))
+    csr = build_csr(csr_key("p256"), list(case.san), "both", subject_cn=case.cn)
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    if not case.accepted:
+        assert isinstance(outcome, httpx.Response), (
+            f"observed a certificate for a CSR with {shape}; expected badCSR"
+        )
+        expect_problem(outcome, ProblemType.BAD_CSR)
+        return
+    assert not isinstance(outcome, httpx.Response), (
+        f"observed {outcome.status_code} {outcome.text[:200]} for a CSR with {shape}; "
+        "expected a certificate"
+    )
+    findings = inspect_certificate(outcome.chain[0], addresses, requested="both")
+    failed = [str(f) for f in findings if f.verdict in (Verdict.FAIL, Verdict.WARN)]
+    assert not failed, "certificate: " + "; ".join(failed)
+
+
+@covers("CSR-ID-1", "A-FIN-2")
+async def test_dns_name_holding_an_address(ca: ServerSuite, conformance: Conformance) -> None:
+    """A dNSName SAN holding the address (acme_email style): badCSR, or dropped from the cert."""
+    order, body = await ca.ready_order()
+    address = order.addresses[0]
+    extra = x509.SubjectAlternativeName([x509.RFC822Name(address), x509.DNSName(address)])
+    csr = build_csr(csr_key("p256"), [], "both", extra_extensions=[(extra, False)])
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    if isinstance(outcome, httpx.Response):
+        expect_problem(outcome, ProblemType.BAD_CSR)
+        conformance.info("CSR-ID-1", "a dNSName holding the address: badCSR")
+        return
+    san = outcome.chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns_names = san.get_values_for_type(x509.DNSName)
+    assert not dns_names, f"observed dNSName {dns_names} in an S/MIME certificate"
+    conformance.info("CSR-ID-1", "a dNSName holding the address was dropped from the certificate")
+
+
+@covers("A-ACCTKEY-1")
+async def test_csr_with_the_account_key(ca: ServerSuite, conformance: Conformance) -> None:
+    """A CSR whose key is the account key is refused (badCSR/badPublicKey); else WARN."""
+    account = await ca.account(fresh=True)
+    order, body = await ca.ready_order(account)
+    csr = build_csr(account.key, list(order.addresses), "both")
+    outcome = await finalize_refused_or_issued(ca, order, body, csr)
+    if isinstance(outcome, httpx.Response):
+        expect_problem(outcome, ProblemType.BAD_CSR, ProblemType.BAD_PUBLIC_KEY)
+        conformance.record(passed("A-ACCTKEY-1", "CSR with the account key refused"))
+    else:
+        conformance.record(
+            broken("A-ACCTKEY-1", "issued a certificate for the account key", "badCSR")
+        )
+
+
+async def revoke(
+    account: Account, cert: x509.Certificate, *, reason: int | None, key: Any = None
+) -> httpx.Response:
+    """revokeCert for ``cert``: with the account (``kid``) or, given ``key``, the cert key (jwk)."""
+    payload: dict[str, Any] = {
+        "certificate": b64url_encode(cert.public_bytes(serialization.Encoding.DER))
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    url = await account.client.url("revokeCert")
+    if key is None:
+        return await account.post(url, payload)
+    return await account.client.post(url, payload, key=key, kid=None)
+
+
+@covers("A-REV-1", "A-ERR-1")
+@pytest.mark.capability("revocation")
+async def test_revocation(ca: ServerSuite) -> None:
+    """Revoke by account (then alreadyRevoked); a bad reason is refused; the cert key revokes."""
+    issued: list[tuple[Account, x509.Certificate, Any]] = []
+    kinds: tuple[KeyKind, ...] = ("p256", "rsa2048")
+    for kind in kinds:
+        order, body = await ca.ready_order()
+        key = csr_key(kind)
+        result = await finalize_and_download(
+            ca, order, body, build_csr(key, list(order.addresses), "both")
+        )
+        issued.append((order.account, result.chain[0], key))
+    (account, first, _), (_, second, second_key) = issued
+    response = await revoke(account, first, reason=4)
+    assert response.status_code == 200, f"observed revokeCert HTTP {response.status_code}"
+    expect_problem(await revoke(account, first, reason=4), ProblemType.ALREADY_REVOKED)
+    expect_problem(await revoke(account, second, reason=7), ProblemType.BAD_REVOCATION_REASON)
+    by_key = await revoke(account, second, reason=None, key=second_key)
+    assert by_key.status_code == 200, (
+        f"observed HTTP {by_key.status_code} {by_key.text[:200]} revoking with the certificate key"
+    )

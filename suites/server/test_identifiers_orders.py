@@ -1,0 +1,223 @@
+"""The ``email`` identifier in orders: accepted, echoed, immutable; bad values refused, unmailed.
+
+RFC 8823 §3, §5.1, §5.2; RFC 8555 §7.1.3, §7.4, §6.7, §6.7.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from rfc8823.acme.identifier import EMAIL_REPLY_00, IDENTIFIER_EMAIL
+from rfc8823.acme.problems import ProblemType
+from rfc8823.report.plugin import Conformance
+from rfc8823.requirements import covers
+
+from .helpers import ServerSuite, expect_problem, json_object
+
+REFUSED = (ProblemType.MALFORMED, ProblemType.REJECTED_IDENTIFIER)
+"""What a CA answers for an ``email`` value it will not mail (RFC 8555 §6.7; ID-EMAIL-2/3/5)."""
+
+
+async def assert_nothing_mailed(ca: ServerSuite, *addresses: str) -> None:
+    """After a control order's email has arrived, no message went to ``addresses`` (SEC-9)."""
+    await ca.mail_barrier()
+    sent = ca.mail_to(*addresses)
+    assert not sent, (
+        f"observed {len(sent)} message(s) to {addresses} for a refused identifier "
+        f"(first from <{sent[0].mail_from}>); expected none"
+    )
+
+
+@covers("ID-EMAIL-1", "ID-EMAIL-2", "IANA-1", "A-ORD-1")
+async def test_email_order_is_created_and_echoed(ca: ServerSuite) -> None:
+    """newOrder with one ASCII ``email`` identifier: 201, Location, and the order echoes it."""
+    account = await ca.account()
+    address = ca.new_address()
+    order = await account.new_order(address)
+    body = order.body
+    assert body.get("status") == "pending", (
+        f"observed status {body.get('status')!r}; expected pending"
+    )
+    assert body.get("identifiers") == [{"type": IDENTIFIER_EMAIL, "value": address}], (
+        f"observed identifiers {body.get('identifiers')!r}; expected the one ordered"
+    )
+    for member in ("expires", "finalize"):
+        assert isinstance(body.get(member), str), f"observed no {member!r} in {body}; expected one"
+    assert len(order.authorizations) == 1, (
+        f"observed {len(order.authorizations)} authorizations; expected one per identifier"
+    )
+    authz = await account.fetch(order.authorizations[0])
+    assert authz.get("identifier") == {"type": IDENTIFIER_EMAIL, "value": address}, (
+        f"observed authz identifier {authz.get('identifier')!r}; expected the ordered one"
+    )
+
+
+@covers("ID-EMAIL-4", "IANA-2")
+async def test_email_authz_offers_email_reply_00(ca: ServerSuite, conformance: Conformance) -> None:
+    """The authorization of an ``email`` identifier offers ``email-reply-00`` by that exact name."""
+    flow = await ca.flow(receive=False)
+    types = [c.get("type") for c in flow.authz.get("challenges", [])]
+    assert EMAIL_REPLY_00 in types, f"observed challenge types {types}; expected {EMAIL_REPLY_00}"
+    others = [t for t in types if t != EMAIL_REPLY_00]
+    if others:
+        conformance.info("ID-EMAIL-4", f"also offered for an email identifier: {others}")
+    await flow.receive()
+
+
+@covers("A-ORD-2")
+async def test_order_arrays_never_change(ca: ServerSuite) -> None:
+    """The order's identifiers and authorizations stay the same across fetches and progress."""
+    account = await ca.account()
+    order = await account.new_order(ca.new_address(), ca.new_address())
+    created = (order.body["identifiers"], order.body["authorizations"])
+    flows = await ca.flows(order)
+    await flows[0].complete()
+    for _ in range(2):
+        now = await order.refresh()
+        assert (now["identifiers"], now["authorizations"]) == created, (
+            f"observed identifiers/authorizations {now['identifiers']}, {now['authorizations']}; "
+            f"expected those at creation {created}"
+        )
+
+
+MALFORMED_VALUES: dict[str, Callable[[str], str]] = {
+    "no domain": lambda a: a.partition("@")[0],
+    "no local part": lambda a: "@" + a.partition("@")[2],
+    "double at": lambda a: a.replace("@", "@@"),
+    "two at signs": lambda a: a.replace("@", "@x@"),
+    "display name": lambda a: f"Alice <{a}>",
+    "trailing dot": lambda a: a + ".",
+    "empty": lambda a: "",
+}
+
+
+@covers("ID-EMAIL-2", "A-ERR-1", "SEC-9")
+@pytest.mark.parametrize("shape", list(MALFORMED_VALUES))
+async def test_malformed_email_values_are_refused(ca: ServerSuite, shape: str) -> None:
+    """A value that is not one addr-spec gets malformed/rejectedIdentifier and no email."""
+    account = await ca.account()
+    address = ca.new_address()
+    value = MALFORMED_VALUES[shape](address)
+    response = await account.new_order_raw([{"type": "email", "value": value}])
+    expect_problem(response, *REFUSED)
+    await assert_nothing_mailed(ca, address)
+
+
+WILDCARD_VALUES: dict[str, Callable[[str], str]] = {
+    "star local part": lambda a: "*@" + a.partition("@")[2],
+    "star inside local part": lambda a: a.replace("@", "*x@"),
+    "star domain label": lambda a: a.replace("@", "@*."),
+}
+
+
+@covers("ID-EMAIL-3", "A-ERR-1")
+@pytest.mark.parametrize("shape", list(WILDCARD_VALUES))
+async def test_wildcard_email_values_are_refused(ca: ServerSuite, shape: str) -> None:
+    """An ``email`` value with ``*`` anywhere is refused, no authz exists and no email goes out."""
+    account = await ca.account()
+    address = ca.new_address()
+    value = WILDCARD_VALUES[shape](address)
+    response = await account.new_order_raw([{"type": "email", "value": value}])
+    expect_problem(response, *REFUSED)
+    assert "Location" not in response.headers, "observed an order URL for a refused order"
+    await assert_nothing_mailed(ca, address, value)
+
+
+INJECTION_VALUES: dict[str, Callable[[str, str], str]] = {
+    "CRLF Bcc": lambda a, v: f"{a}\r\nBcc: {v}",
+    "LF Bcc": lambda a, v: f"{a}\nBcc: {v}",
+    "address list": lambda a, v: f"{a}, {v}",
+    "semicolon list": lambda a, v: f"{a};{v}",
+    "angle bracket": lambda a, v: f"{a}>",
+    "SMTP parameter": lambda a, v: f"{a}> NOTIFY=SUCCESS ORCPT=rfc822;{v}",
+    "NUL": lambda a, v: f"{a}\x00{v}",
+}
+
+
+@covers("ID-EMAIL-5", "SEC-9", "A-ERR-1")
+@pytest.mark.parametrize("shape", list(INJECTION_VALUES))
+async def test_injection_values_are_refused_unmailed(ca: ServerSuite, shape: str) -> None:
+    """Header/SMTP injection or several mailboxes in one value: refused, nobody is mailed."""
+    account = await ca.account()
+    address, victim = ca.new_address(), ca.new_address("other.test")
+    value = INJECTION_VALUES[shape](address, victim)
+    response = await account.new_order_raw([{"type": "email", "value": value}])
+    expect_problem(response, *REFUSED)
+    await assert_nothing_mailed(ca, address, victim)
+
+
+@covers("A-ORD-3", "IANA-2", "A-ERR-1")
+async def test_dns_identifier_holding_an_address_is_refused(ca: ServerSuite) -> None:
+    """``{"type": "dns", "value": "<address>"}`` is refused rather than handled as email (AMB-4)."""
+    account = await ca.account()
+    address = ca.new_address()
+    response = await account.new_order_raw([{"type": "dns", "value": address}])
+    if response.status_code == 201:
+        authz = await account.fetch(json_object(response, 201)["authorizations"][0])
+        types = [c.get("type") for c in authz.get("challenges", [])]
+        pytest.fail(
+            f"observed a dns order for {address!r} accepted with challenges {types}; expected "
+            "malformed, rejectedIdentifier or unsupportedIdentifier (a dns value holds no '@')"
+        )
+    expect_problem(response, *REFUSED, ProblemType.UNSUPPORTED_IDENTIFIER)
+    await assert_nothing_mailed(ca, address)
+
+
+@covers("A-ORD-3", "A-ERR-1")
+async def test_unknown_identifier_type_is_unsupported(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """An identifier type the CA does not know gets an error (unsupportedIdentifier, RFC 8555)."""
+    account = await ca.account()
+    address = ca.new_address()
+    response = await account.new_order_raw([{"type": "mailbox", "value": address}])
+    problem = expect_problem(response, ProblemType.UNSUPPORTED_IDENTIFIER, *REFUSED)
+    conformance.info("A-ORD-3", f"unknown identifier type answered with {problem.type}")
+    await assert_nothing_mailed(ca, address)
+
+
+@covers("A-ERR-2", "ID-EMAIL-3", "A-ORD-3")
+async def test_one_bad_identifier_refuses_the_order(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """A good and a ``*`` address together: the order is refused, the good one is not mailed.
+
+    Subproblems naming the bad identifier are optional (RFC 8555 §6.7.1); recorded when given.
+    """
+    account = await ca.account()
+    good = ca.new_address()
+    bad = "*@" + good.partition("@")[2]
+    response = await account.new_order_raw(
+        [{"type": "email", "value": good}, {"type": "email", "value": bad}]
+    )
+    problem = expect_problem(response, *REFUSED, ProblemType.COMPOUND)
+    named = [sub.identifier.value for sub in problem.subproblems if sub.identifier is not None]
+    if problem.subproblems:
+        assert bad in named, (
+            f"observed subproblems for {named}; expected one naming the refused {bad!r}"
+        )
+        assert good not in named, f"observed a subproblem for the acceptable {good!r}"
+        conformance.info("A-ERR-2", f"subproblems name {named}")
+    else:
+        conformance.info("A-ERR-2", "no subproblems (optional)")
+    await assert_nothing_mailed(ca, good)
+
+
+@covers("A-PREAUTH-1", "FLOW-3")
+@pytest.mark.capability("pre_authorization")
+async def test_new_authz_for_an_email_identifier(ca: ServerSuite) -> None:
+    """newAuthz (pre-authorization) for an ``email`` identifier: 201, and the email goes out."""
+    account = await ca.account()
+    address = ca.new_address()
+    url = await ca.acme.url("newAuthz")
+    response = await account.post(url, {"identifier": {"type": "email", "value": address}})
+    authz = json_object(response, 201)
+    assert authz.get("identifier") == {"type": IDENTIFIER_EMAIL, "value": address}, (
+        f"observed authz identifier {authz.get('identifier')!r}; expected the requested one"
+    )
+    location = response.headers.get("Location")
+    assert location, "observed newAuthz 201 without Location"
+    await account.fetch(location)
+    await ca.next_mail(address, ca.timeouts.mail)

@@ -1,0 +1,41 @@
+"""The server suite's options: inconsistent combinations stop the run before any test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .test_remote_run import ROOT
+
+USAGE_ERROR = 4
+REMOTE = [
+    "--acme-directory=https://127.0.0.1:1/directory",
+    "--acme-from=ca@ca.test",
+    "--acme-reply-smtp=127.0.0.1:2",
+]
+CASES: list[tuple[list[str], str]] = [
+    (["--server-config=nonsense=1"], "ServerConfig field"),
+    (["--server-target=reference", "--acme-capability=eai"], "takes no --acme-capability"),
+    ([*REMOTE, "-n", "2"], "serial_only"),
+]
+
+
+def test_inconsistent_options_are_usage_errors() -> None:
+    """Each is refused with pytest's usage-error status and a message naming the problem."""
+    runs = [
+        (
+            subprocess.Popen(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "suites/server", *opts],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+            message,
+        )
+        for opts, message in CASES
+    ]
+    for process, message in runs:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == USAGE_ERROR, out + err
+        assert message in err, err
