@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,228 +21,16 @@ import pytest
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
 from rfc8823.targets import ServerCapabilities, ServerEndpoints, ServerUnderTest
-from rfc8823.targets.remote_server import RemoteTarget, settings_from_options
-from rfc8823.world.world import World, WorldPorts
+from rfc8823.targets.server_plugin import CAPABILITY_MARK, configured_target, early_world
+from rfc8823.world.world import World
 
 from .helpers import AcmeClient, ServerSuite, Timeouts
-
-_TARGET = pytest.StashKey[ServerUnderTest]()
-_EARLY_WORLD = pytest.StashKey[World]()
-_MARK = "capability"
-_REMOTE_OPTIONS = (
-    "target_config",
-    "acme_directory",
-    "acme_ca_bundle",
-    "acme_from",
-    "acme_reply_smtp",
-    "acme_dkim_record",
-    "acme_smime_anchor",
-    "acme_eab",
-    "acme_capability",
-    "acme_wait",
-)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The CA under test: reference (default) or a running one (remote)."""
-    group = parser.getgroup("rfc8823-server", "rfc8823 server suite: the ACME CA under test")
-    group.addoption(
-        "--server-target",
-        choices=("reference", "remote"),
-        default=None,
-        help="which CA to test (default: remote when any --acme-* option or --target-config "
-        "is given, else the in-process reference CA)",
-    )
-    group.addoption(
-        "--server-config",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="reference target only: a ServerConfig override with a TOML value, e.g. "
-        "smime_sign=true or token_part1_octets=32 (repeatable)",
-    )
-    group.addoption(
-        "--target-config",
-        type=Path,
-        default=None,
-        metavar="FILE.toml",
-        help="TOML description of a running CA ([target], [acme], [dkim], [capabilities]; "
-        "see rfc8823.targets.remote_server); options below override it",
-    )
-    group.addoption("--acme-directory", metavar="URL", help="the running CA's directory URL")
-    group.addoption(
-        "--acme-ca-bundle",
-        type=Path,
-        metavar="PEM",
-        help="CA certificates its HTTPS certificate chains to (default: system trust)",
-    )
-    group.addoption(
-        "--acme-from", metavar="ADDRESS", help="the address its challenge emails come from"
-    )
-    group.addoption(
-        "--acme-reply-smtp",
-        metavar="HOST:PORT",
-        help="where mail for the from domain must be delivered (the CA's reply listener)",
-    )
-    group.addoption(
-        "--acme-dkim-record",
-        action="append",
-        default=[],
-        metavar="SELECTOR=TXT",
-        help="a DKIM key record of the from domain to publish in the world's DNS (repeatable)",
-    )
-    group.addoption(
-        "--acme-smime-anchor",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="PEM",
-        help="a root its S/MIME-signed challenges chain to (repeatable)",
-    )
-    group.addoption(
-        "--acme-eab", metavar="KID=KEY", help="external account binding: key id = base64url key"
-    )
-    group.addoption(
-        "--acme-capability",
-        action="append",
-        default=[],
-        metavar="NAME[=VALUE]",
-        help="declare a capability: eai, smime-challenges, no-revocation, "
-        "challenge-mail-limit=10, ... (repeatable; see ServerCapabilities)",
-    )
-    group.addoption(
-        "--acme-wait",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="how long to wait for the running CA's directory to answer (default 0)",
-    )
-    group.addoption(
-        "--world-ports",
-        metavar="DNS,MX,SUBMISSION",
-        default=None,
-        help="pin the world's DNS, MX and submission ports (e.g. 5353,2525,2587) so a CA "
-        "configured before the run can point at them (default: ephemeral, printed in the header)",
-    )
-    group.addoption(
-        "--acme-timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="bound on each wait for mail or a state change (default 10)",
-    )
-
-
-def build_target(config: pytest.Config) -> ServerUnderTest:
-    """The target the options describe; ``pytest.UsageError`` for inconsistent options."""
-    option = config.getoption
-    remote_given = [name for name in _REMOTE_OPTIONS if option(name)]
-    choice = option("server_target") or ("remote" if remote_given else "reference")
-    if choice == "reference":
-        if remote_given:
-            given = ", ".join("--" + name.replace("_", "-") for name in remote_given)
-            raise pytest.UsageError(f"the reference target takes no {given}")
-        # Imported here: a remote run needs nothing of the reference CA.
-        from rfc8823.targets.reference_server import ReferenceTarget, parse_overrides
-
-        try:
-            return ReferenceTarget(parse_overrides(option("server_config")))
-        except ValueError as error:
-            raise pytest.UsageError(f"--server-config: {error}") from error
-    if option("server_config"):
-        raise pytest.UsageError("--server-config configures the reference target only")
-    try:
-        settings = settings_from_options(
-            config_file=option("target_config"),
-            directory=option("acme_directory"),
-            ca_bundle=option("acme_ca_bundle"),
-            challenge_from=option("acme_from"),
-            reply_smtp=option("acme_reply_smtp"),
-            dkim_records=option("acme_dkim_record"),
-            smime_trust_anchors=option("acme_smime_anchor"),
-            eab=option("acme_eab"),
-            capabilities=option("acme_capability"),
-            wait_seconds=option("acme_wait"),
-            name=option("target_name"),
-            version=option("target_version") or None,
-        )
-    except (OSError, ValueError) as error:
-        raise pytest.UsageError(f"server target: {error}") from error
-    return RemoteTarget(settings)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Build the target from the options; refuse xdist for a serial-only target."""
-    config.addinivalue_line(
-        "markers", f"{_MARK}(name): the test needs this ServerCapabilities feature"
-    )
-    target = build_target(config)
-    if target.capabilities.serial_only and getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError(
-            f"the server target {target.name} is wired to one world (serial_only); run without -n"
-        )
-    config.stash[_TARGET] = target
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """For a serial-only target, start the world now so the header can show its endpoints."""
-    config = session.config
-    target = config.stash.get(_TARGET, None)
-    if target is not None and target.capabilities.serial_only:
-        config.stash[_EARLY_WORLD] = World(ports=_world_ports(config)).start()
-
-
-def _world_ports(config: pytest.Config) -> WorldPorts:
-    """The ports given with --world-ports, or ephemeral ones."""
-    text = config.getoption("world_ports")
-    if not text:
-        return WorldPorts()
-    try:
-        dns, mx, submission = (int(part) for part in text.split(","))
-    except ValueError as error:
-        raise pytest.UsageError(f"--world-ports wants DNS,MX,SUBMISSION ports: {text!r}") from error
-    return WorldPorts(dns=dns, mx=mx, submission=submission)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop a world started early."""
-    world = session.config.stash.get(_EARLY_WORLD, None)
-    if world is not None:
-        world.stop()
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The CA under test and, for a running CA, where it must send and look things up."""
-    target = config.stash.get(_TARGET, None)
-    if target is None:
-        return []
-    declared = [
-        name
-        for name, value in vars(target.capabilities).items()
-        if value is True and name != "serial_only"
-    ]
-    lines = [
-        f"server target: {target.name} {target.version}".rstrip(),
-        f"server capabilities: {', '.join(declared) or 'none'}",
-    ]
-    world = config.stash.get(_EARLY_WORLD, None)
-    if world is not None:
-        dns, mx = world.dns_endpoint, world.mx
-        lines += [
-            f"world DNS (the CA's resolver, UDP+TCP): {dns.host}:{dns.port}",
-            f"world MX (where the CA sends challenge emails, port for every MX host): "
-            f"{mx.host}:{mx.port}",
-            f"world submission (users' outbound mail): {world.submission.host}:"
-            f"{world.submission.port}",
-        ]
-    return lines
 
 
 @pytest.fixture(scope="session")
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
     """The world: the one started early for a serial-only target, else a fresh one."""
-    early = request.config.stash.get(_EARLY_WORLD, None)
+    early = early_world(request.config)
     if early is not None:
         yield early
         return
@@ -254,7 +41,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 @pytest.fixture(scope="session")
 def server_endpoints(request: pytest.FixtureRequest, world: World) -> Iterator[ServerEndpoints]:
     """The CA under test, started and wired to the world for this session (per xdist worker)."""
-    target = request.config.stash[_TARGET]
+    target = configured_target(request.config)
     endpoints = target.start(world)
     try:
         yield endpoints
@@ -267,7 +54,7 @@ def server_target(
     request: pytest.FixtureRequest, server_endpoints: ServerEndpoints
 ) -> ServerUnderTest:
     """The CA under test (started)."""
-    return request.config.stash[_TARGET]
+    return configured_target(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -296,7 +83,7 @@ def _server_case(
 ) -> None:
     """Name the target in the report; UNSUPPORTED when a needed capability is not declared."""
     conformance.target = Target(server_target.name, server_target.version)
-    for mark in request.node.iter_markers(_MARK):
+    for mark in request.node.iter_markers(CAPABILITY_MARK):
         for name in mark.args:
             if not server_target.capabilities.declared(name):
                 conformance.unsupported(
