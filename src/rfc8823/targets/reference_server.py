@@ -74,8 +74,8 @@ class ReferenceTarget:
 
     @property
     def name(self) -> str:
-        """``rfc8823-reference``."""
-        return "rfc8823-reference"
+        """``rfc8823-reference-ca``."""
+        return "rfc8823-reference-ca"
 
     @property
     def version(self) -> str:
