@@ -544,24 +544,29 @@ class ServerSuite:
         data: bytes,
         *,
         source_domain: str | None = None,
+        source_address: str | None = None,
         rcpts: Sequence[str] | None = None,
     ) -> SendResult:
         """Hand a message straight to the CA's reply SMTP, unsigned by any provider.
 
         It comes from the SPF-authorised address of ``source_domain`` (default: the sender's
-        domain), as if that domain's MX relayed it untouched.
+        domain), as if that domain's MX relayed it untouched; or from ``source_address``, an
+        address that SPF may not allow (e.g. ``UNAUTHORISED_SOURCE``).
         """
-        domain = (source_domain or sender.rpartition("@")[2]).lower()
-        origin = self.world.domain(domain)
         host, port = self.endpoints.reply_smtp
+        if source_address is None:
+            origin = self.world.domain((source_domain or sender.rpartition("@")[2]).lower())
+            source_address, helo = origin.source_ip, f"mx.{origin.name}"
+        else:
+            helo = "relay.invalid"
         return await send_message_async(
             host,
             port,
             mail_from=sender,
             rcpt_tos=list(rcpts or [self.endpoints.challenge_from]),
             data=data,
-            source_address=origin.source_ip,
-            helo=f"mx.{origin.name}",
+            source_address=source_address,
+            helo=helo,
             smtputf8=not sender.isascii(),
             timeout=self.timeouts.mail,
         )

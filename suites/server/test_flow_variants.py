@@ -10,7 +10,7 @@ from __future__ import annotations
 from rfc8823.findings import risk
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
-from rfc8823.tokens import Concatenation, acme_token, readings_agree
+from rfc8823.tokens import Concatenation
 
 from .helpers import ChallengeFlow, ServerSuite, json_object
 
@@ -63,32 +63,3 @@ async def test_post_before_reply(ca: ServerSuite, conformance: Conformance) -> N
         conformance.record(
             risk("FLOW-7", f"POST before reply left the challenge {final}", "valid (AMB-3)")
         )
-
-
-@covers("KA-1", "KA-2", "KA-4")
-async def test_concatenation_readings(ca: ServerSuite, conformance: Conformance) -> None:
-    """Replies under the string and the octet reading: which validate (INFO), WARN if only one
-    does where they differ, broken if none does."""
-    outcomes: dict[Concatenation, str] = {}
-    tokens: dict[Concatenation, str] = {}
-    agree = True
-    for reading in (Concatenation.STRING, Concatenation.OCTETS):
-        flow = await ca.flow()
-        agree = agree and readings_agree(flow.token_part1, flow.token_part2)
-        tokens[reading] = acme_token(flow.token_part1, flow.token_part2, reading)
-        outcomes[reading] = await status_after_reply_and_post(ca, flow, reading)
-    accepted = [reading.value for reading, status in outcomes.items() if status == "valid"]
-    shown = ", ".join(f"{reading.value}: {status}" for reading, status in outcomes.items())
-    assert accepted, f"observed no reading accepted ({shown}); expected at least one (KA-1, KA-2)"
-    if agree:
-        conformance.info("KA-4", f"token-part1 length makes the readings agree ({shown})")
-    elif len(accepted) == 1:
-        conformance.record(
-            risk(
-                "KA-4",
-                f"only the {accepted[0]} reading validates where the readings differ ({shown})",
-                "both readings accepted (decision 2)",
-            )
-        )
-    else:
-        conformance.info("KA-4", f"both readings accepted where they differ ({shown})")

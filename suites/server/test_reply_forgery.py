@@ -1,0 +1,363 @@
+"""Forged and broken replies: the CA validates none of them, yet validates the correct one after.
+
+Each test sends one reply that breaks one rule of RFC 8823 §3.2 or §3 step 6 (unsigned,
+misaligned or partial DKIM, another sender, list mail, no readable block, a digest built the
+wrong way, a replayed or foreign token), POSTs the challenge, and asserts the authorization
+is not valid once the CA has judged the mail; its positive control then validates.
+RFC 8823 §3, §3.2 (1)-(8), §6; RFC 6376 §3.5, §5.4; RFC 8555 §8.1; catalog §2.5, §2.9.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+
+from rfc8823.messages.response import BEGIN_MARKER, DEFAULT_DKIM_HEADERS, END_MARKER
+from rfc8823.report.plugin import Conformance
+from rfc8823.requirements import covers
+from rfc8823.tokens import (
+    Concatenation,
+    acme_token,
+    b64url_decode,
+    b64url_encode,
+    key_authorization,
+    response_digest,
+)
+from rfc8823.world.world import UNAUTHORISED_SOURCE
+
+from .helpers import ChallengeFlow, ServerSuite
+from .replies import (
+    another_authorization,
+    current_decision,
+    decision_after_barrier,
+    decision_when_valid,
+    expect_rejected,
+    judge,
+    positive_control,
+    post_once,
+    provider_signed,
+    record_outcome,
+    send_signed,
+)
+
+MISSPELT_MARKERS = {
+    "four-dashes": ("-----BEGIN ACME RESPONSE----", END_MARKER),
+    "lower-case": ("-----begin acme response-----", "-----end acme response-----"),
+    "spaced": ("----- BEGIN ACME RESPONSE -----", END_MARKER),
+    "misspelt-word": ("-----BEGIN ACME RESPONCE-----", END_MARKER),
+    "no-begin": (None, END_MARKER),
+    "no-end": (BEGIN_MARKER, None),
+    "short-end": (BEGIN_MARKER, "-----END ACME RESPONSE----"),
+}
+
+
+def random_digest(octets: int = 32) -> str:
+    """A base64url value of ``octets`` random octets: no digest of this order."""
+    return b64url_encode(secrets.token_bytes(octets))
+
+
+def digest_for(flow: ChallengeFlow, token: str, thumbprint: str | None = None) -> str:
+    """base64url(SHA-256(token "." thumbprint)) for the flow's account unless told otherwise."""
+    return response_digest(key_authorization(token, thumbprint or flow.account.thumbprint))
+
+
+@covers("RESP-DKIM-1")
+@pytest.mark.parametrize("forgery", ["unsigned", "body-changed-after-signing"])
+async def test_unauthenticated_reply(
+    ca: ServerSuite, conformance: Conformance, forgery: str
+) -> None:
+    """A reply without a valid DKIM signature does not validate, whatever it says."""
+    flow = await ca.flow()
+    if forgery == "unsigned":
+        data = flow.reply().build()
+        await ca.deliver_direct(flow.address, data, source_address=UNAUTHORISED_SOURCE)
+    else:
+        builder = provider_signed(ca, flow.reply()).with_appended_unsigned_text("P.S. edited")
+        await ca.deliver_direct(flow.address, builder.build())
+    await expect_rejected(ca, conformance, flow, "RESP-DKIM-1", f"a reply {forgery}")
+
+
+@covers("RESP-DKIM-1")
+@pytest.mark.parametrize("record", ["revoked", "removed"])
+async def test_dkim_key_not_in_dns(ca: ServerSuite, conformance: Conformance, record: str) -> None:
+    """A signature whose key record is revoked (empty ``p=``) or gone does not authenticate."""
+    flow = await ca.flow()
+    domain = ca.world.domain(flow.address.rpartition("@")[2]).name
+    name = f"ed._domainkey.{domain}"
+    try:
+        if record == "revoked":
+            ca.world.records.set(name, "TXT", ["v=DKIM1; k=ed25519; p="])
+        else:
+            ca.world.records.remove(name, "TXT")
+        builder = provider_signed(ca, flow.reply(), selector="ed")
+        await ca.deliver_direct(flow.address, builder.build())
+        decision = await decision_after_barrier(ca, flow)
+    finally:
+        ca.world.publish()
+    judge(
+        conformance,
+        "RESP-DKIM-1",
+        not decision.validated,
+        f"a reply signed with a key {record} in DNS: {decision}",
+        "the authorization not validated",
+    )
+    await positive_control(ca, flow, decision)
+
+
+@covers("RESP-DKIM-4")
+@pytest.mark.parametrize("signer", ["other-domain", "parent-domain", "subdomain"])
+async def test_misaligned_dkim_domain(
+    ca: ServerSuite, conformance: Conformance, signer: str
+) -> None:
+    """A valid signature whose ``d=`` is not exactly the From domain does not authenticate."""
+    if signer == "parent-domain":
+        address, domain = ca.new_address("sub.example.test"), "example.test"
+    else:
+        address = ca.new_address("example.test")
+        domain = "other.test" if signer == "other-domain" else "sub.example.test"
+    flow = await ca.flow(address=address)
+    builder = provider_signed(ca, flow.reply(), signer=domain)
+    await ca.deliver_direct(flow.address, builder.build())
+    await expect_rejected(ca, conformance, flow, "RESP-DKIM-4", f"d={domain} for {address}")
+
+
+@covers("RESP-DKIM-2", "REF-6376-1")
+@pytest.mark.parametrize("left_out", ["subject", "from"])
+async def test_signature_not_covering_a_field(
+    ca: ServerSuite, conformance: Conformance, left_out: str
+) -> None:
+    """A signature whose ``h=`` leaves out Subject or From does not authenticate the reply."""
+    flow = await ca.flow()
+    names = tuple(name for name in DEFAULT_DKIM_HEADERS if name.lower() != left_out)
+    builder = provider_signed(ca, flow.reply(), headers=names)
+    await ca.deliver_direct(flow.address, builder.build())
+    requirement = "REF-6376-1" if left_out == "from" else "RESP-DKIM-2"
+    await expect_rejected(ca, conformance, flow, requirement, f"h= without {left_out}")
+
+
+@covers("RESP-DKIM-5")
+async def test_body_length_limit_with_appended_block(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """``l=`` signs a body without a block; the block appended after it does not count."""
+    flow = await ca.flow()
+    reply = flow.reply()
+    signed_part = reply.with_marker_lines(None, None).with_digest("Hello.")
+    builder = provider_signed(ca, signed_part, body_length=True)
+    await ca.deliver_direct(
+        flow.address, builder.with_appended_unsigned_text(reply.block()).build()
+    )
+    await expect_rejected(ca, conformance, flow, "RESP-DKIM-5", "a block outside l=")
+
+
+@covers("RESP-FROM-1")
+async def test_reply_from_another_address(ca: ServerSuite, conformance: Conformance) -> None:
+    """A signed reply from another mailbox of the same domain does not validate."""
+    flow = await ca.flow()
+    stranger = ca.new_address(flow.address.rpartition("@")[2])
+    builder = provider_signed(ca, flow.reply().with_from(stranger))
+    await ca.deliver_direct(stranger, builder.build())
+    await expect_rejected(ca, conformance, flow, "RESP-FROM-1", f"From {stranger}")
+
+
+@covers("RESP-LIST-1", "SEC-3")
+@pytest.mark.parametrize(
+    ("name", "after_signing"),
+    [
+        ("List-Id", False),
+        ("List-Post", False),
+        ("List-Unsubscribe", False),
+        ("List-Id", True),
+    ],
+    ids=["List-Id", "List-Post", "List-Unsubscribe", "List-Id-after-signing"],
+)
+async def test_list_headers(
+    ca: ServerSuite, conformance: Conformance, name: str, after_signing: bool
+) -> None:
+    """A reply carrying a List-* field came through a list: refused, signed or added later.
+
+    The late field is outside ``h=`` (no oversigning), so the signature still verifies.
+    """
+    flow = await ca.flow()
+    value = "<https://lists.example.test/acme>"
+    if after_signing:
+        unlisted = tuple(h for h in DEFAULT_DKIM_HEADERS if not h.lower().startswith("list-"))
+        signed = provider_signed(ca, flow.reply(), headers=unlisted)
+        builder = signed.with_list_header(name, value, after_signing=True)
+        await ca.deliver_direct(flow.address, builder.build())
+    else:
+        await send_signed(ca, flow, flow.reply().with_list_header(name, value))
+    where = "added after signing" if after_signing else "signed"
+    await expect_rejected(ca, conformance, flow, "RESP-LIST-1", f"{name} {where}")
+
+
+@covers("RESP-BODY-1", "RESP-HTML-1")
+@pytest.mark.parametrize("layout", ["html-only", "block-only-in-html", "multipart-mixed"])
+async def test_block_outside_text_plain(
+    ca: ServerSuite, conformance: Conformance, layout: str
+) -> None:
+    """The block must be in text/plain (alone or in multipart/alternative); mixed is recorded."""
+    flow = await ca.flow()
+    reply = flow.reply()
+    if layout == "html-only":
+        builder, requirement = reply.as_html_only(), "RESP-BODY-1"
+    elif layout == "block-only-in-html":
+        builder, requirement = reply.with_block_only_in_html(), "RESP-HTML-1"
+    else:
+        await send_signed(ca, flow, reply.as_mixed())
+        await record_outcome(ca, conformance, flow, "RESP-BODY-1", "a multipart/mixed reply")
+        return
+    await send_signed(ca, flow, builder)
+    await expect_rejected(ca, conformance, flow, requirement, layout)
+
+
+@covers("RESP-BODY-2")
+@pytest.mark.parametrize(
+    "fault", [*MISSPELT_MARKERS, "digest-31-octets", "digest-33-octets", "empty-block"]
+)
+async def test_malformed_block(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
+    """Misspelt or missing marker lines, or a digest of other than 32 octets: not validated."""
+    flow = await ca.flow()
+    reply = flow.reply()
+    if fault in MISSPELT_MARKERS:
+        builder = reply.with_marker_lines(*MISSPELT_MARKERS[fault])
+    elif fault == "empty-block":
+        builder = reply.with_digest("")
+    else:
+        right = b64url_decode(reply.digest)
+        octets = right[:31] if fault == "digest-31-octets" else right + b"\0"
+        builder = reply.with_digest(b64url_encode(octets))
+    await send_signed(ca, flow, builder)
+    await expect_rejected(ca, conformance, flow, "RESP-BODY-2", fault)
+
+
+@covers("RESP-BODY-2")
+@pytest.mark.parametrize("order", ["wrong-then-right", "right-then-wrong"])
+async def test_two_blocks(ca: ServerSuite, conformance: Conformance, order: str) -> None:
+    """Two blocks with different digests: the right one second must not help; INFO otherwise."""
+    flow = await ca.flow()
+    reply = flow.reply()
+    wrong = random_digest()
+    if order == "wrong-then-right":
+        await send_signed(ca, flow, reply.with_digest(wrong).with_second_block(reply.digest))
+        await expect_rejected(
+            ca,
+            conformance,
+            flow,
+            "RESP-BODY-2",
+            "a wrong block before a right one",
+            severity="risk",
+        )
+        return
+    await send_signed(ca, flow, reply.with_second_block(wrong))
+    await record_outcome(ca, conformance, flow, "RESP-BODY-2", "a right block, then a wrong one")
+
+
+@covers("KA-3")
+async def test_raw_key_authorization(ca: ServerSuite, conformance: Conformance) -> None:
+    """The key authorization itself instead of its SHA-256 digest does not validate."""
+    flow = await ca.flow()
+    token = acme_token(flow.token_part1, flow.token_part2, Concatenation.STRING)
+    raw = key_authorization(token, flow.account.thumbprint)
+    await send_signed(ca, flow, flow.reply().with_digest(raw))
+    await expect_rejected(ca, conformance, flow, "KA-3", "the raw key authorization")
+
+
+async def flow_with_standard_base64(ca: ServerSuite) -> tuple[ChallengeFlow, str]:
+    """A flow whose digest in standard base64 differs from base64url (has '+' or '/')."""
+    for _ in range(8):
+        flow = await ca.flow()
+        standard = base64.b64encode(b64url_decode(flow.reply().digest)).decode("ascii")
+        if "+" in standard or "/" in standard:
+            return flow, standard
+    pytest.fail(
+        "observed no digest with '+' or '/' in standard base64 over 8 orders", pytrace=False
+    )
+
+
+@covers("KA-3")
+@pytest.mark.parametrize("form", ["hex", "standard-base64"])
+async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance, form: str) -> None:
+    """The right octets in hex or standard base64: refused or normalised (INFO which)."""
+    if form == "hex":
+        flow = await ca.flow()
+        written = b64url_decode(flow.reply().digest).hex()
+    else:
+        flow, written = await flow_with_standard_base64(ca)
+    await send_signed(ca, flow, flow.reply().with_digest(written))
+    await record_outcome(ca, conformance, flow, "KA-3", f"the right digest in {form}")
+
+
+@covers("KA-1", "KA-2", "SEC-7")
+@pytest.mark.parametrize("fault", ["parts-swapped", "another-accounts-thumbprint"])
+async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
+    """token-part2 before token-part1, or another account's thumbprint: not validated."""
+    flow = await ca.flow()
+    part1 = flow.token_part1
+    if fault == "parts-swapped":
+        digest = digest_for(flow, acme_token(flow.token_part2, part1, Concatenation.STRING))
+        requirement = "KA-1"
+    else:
+        other = await ca.account(fresh=True)
+        token = acme_token(part1, flow.token_part2, Concatenation.STRING)
+        digest = digest_for(flow, token, other.thumbprint)
+        requirement = "KA-2"
+    await send_signed(ca, flow, flow.reply().with_digest(digest))
+    await expect_rejected(ca, conformance, flow, requirement, fault)
+
+
+@covers("SRV-VAL-3", "TOK-2", "SEC-5")
+@pytest.mark.parametrize("replay", ["old-reply-again", "old-digest", "other-authz-token"])
+async def test_replayed_or_foreign_token(
+    ca: ServerSuite, conformance: Conformance, replay: str
+) -> None:
+    """A reply made for another authorization of the same address never validates this one."""
+    account = await ca.account()
+    address = ca.new_address()
+    earlier = await ca.flow(account, address)
+    if replay == "other-authz-token":
+        flow = await another_authorization(ca, account, address, earlier)
+        await post_once(earlier)
+        builder = flow.reply().with_subject(f"Re: ACME: {earlier.token_part1}")
+        await send_signed(ca, flow, builder)
+        await expect_rejected(ca, conformance, flow, "SEC-5", "another authorization's token")
+        named = await current_decision(earlier)
+        judge(
+            conformance,
+            "RESP-BODY-2",
+            not named.validated,
+            f"the authorization named in the Subject, given another one's digest: {named}",
+            "not validated",
+        )
+        return
+    old = provider_signed(ca, earlier.reply()).build()
+    await ca.deliver_direct(address, old)
+    validated = await decision_when_valid(earlier)
+    assert validated.validated, f"observed {validated} after the earlier order's correct reply"
+    flow = await another_authorization(ca, account, address, earlier)
+    if replay == "old-reply-again":
+        await ca.deliver_direct(address, old)
+    else:
+        await send_signed(ca, flow, flow.reply().with_digest(earlier.reply().digest))
+    await expect_rejected(ca, conformance, flow, "SEC-5", f"{replay} of a validated order")
+
+
+@covers("SEC-10")
+async def test_spf_pass_without_dkim(ca: ServerSuite, conformance: Conformance) -> None:
+    """Unsigned, from the address the domain's SPF authorises: SPF alone authenticates nothing."""
+    flow = await ca.flow()
+    await ca.deliver_direct(flow.address, flow.reply().build())
+    await expect_rejected(ca, conformance, flow, "SEC-10", "SPF pass and no DKIM signature")
+
+
+@covers("RESP-DKIM-1")
+async def test_smime_signed_reply_without_dkim(ca: ServerSuite, conformance: Conformance) -> None:
+    """An S/MIME-signed reply with no DKIM signature: behaviour recorded (strictly not enough)."""
+    flow = await ca.flow()
+    identity = ca.world.pki.smime_signer(flow.address)
+    await ca.deliver_direct(flow.address, flow.reply().signed_smime(identity).build())
+    await record_outcome(
+        ca, conformance, flow, "RESP-DKIM-1", "an S/MIME-only reply", "§3.2 asks for DKIM"
+    )
