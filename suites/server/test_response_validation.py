@@ -91,7 +91,7 @@ async def test_reply_prefixes_are_ignored(
     await expect_validated(conformance, flow, requirement, f"Subject prefix {prefix!r}")
 
 
-@covers("RESP-SUBJ-2", "REF-2047-1", "REF-2231-1")
+@covers("RESP-SUBJ-2", "CHAL-SUBJ-3", "REF-2047-1", "REF-2231-1")
 @pytest.mark.parametrize(
     ("charset", "encoding", "language", "split"),
     [
@@ -124,7 +124,7 @@ async def test_encoded_word_subject(
     await expect_validated(conformance, flow, "RESP-SUBJ-2", f"Subject {builder.subject()!r}")
 
 
-@covers("RESP-SUBJ-4")
+@covers("RESP-SUBJ-4", "CHAL-SUBJ-2")
 @pytest.mark.parametrize("shape", ["folded-middle", "folded-early", "spaces"])
 async def test_whitespace_inside_the_token(
     ca: ServerSuite, conformance: Conformance, shape: str
