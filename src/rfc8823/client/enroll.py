@@ -389,11 +389,25 @@ def _no_answer(
     return ChallengeError("challenge email", detail, url=pending.challenge_url)
 
 
+def check_identifier(address: str) -> None:
+    """Refuse, before any request, an address an ``email`` order must not carry.
+
+    RFC 8823 §3 forbids ``*`` anywhere in the identifier (ID-EMAIL-3), although RFC 5322
+    allows it in a local part; the client is the first to enforce it.
+    """
+    if "*" in address:
+        raise UsageError(
+            "identifier",
+            f"{address!r} contains '*', which an email identifier must not (RFC 8823 §3)",
+        )
+
+
 async def enroll(config: EnrollConfig) -> EnrollResult:
     """Run one enrollment; raises an :class:`EnrollmentError` subclass when it cannot finish.
 
     Nothing is written unless the certificate was issued (key and chain together).
     """
+    check_identifier(config.email)
     run = _Enrollment(config)
     scope = asyncio.timeout(config.timeouts.total)
     try:
