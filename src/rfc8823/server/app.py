@@ -8,12 +8,15 @@ reaches the last-resort ``serverInternal`` handler, which exists only for bugs (
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -54,6 +57,7 @@ from rfc8823.acme.problems import (
     Problem,
     ProblemType,
 )
+from rfc8823.events import ChangeFeed
 from rfc8823.messages.headers import normalize_address
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.engine import ChallengeEngine
@@ -78,6 +82,98 @@ REVOCATION_REASONS = frozenset(range(11)) - {7}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 KeyMode = Literal["jwk", "kid", "either"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the CA received and answered it (a test peer's record of its client).
+
+    ``protected`` and ``payload`` are the JWS protected header and payload bytes of a POST that
+    parsed as a flattened JWS (None otherwise; an empty payload is a POST-as-GET); ``problem``
+    is the type of the problem answered, ``replay_nonce`` the nonce handed out and
+    ``retry_after`` the ``Retry-After`` sent with the answer.
+    """
+
+    seq: int
+    received_at: float
+    method: str
+    url: str
+    status: int
+    protected: Mapping[str, Any] | None
+    payload: bytes | None
+    problem: str | None
+    replay_nonce: str | None
+    retry_after: str | None
+
+    @property
+    def nonce(self) -> str | None:
+        """The ``nonce`` of the protected header."""
+        value = (self.protected or {}).get("nonce")
+        return value if isinstance(value, str) else None
+
+    @property
+    def is_post_as_get(self) -> bool:
+        """A JWS POST with an empty payload (RFC 8555 §6.3)."""
+        return self.payload == b""
+
+    def payload_json(self) -> Any:
+        """The payload parsed as JSON; None for POST-as-GET, no JWS, or unparsable bytes."""
+        if not self.payload:
+            return None
+        try:
+            return json.loads(self.payload)
+        except ValueError:
+            return None
+
+
+class RequestLog:
+    """Every request in arrival order, with an awaitable wait for the ones a test expects."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+        self.feed = ChangeFeed()
+
+    def add(
+        self,
+        request: Request,
+        response: Response,
+        problem: Problem | None,
+        received_at: float,
+    ) -> None:
+        """Record one answered request."""
+        jws: JwsRequest | None = getattr(request.state, "jws", None)
+        with self._lock:
+            entry = LoggedRequest(
+                seq=len(self._entries),
+                received_at=received_at,
+                method=request.method,
+                url=str(request.url),
+                status=response.status_code,
+                protected=dict(jws.protected) if jws is not None else None,
+                payload=jws.payload if jws is not None else None,
+                problem=str(problem.type) if problem is not None else None,
+                replay_nonce=response.headers.get("Replay-Nonce"),
+                retry_after=response.headers.get("Retry-After"),
+            )
+            self._entries.append(entry)
+        self.feed.notify()
+
+    def entries(self) -> tuple[LoggedRequest, ...]:
+        """The requests so far."""
+        with self._lock:
+            return tuple(self._entries)
+
+    async def wait_until(
+        self,
+        predicate: Callable[[tuple[LoggedRequest, ...]], T | None],
+        timeout: float,  # noqa: ASYNC109
+        *,
+        what: str = "",
+    ) -> T:
+        """The first non-None value of ``predicate`` over the log, re-checked as requests come."""
+        return await self.feed.wait_until(lambda: predicate(self.entries()), timeout, what=what)
 
 
 class CertificateIssuer(Protocol):
@@ -124,7 +220,8 @@ class AcmeServerApp:
     """Builds the Starlette application over a store, a nonce source, the engine and issuer.
 
     ``internal_errors`` counts requests that reached the last-resort handler; tests assert it
-    stays zero for every malformed input they send.
+    stays zero for every malformed input they send. ``requests`` is the request log, kept when
+    the configuration asks for it.
     """
 
     def __init__(
@@ -144,6 +241,9 @@ class AcmeServerApp:
         self.clock = clock
         self.nonces = nonces or NonceSource()
         self.internal_errors = 0
+        self.requests = RequestLog() if config.record_requests else None
+        self._nonce_lock = threading.Lock()
+        self._nonces_to_reject = config.reject_nonces
         self.app = Starlette(
             routes=self._routes(),
             exception_handlers={HTTPException: self._http_exception},
@@ -173,22 +273,45 @@ class AcmeServerApp:
     # -- plumbing ----------------------------------------------------------------------
 
     def _guarded(self, handler: Endpoint) -> Endpoint:
-        """Turn problems into problem documents, and any bug into ``serverInternal``."""
+        """Turn problems into problem documents, any bug into ``serverInternal``; log requests."""
 
         async def endpoint(request: Request) -> Response:
+            received_at = time.time()
+            problem: Problem | None = None
             try:
-                return await handler(request)
+                response = await handler(request)
             except Refusal as refusal:
-                return self._problem(request, refusal.problem, refusal.headers)
+                problem = refusal.problem
+                response = self._problem(request, problem, refusal.headers)
             except AcmeProblemError as error:
-                return self._problem(request, error.problem)
+                problem = error.problem
+                response = self._problem(request, problem)
             except Exception:
                 self.internal_errors += 1
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 problem = Problem.of(ProblemType.SERVER_INTERNAL, "internal error; see the log")
-                return self._problem(request, problem)
+                response = self._problem(request, problem)
+            if self.requests is not None:
+                self.requests.add(request, response, problem, received_at)
+            return response
 
         return endpoint
+
+    def reject_next_nonces(self, count: int) -> None:
+        """Answer the next ``count`` signed requests ``badNonce`` whatever their nonce (A-NONCE-2).
+
+        A test peer's fault: the nonce is used up and a fresh one is handed out, as for a
+        nonce that really expired.
+        """
+        with self._nonce_lock:
+            self._nonces_to_reject += count
+
+    def _take_rejection(self) -> bool:
+        with self._nonce_lock:
+            if self._nonces_to_reject <= 0:
+                return False
+            self._nonces_to_reject -= 1
+            return True
 
     async def _http_exception(self, request: Request, exc: Exception) -> Response:
         """404 and 405 from routing as problem documents (A-GET-1: plain GET → 405)."""
@@ -279,6 +402,7 @@ class AcmeServerApp:
         parsed = parse_jws(await self._body(request))
         if isinstance(parsed, Problem):
             raise AcmeProblemError(parsed)
+        request.state.jws = parsed
         if parsed.url != str(request.url):
             raise refuse(
                 ProblemType.UNAUTHORIZED,
@@ -287,6 +411,8 @@ class AcmeServerApp:
             )
         if not self.nonces.consume(parsed.nonce):
             raise refuse(ProblemType.BAD_NONCE, "unknown, used or expired nonce (A-NONCE-2)")
+        if self._take_rejection():
+            raise refuse(ProblemType.BAD_NONCE, "this nonce has expired; retry with a fresh one")
         account: AccountRecord | None = None
         if parsed.kid is not None:
             if mode == "jwk":
@@ -373,14 +499,31 @@ class AcmeServerApp:
 
     def _authz_json(self, request: Request, record: AuthzRecord) -> dict[str, Any]:
         challenges = self.store.challenges_of(record.id)
+        decoys: tuple[Challenge, ...] = ()
         if record.status is AuthorizationStatus.VALID:
             challenges = [c for c in challenges if c.status is ChallengeStatus.VALID]
+        else:
+            kinds = self.config.decoy_challenge_types
+            decoys = tuple(self._decoy(request, record, kind) for kind in kinds)
         return Authorization(
             identifier=record.identifier,
             status=record.status,
-            challenges=tuple(self._challenge_object(request, c) for c in challenges),
+            challenges=(*decoys, *(self._challenge_object(request, c) for c in challenges)),
             expires=_time(record.expires),
         ).to_json()
+
+    def _decoy(self, request: Request, record: AuthzRecord, kind: str) -> Challenge:
+        """A challenge of another type, listed before email-reply-00, that leads nowhere."""
+        return Challenge(
+            type=kind,
+            url=self._url(request, f"acme/chall/decoy-{kind}-{record.id}"),
+            status=ChallengeStatus.PENDING,
+            token=new_token_part(16),
+        )
+
+    def _retry_after(self, processing: bool) -> int | None:
+        """``Retry-After`` for a resource still being validated or issued (RFC 8555 §8.2)."""
+        return self.config.retry_after if processing and self.config.retry_after > 0 else None
 
     # -- directory, nonces, accounts ----------------------------------------------------
 
@@ -565,7 +708,7 @@ class AcmeServerApp:
         signed = await self._verified(request, "kid")
         self._post_as_get(signed)
         record = self._order_of(request, signed.require_account())
-        retry = 1 if record.status is OrderStatus.PROCESSING else None
+        retry = self._retry_after(record.status is OrderStatus.PROCESSING)
         return self._json(request, self._order_json(request, record), retry_after=retry)
 
     def _order_of(self, request: Request, account: AccountRecord) -> OrderRecord:
@@ -583,12 +726,12 @@ class AcmeServerApp:
         return record
 
     async def authorization(self, request: Request) -> Response:
-        """Fetch (sends the challenge email the first time; decision 4) or deactivate
-        (RFC 8555 §7.5, §7.5.2; FLOW-3, A-AUTHZ-1, A-AUTHZ-2)."""
+        """Fetch (sends the challenge email the first time, unless ``mail_at`` is "post";
+        decision 4) or deactivate (RFC 8555 §7.5, §7.5.2; FLOW-3, A-AUTHZ-1, A-AUTHZ-2)."""
         signed = await self._verified(request, "kid")
         record = self._authz_of(request.path_params["id"], signed.require_account())
         if signed.jws.is_post_as_get:
-            if record.status is AuthorizationStatus.PENDING:
+            if record.status is AuthorizationStatus.PENDING and self.config.mail_at == "authz":
                 for challenge in self.store.challenges_of(record.id):
                     if challenge.status is ChallengeStatus.PENDING:
                         self.engine.request_send(challenge, record)
@@ -604,7 +747,12 @@ class AcmeServerApp:
             except IllegalTransition as error:
                 raise refuse(ProblemType.MALFORMED, str(error)) from error
             record = self._authz_of(record.id, signed.require_account())
-        return self._json(request, self._authz_json(request, record))
+        waiting = record.status is AuthorizationStatus.PENDING and any(
+            c.status is ChallengeStatus.PROCESSING for c in self.store.challenges_of(record.id)
+        )
+        return self._json(
+            request, self._authz_json(request, record), retry_after=self._retry_after(waiting)
+        )
 
     async def challenge(self, request: Request) -> Response:
         """Fetch (POST-as-GET) or signal readiness with ``{}`` (RFC 8555 §7.5.1, Erratum 5729;
@@ -621,7 +769,7 @@ class AcmeServerApp:
                 record = self.engine.request_send(record, authz)
                 record = self.store.mark_client_ready(record.id, self.clock())
                 self.engine.schedule_expiry_check()
-        retry = 1 if record.status is ChallengeStatus.PROCESSING else None
+        retry = self._retry_after(record.status is ChallengeStatus.PROCESSING)
         up = f'<{self._url(request, f"acme/authz/{authz.id}")}>;rel="up"'
         return self._json(
             request,

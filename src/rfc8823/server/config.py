@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rfc8823.auth.resolver import DnsEndpoint
 from rfc8823.tokens import b64url_decode
 
+if TYPE_CHECKING:
+    from rfc8823.messages.challenge import ChallengeEmail
+
 DEFAULT_CHALLENGE_FROM = "acme-challenge@ca.test"
 HOUR = 3600.0
 DAY = 24 * HOUR
+
+MailAt = Literal["authz", "post"]
+"""When the challenge email goes out: at the first authorization fetch, or at the POST (AMB-3)."""
+ChallengeVariant: TypeAlias = "Callable[[ChallengeEmail], ChallengeEmail]"
+"""A change to the signed challenge builder just before it is built (a test CA's variations)."""
 
 
 def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -42,6 +50,16 @@ class ServerConfig:
     values (SRV-VAL-4). ``challenge_mails_per_window`` limits challenge emails per address
     (SEC-8). ``reply_wait_after_post`` (seconds), when set, makes a POSTed challenge invalid if
     no authentic reply arrives in time; None waits until the authorization expires.
+
+    Behaviours a test CA varies (decision 4, AMB-2, AMB-3): ``mail_at`` sends the challenge
+    email at the authorization fetch or only at the challenge POST; ``token_part1_padded``
+    writes token-part1 with its ``=`` padding (and accepts the string reading of that form);
+    ``retry_after`` is the ``Retry-After`` (seconds, 0 for none) on processing challenges,
+    orders and the authorizations waiting on them; ``challenge_variant`` rewrites the signed
+    challenge builder before it is built. For the client suite's peer role: ``reject_nonces``
+    answers the first N signed requests ``badNonce`` (A-NONCE-2), ``decoy_challenge_types``
+    lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
+    keeps a log of every request.
     """
 
     http_host: str = "127.0.0.1"
@@ -73,10 +91,29 @@ class ServerConfig:
     send_timeout: float = 10.0
     terms_of_service: str | None = None
     website: str | None = None
+    mail_at: MailAt = "authz"
+    token_part1_padded: bool = False
+    retry_after: int = 1
+    challenge_variant: ChallengeVariant | None = None
+    reject_nonces: int = 0
+    decoy_challenge_types: tuple[str, ...] = ()
+    record_requests: bool = False
 
     def __post_init__(self) -> None:
         if self.token_part1_octets < 16 or self.token_part2_octets < 16:
             raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
+        if self.token_part1_padded and self.token_part1_octets % 3 == 0:
+            raise ValueError(
+                f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
+            )
+        if self.mail_at not in ("authz", "post"):
+            raise ValueError(f"mail_at must be 'authz' or 'post', not {self.mail_at!r}")
+        if self.retry_after < 0 or self.reject_nonces < 0:
+            raise ValueError("retry_after and reject_nonces cannot be negative")
+        if "email-reply-00" in self.decoy_challenge_types:
+            raise ValueError("a decoy challenge type cannot be email-reply-00")
+        if self.challenge_variant is not None and not callable(self.challenge_variant):
+            raise ValueError("challenge_variant is a function of the challenge builder")
         if "@" not in self.challenge_from:
             raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
         if self.eab_required and not self.eab_keys:
@@ -105,10 +142,11 @@ class ServerConfig:
         Sections and keys: ``[http] host, port``; ``[store] db_path``; ``[mail] from,
         dkim_domain, dkim_selector, dkim_key, smime_sign, resolver ("host:port"), mx_port,
         smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
-        reply_wait_after_post``; ``[tokens] part1_octets, part2_octets``; ``[lifetimes]
-        order_hours, authz_hours, certificate_days``; ``[eab] required`` and ``[eab.keys]``
-        (key identifier = base64url HMAC key); ``[limits] challenge_mails_per_window,
-        rate_window_seconds, max_body``; ``[directory] terms_of_service, website``.
+        reply_wait_after_post, mail_at``; ``[tokens] part1_octets, part2_octets, part1_padded``;
+        ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[eab] required`` and
+        ``[eab.keys]`` (key identifier = base64url HMAC key); ``[limits]
+        challenge_mails_per_window, rate_window_seconds, max_body, retry_after``;
+        ``[directory] terms_of_service, website``.
         """
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         return cls(**_fields_from_toml(data, path.parent))
@@ -138,8 +176,13 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "reply_port": "reply_port",
         "reply_max_size": "reply_max_size",
         "reply_wait_after_post": "reply_wait_after_post",
+        "mail_at": "mail_at",
     },
-    "tokens": {"part1_octets": "token_part1_octets", "part2_octets": "token_part2_octets"},
+    "tokens": {
+        "part1_octets": "token_part1_octets",
+        "part2_octets": "token_part2_octets",
+        "part1_padded": "token_part1_padded",
+    },
     "lifetimes": {
         "order_hours": "order_lifetime",
         "authz_hours": "authz_lifetime",
@@ -150,6 +193,7 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "challenge_mails_per_window": "challenge_mails_per_window",
         "rate_window_seconds": "rate_window",
         "max_body": "max_body",
+        "retry_after": "retry_after",
     },
     "directory": {"terms_of_service": "terms_of_service", "website": "website"},
 }

@@ -158,7 +158,11 @@ class ChallengeEngine:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def build_challenge(self, challenge: ChallengeRecord, authz: AuthzRecord) -> bytes:
-        """The signed challenge email for a challenge with a token-part1 (RFC 8823 §3.1)."""
+        """The signed challenge email for a challenge with a token-part1 (RFC 8823 §3.1).
+
+        A configured ``challenge_variant`` rewrites the finished builder (signatures
+        included) just before it is built: how a test CA sends its variations.
+        """
         if challenge.token_part1 is None or challenge.message_id is None:
             raise ValueError(f"challenge {challenge.id} has no token-part1 yet")
         address = authz.identifier.value
@@ -168,12 +172,22 @@ class ChallengeEngine:
             challenge.token_part1,
             message_id=challenge.message_id,
         ).with_body_text(_BODY.format(address=address, sender=self.config.challenge_from))
+        if self.config.token_part1_padded:
+            email = email.with_padding()
         if self.smime_identity is not None:
             email = email.signed_smime(self.smime_identity)
         email = email.signed_dkim(
             self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
         )
+        if self.config.challenge_variant is not None:
+            email = self.config.challenge_variant(email)
         return email.build()
+
+    def written_token_part1(self, token_part1: str) -> str:
+        """token-part1 as the challenge email writes it: with ``=`` padding when configured."""
+        if not self.config.token_part1_padded:
+            return token_part1
+        return token_part1 + "=" * (-len(token_part1) % 4)
 
     async def _send(self, challenge: ChallengeRecord, authz: AuthzRecord) -> None:
         try:
@@ -270,7 +284,7 @@ class ChallengeEngine:
             identifier=authz.identifier.value,
             challenge_from=self.config.challenge_from,
             challenge_reply_to=None,
-            token_part1=challenge.token_part1,
+            token_part1=self.written_token_part1(challenge.token_part1),
             token_part2=challenge.token_part2,
             thumbprint=account.thumbprint,
             challenge_message_id=challenge.message_id,

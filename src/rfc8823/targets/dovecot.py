@@ -1,0 +1,187 @@
+"""An IMAP server for clients that read their mail over IMAP: Debian's Dovecot on loopback.
+
+:class:`Dovecot` starts ``dovecot -F`` with a configuration of its own in a fresh folder
+(plain IMAP on one loopback port, a password file per user, Maildir homes), adds users while
+it runs, and files messages into a user's INBOX with IMAP APPEND, as a delivery agent would.
+Install it with ``apt-get install dovecot-imapd``; :func:`dovecot_binary` says whether it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from rfc8823.targets.client import ImapAccount
+
+READY_TEXT = b"starting up"
+HOST = "127.0.0.1"
+UNPRIVILEGED = 65534
+"""Dovecot refuses to open mailboxes as root; as root, mail belongs to ``nobody``."""
+_SEARCHED = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
+
+
+def dovecot_binary() -> str | None:
+    """The ``dovecot`` program, or None when Dovecot is not installed."""
+    return shutil.which("dovecot") or next((p for p in _SEARCHED if os.access(p, os.X_OK)), None)
+
+
+def free_port() -> int:
+    """A loopback port free right now (Dovecot cannot be told to pick one itself)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _config(base: Path, port: int, uid: int, gid: int) -> str:
+    return f"""
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = /dev/stderr
+listen = {HOST}
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/users/%u
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={base}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  inet_listener imap {{
+    address = {HOST}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service submission-login {{
+  inet_listener submission {{
+    port = 0
+  }}
+}}
+"""
+
+
+class Dovecot:
+    """Dovecot serving IMAP for test users; ``with`` or ``start()``/``stop()``.
+
+    Its log (stderr) is read to the end on a thread of its own, so it never blocks on a
+    full pipe; the last lines are kept for error messages.
+    """
+
+    def __init__(self, *, binary: str | None = None, start_timeout: float = 10.0) -> None:
+        self.binary = binary or dovecot_binary()
+        self.start_timeout = start_timeout
+        self.port = 0
+        self._base: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()
+        self._log: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> Self:
+        """Write the configuration and start Dovecot; RuntimeError if it does not come up."""
+        if self.binary is None:
+            raise RuntimeError("Dovecot is not installed (apt-get install dovecot-imapd)")
+        if self._process is not None:
+            raise RuntimeError("Dovecot is already running")
+        self.port = free_port()
+        base = self._base = Path(tempfile.mkdtemp(prefix="rfc8823-dovecot-"))
+        root = os.geteuid() == 0
+        uid, gid = (UNPRIVILEGED, UNPRIVILEGED) if root else (os.getuid(), os.getgid())
+        base.chmod(0o755)
+        (base / "home").mkdir()
+        if root:
+            os.chown(base / "home", uid, gid)
+        (base / "users").mkdir()
+        (base / "dovecot.conf").write_text(_config(base, self.port, uid, gid))
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+            [self.binary, "-F", "-c", str(base / "dovecot.conf")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        assert self._process.stderr is not None
+        threading.Thread(
+            target=self._read_log, args=(self._process.stderr,), name="dovecot-log", daemon=True
+        ).start()
+        if not self._ready.wait(self.start_timeout):
+            log = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"Dovecot did not start within {self.start_timeout} s: {log}")
+        return self
+
+    def _read_log(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            with self._lock:
+                self._log = [*self._log[-19:], line]
+            if READY_TEXT in line:
+                self._ready.set()
+        self._ready.set()
+
+    def log_tail(self) -> str:
+        """The last lines Dovecot logged."""
+        with self._lock:
+            return b"".join(self._log).decode("utf-8", "replace").strip()
+
+    def stop(self) -> None:
+        """Stop Dovecot and remove its folder; safe to call twice."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(self.start_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(self.start_timeout)
+        if self._base is not None:
+            shutil.rmtree(self._base, ignore_errors=True)
+            self._base = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def add_user(self, user: str, password: str) -> ImapAccount:
+        """Give ``user`` a mailbox and a login: a password file of its own, read at login."""
+        if any(c in user + password for c in ":/\r\n") or user.startswith("."):
+            raise ValueError("user names and passwords may not contain ':', '/' or line breaks")
+        if self._base is None:
+            raise RuntimeError("Dovecot is not running")
+        (self._base / "users" / user).write_text(f"{user}:{{PLAIN}}{password}\n")
+        return ImapAccount(HOST, self.port, user, password)
+
+    def append(self, account: ImapAccount, message: bytes) -> None:
+        """File a message into the account's INBOX with IMAP APPEND (blocking)."""
+        client = imaplib.IMAP4(account.host, account.port, timeout=self.start_timeout)
+        try:
+            client.login(account.user, account.password)
+            status, detail = client.append("INBOX", None, None, message)
+            if status != "OK":
+                raise imaplib.IMAP4.error(f"APPEND for {account.user}: {detail!r}")
+        finally:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError):
+                client.logout()

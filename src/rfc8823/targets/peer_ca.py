@@ -1,0 +1,181 @@
+"""The client suite's CA: the reference server configured as a test peer.
+
+It is the suite's instrument, not the thing under test, so the client suite may read what it
+knows (the challenges it issued, every request the client made) through :class:`PeerCa`
+without importing :mod:`rfc8823.server` itself. Each test varies its behaviour with a
+:class:`PeerBehaviour`: when the challenge email goes out (AMB-3), token-part1 length and
+padding (AMB-1, AMB-2), the challenge variation to send, ``badNonce`` injection and
+``Retry-After`` (RFC 8555 §6.5, §8.2), and decoy challenge types (FLOW-2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.mime import parse_message
+from rfc8823.server.app import LoggedRequest, RequestLog
+from rfc8823.server.config import ChallengeVariant, MailAt, ServerConfig
+from rfc8823.server.runner import ReferenceServer
+from rfc8823.world.world import World
+
+__all__ = ["IssuedChallenge", "LoggedRequest", "MailAt", "PeerBehaviour", "PeerCa"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PeerBehaviour:
+    """What the suite's CA does in one test; the defaults are the reference CA's, except that
+    no ``Retry-After`` is sent unless asked for (so a client polls at its own pace).
+
+    ``reject_nonces`` answers the first N signed requests ``badNonce``; ``variant`` rewrites
+    the signed challenge builder just before it is built (e.g. ``lambda e:
+    e.with_subject_folded()``).
+    """
+
+    mail_at: MailAt = "authz"
+    token_part1_octets: int = 24
+    token_part1_padded: bool = False
+    retry_after: int = 0
+    reject_nonces: int = 0
+    decoy_challenge_types: tuple[str, ...] = ()
+    variant: ChallengeVariant | None = None
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    """A challenge as the CA knows it: URL, both token parts as sent, and the ordering account.
+
+    ``token_part1`` is written as the email carried it (with ``=`` padding when the CA pads);
+    ``thumbprint`` is the RFC 7638 thumbprint of the account that ordered (KA-2).
+    """
+
+    url: str
+    identifier: str
+    token_part1: str
+    token_part2: str
+    message_id: str | None
+    thumbprint: str
+    status: str
+
+
+class PeerCa:
+    """One reference CA for one test: challenges to ``smarthost``, every request logged."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        challenge_from: str,
+        smarthost: tuple[str, int],
+        behaviour: PeerBehaviour,
+    ) -> None:
+        self.world = world
+        self.behaviour = behaviour
+        config = ServerConfig(
+            resolver=world.dns_endpoint,
+            smarthost=smarthost,
+            challenge_from=challenge_from,
+            mail_at=behaviour.mail_at,
+            token_part1_octets=behaviour.token_part1_octets,
+            token_part1_padded=behaviour.token_part1_padded,
+            retry_after=behaviour.retry_after,
+            reject_nonces=behaviour.reject_nonces,
+            decoy_challenge_types=behaviour.decoy_challenge_types,
+            challenge_variant=behaviour.variant,
+            record_requests=True,
+        )
+        self.server = ReferenceServer(config, pki=world.pki)
+
+    def start(self) -> Self:
+        """Start serving on ephemeral loopback ports."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; safe to call twice."""
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def directory_url(self) -> str:
+        """The ACME directory URL."""
+        return self.server.directory_url
+
+    @property
+    def ca_bundle(self) -> Path:
+        """The PEM its HTTPS chains to (the world's TLS CA, which the submission server shares)."""
+        return self.server.ca_bundle
+
+    @property
+    def challenge_from(self) -> str:
+        """The ``from`` of its challenges."""
+        return self.server.config.challenge_from
+
+    @property
+    def reply_endpoint(self) -> tuple[str, int]:
+        """Its reply listener: where mail for the ``from`` domain must go."""
+        return self.server.reply_endpoint
+
+    @property
+    def _log(self) -> RequestLog:
+        log = self.server.acme.requests
+        if log is None:
+            raise RuntimeError("the peer CA keeps no request log")
+        return log
+
+    def requests(self) -> tuple[LoggedRequest, ...]:
+        """Every request the client made so far, in order."""
+        return self._log.entries()
+
+    async def wait_for_requests(
+        self,
+        predicate: Callable[[tuple[LoggedRequest, ...]], T | None],
+        timeout: float,  # noqa: ASYNC109
+        what: str = "",
+    ) -> T:
+        """The first non-None value of ``predicate`` over the request log (event-driven)."""
+        return await self._log.wait_until(predicate, timeout, what=what)
+
+    def reject_next_nonces(self, count: int = 1) -> None:
+        """Answer the next ``count`` signed requests ``badNonce`` (A-NONCE-2)."""
+        self.server.acme.reject_next_nonces(count)
+
+    def challenge_of(self, challenge_email: bytes) -> IssuedChallenge | None:
+        """The challenge whose email this is, by the token-part1 in its Subject."""
+        subject = parse_message(challenge_email).first("Subject")
+        token = parse_acme_subject(subject).token_part1 if subject is not None else None
+        if token is None:
+            return None
+        store, engine = self.server.store, self.server.engine
+        record = store.challenge_by_token_part1(token.rstrip("="))
+        if record is None or record.token_part1 is None:
+            return None
+        authz = store.authorization(record.authz_id, self.server.clock())
+        account = store.account(authz.account_id) if authz is not None else None
+        if authz is None or account is None:
+            return None
+        return IssuedChallenge(
+            url=f"{self.server.base_url}acme/chall/{record.id}",
+            identifier=authz.identifier.value,
+            token_part1=engine.written_token_part1(record.token_part1),
+            token_part2=record.token_part2,
+            message_id=record.message_id,
+            thumbprint=account.thumbprint,
+            status=record.status.value,
+        )

@@ -1,0 +1,120 @@
+"""The client suite's setup: which client to test, its capabilities, and per-test enrollments.
+
+Default target: the reference client, in-process. ``--client-command TEMPLATE`` runs any
+program instead, once per enrollment (placeholders below). The suite plays the CA (the
+reference server as a test peer, one per enrollment) and the mail world (its own, started once
+per session and per xdist worker); the client's mailbox is the kind ``--client-mailbox`` names.
+
+Fixtures: ``client_target`` and ``client_capabilities`` (session), ``client`` (per test: a
+:class:`harness.ClientSuite`). Mark a test ``@pytest.mark.client_capability("smime")`` to
+report it UNSUPPORTED when the client does not declare that capability.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from rfc8823.report.plugin import Conformance
+from rfc8823.report.records import Target
+from rfc8823.targets.client import ClientCapabilities, ClientUnderTest
+from rfc8823.targets.client_plugin import (
+    CAPABILITY_MARK,
+    ClientSuiteSettings,
+    configured_client,
+    suite_settings,
+)
+from rfc8823.targets.dovecot import Dovecot, dovecot_binary
+from rfc8823.world.world import World
+
+from .harness import ClientSuite
+
+
+@pytest.fixture(scope="session")
+def world() -> Iterator[World]:
+    """The client suite's world: DNS, domains with DKIM/SPF/DMARC, submission."""
+    with World() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def client_target(request: pytest.FixtureRequest) -> ClientUnderTest:
+    """The client under test."""
+    return configured_client(request.config)
+
+
+@pytest.fixture(scope="session")
+def client_capabilities(client_target: ClientUnderTest) -> ClientCapabilities:
+    """What the client under test declares."""
+    return client_target.capabilities
+
+
+@pytest.fixture(scope="session")
+def client_settings(request: pytest.FixtureRequest) -> ClientSuiteSettings:
+    """The mailbox kind and the bounds on waits."""
+    return suite_settings(request.config)
+
+
+@pytest.fixture(scope="session")
+def _dovecot_holder() -> Iterator[list[Dovecot]]:
+    """Where the session's Dovecot is kept once a test needs it (started lazily)."""
+    holder: list[Dovecot] = []
+    yield holder
+    for server in holder:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _peer_stops() -> Iterator[list[threading.Thread]]:
+    """Threads stopping the tests' CAs in the background; joined at the end of the session."""
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join(10.0)
+
+
+@pytest.fixture(autouse=True)
+def _client_case(
+    request: pytest.FixtureRequest, conformance: Conformance, client_target: ClientUnderTest
+) -> None:
+    """Name the target in the report; UNSUPPORTED when a needed capability is not declared."""
+    conformance.target = Target(client_target.name, client_target.version)
+    for mark in request.node.iter_markers(CAPABILITY_MARK):
+        for name in mark.args:
+            if not client_target.capabilities.declared(name):
+                conformance.unsupported(
+                    name, f"{client_target.name} does not declare the {name} capability"
+                )
+
+
+@pytest.fixture
+async def client(
+    world: World,
+    client_target: ClientUnderTest,
+    client_settings: ClientSuiteSettings,
+    conformance: Conformance,
+    tmp_path: Path,
+    _dovecot_holder: list[Dovecot],
+    _peer_stops: list[threading.Thread],
+) -> AsyncIterator[ClientSuite]:
+    """This test's driver: enrollments of the client against CAs of the suite."""
+
+    def dovecot() -> Dovecot:
+        if not _dovecot_holder:
+            if dovecot_binary() is None:
+                conformance.unsupported(
+                    "imap", "Dovecot is not installed (apt-get install dovecot-imapd)"
+                )
+            _dovecot_holder.append(Dovecot().start())
+        return _dovecot_holder[0]
+
+    suite = ClientSuite(
+        world, client_target, client_settings, conformance, tmp_path, dovecot, _peer_stops
+    )
+    try:
+        yield suite
+    finally:
+        await suite.close()

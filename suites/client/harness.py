@@ -1,0 +1,497 @@
+"""The client suite's side of each test: a CA, the mail paths around the client, one enrollment.
+
+Mail flows as it would on the Internet, through hops the suite controls:
+
+- the CA sends its challenge emails to the *challenge hop*, which files them into the
+  client's mailbox (delivery to the SMTP endpoint the client listens on, a Maildir, or an IMAP
+  INBOX in Dovecot), in arrival order, unless the test holds them;
+- the client submits its response to the world's submission server, whose provider signs it
+  (unless the client signs itself) and relays it to the CA's domain, which the world routes to
+  the *response hop*; that hop records it and forwards it to the CA's reply listener.
+
+A test can hold the CA's challenge, put mail of its own into the client's mailbox first
+(forged, unsolicited, duplicated), then release it; and it reads what the client sent (the
+CA's request log, the responses) afterwards. The hops and deliveries are in ``mailpaths``.
+RFC 8823 §3; DESIGN "Real parts".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from cryptography.hazmat.primitives import serialization
+
+from rfc8823.csr import Usage
+from rfc8823.findings import Finding
+from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.mime import parse_message
+from rfc8823.messages.response import (
+    ResponseExpectation,
+    ResponseReport,
+    authenticate_response,
+    inspect_response,
+)
+from rfc8823.report.plugin import Conformance
+from rfc8823.targets.client import (
+    ClientCapabilities,
+    ClientUnderTest,
+    DkimSigner,
+    EnrollmentOutcome,
+    EnrollmentRequest,
+    ImapAccount,
+    KeyType,
+    MailboxAccess,
+    MailboxKind,
+    Submission,
+)
+from rfc8823.targets.client_plugin import ClientSuiteSettings
+from rfc8823.targets.dovecot import Dovecot, free_port
+from rfc8823.targets.peer_ca import IssuedChallenge, LoggedRequest, PeerBehaviour, PeerCa
+from rfc8823.world.mailstore import ReceivedMessage
+from rfc8823.world.world import World
+
+from .mailpaths import HOST, Forward, Hop, MaildirWriter, deliver_smtp, send
+
+USER_DOMAIN = "example.test"
+CA_DOMAIN = "ca.test"
+DKIM_SELECTOR = "rsa"
+_MARGIN = 5.0
+T = TypeVar("T")
+
+
+def subject_token(raw: bytes) -> str | None:
+    """token-part1 of a message's Subject, as a receiver reads it (None without one)."""
+    subject = parse_message(raw).first("Subject")
+    return parse_acme_subject(subject).token_part1 if subject is not None else None
+
+
+def quoted(message: ReceivedMessage) -> str:
+    """A received message for an assertion message: its sender and Subject."""
+    text = message.data.decode("utf-8", "replace")
+    head = text.split("\r\n\r\n", 1)[0].splitlines()
+    subject = next((line for line in head if line.lower().startswith("subject:")), "no Subject")
+    return f"<{message.mail_from}> {subject.strip()}"
+
+
+@dataclass
+class Enrollment:
+    """One enrollment of the client under test against its own CA, and what it left behind."""
+
+    suite: ClientSuite
+    address: str
+    peer: PeerCa
+    challenges: Hop
+    responses: Hop
+    request: EnrollmentRequest
+    task: asyncio.Task[EnrollmentOutcome] | None = None
+    issued_challenge: IssuedChallenge | None = None
+    result: EnrollmentOutcome | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def world(self) -> World:
+        """The suite's world."""
+        return self.suite.world
+
+    @property
+    def challenge_from(self) -> str:
+        """The CA's ``from`` address."""
+        return self.peer.challenge_from
+
+    def requests(self) -> tuple[LoggedRequest, ...]:
+        """Every request the client made to the CA."""
+        return self.peer.requests()
+
+    async def _before_the_end(
+        self, waiting: Awaitable[T], now: Callable[[], T | None], what: str
+    ) -> T:
+        """``waiting``'s result, unless the client ends or the enrollment time runs out first."""
+        assert self.task is not None, "the enrollment was not started"
+        pending = asyncio.ensure_future(waiting)
+        limit = self.request.timeout + _MARGIN
+        try:
+            done, _ = await asyncio.wait(
+                {pending, self.task}, timeout=limit, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not pending.done():
+                pending.cancel()
+        if pending in done:
+            return pending.result()
+        found = now()
+        if found is not None:
+            return found
+        ended = self.task.result().describe() if self.task in done else f"running after {limit} s"
+        raise AssertionError(f"observed no {what}; the client: {ended}{self.mail_trace()}")
+
+    async def sent_challenge(self) -> ReceivedMessage:
+        """The first challenge email the CA sent (held or not)."""
+        store = self.challenges.received
+
+        def first() -> ReceivedMessage | None:
+            messages = store.messages()
+            return messages[0] if messages else None
+
+        limit = self.request.timeout + _MARGIN
+        return await self._before_the_end(
+            store.wait_until(lambda _: True, limit), first, "challenge email from the CA"
+        )
+
+    async def ca_challenge(self) -> IssuedChallenge:
+        """What the CA knows of the challenge it sent (once it has sent it)."""
+        sent = await self.sent_challenge()
+        self.issued_challenge = self.issued_challenge or self.peer.challenge_of(sent.data)
+        return self.require_issued_challenge()
+
+    async def held_challenge(self) -> ReceivedMessage:
+        """The CA's challenge email, held back from the client (``hold=True``)."""
+        message = await self._before_the_end(
+            self.challenges.next_held(), self.challenges.held_now, "challenge email from the CA"
+        )
+        self.issued_challenge = self.issued_challenge or self.peer.challenge_of(message.data)
+        return message
+
+    def deliver(self, data: bytes, *, mail_from: str | None = None) -> None:
+        """Put a message of the test's own into the client's mailbox, after the queued ones."""
+        self.challenges.send_on(
+            ReceivedMessage(
+                mail_from=mail_from or self.challenge_from,
+                rcpt_tos=(self.address,),
+                data=data,
+                peer=(HOST, 0),
+                helo="rfc8823-suite",
+                tls=False,
+                auth_user=None,
+                smtputf8=not (data.isascii() and self.address.isascii()),
+                listener="suite",
+                received_at=time.time(),
+            )
+        )
+
+    def release(self, message: ReceivedMessage) -> None:
+        """Let a held message go on to the client's mailbox."""
+        self.challenges.send_on(message)
+
+    async def quiet_window(self) -> float:
+        """Seconds left to watch for responses: the quiet time after the last delivery."""
+        await self.challenges.settle(self.request.timeout + _MARGIN)
+        return max(
+            0.0, self.challenges.last_forwarded + self.suite.settings.quiet - time.monotonic()
+        )
+
+    async def outcome(self) -> EnrollmentOutcome:
+        """How the enrollment ended (bounded); the CA's challenge is looked up on the way."""
+        if self.result is None:
+            assert self.task is not None, "the enrollment was not started"
+            limit = self.request.timeout + _MARGIN
+            try:
+                async with asyncio.timeout(limit):
+                    self.result = await self.task
+            except TimeoutError:
+                self.task.cancel()
+                self.result = EnrollmentOutcome(
+                    False, f"the client did not return within {limit:g} s", elapsed=limit
+                )
+            first = self.challenges.received.messages()
+            if self.issued_challenge is None and first:
+                self.issued_challenge = self.peer.challenge_of(first[0].data)
+            with contextlib.suppress(TimeoutError):
+                await self.challenges.settle(self.suite.settings.quiet)
+        return self.result
+
+    async def issued(self) -> EnrollmentOutcome:
+        """The outcome, asserting the certificate was issued (the positive control)."""
+        outcome = await self.outcome()
+        assert outcome.issued, (
+            f"observed {outcome.describe()}; expected the certificate for {self.address} to be "
+            f"issued{self.mail_trace()}"
+        )
+        return outcome
+
+    def mail_trace(self) -> str:
+        """What went through the hops, for assertion messages."""
+        sent = [quoted(m) for m in self.challenges.received.messages()]
+        answered = [quoted(m) for m in self.responses.received.messages()]
+        failures = self.challenges.failures + self.responses.failures
+        text = f" (CA sent: {sent or 'nothing'}; responses: {answered or 'none'}"
+        return text + (f"; hop failures: {failures})" if failures else ")")
+
+    def responses_received(self) -> list[ReceivedMessage]:
+        """Every response that reached the CA's side so far, in order."""
+        return self.responses.received.messages()
+
+    def responses_for(self, token_part1: str) -> list[ReceivedMessage]:
+        """The responses whose Subject carries ``token_part1`` (padding ignored)."""
+        wanted = token_part1.rstrip("=")
+        return [
+            m
+            for m in self.responses_received()
+            if (subject_token(m.data) or "").rstrip("=") == wanted
+        ]
+
+    async def first_response(self) -> ReceivedMessage:
+        """The first response the client sent, as soon as it reaches the CA's side."""
+        store = self.responses.received
+
+        def first() -> ReceivedMessage | None:
+            messages = store.messages()
+            return messages[0] if messages else None
+
+        limit = self.request.timeout + _MARGIN
+        return await self._before_the_end(
+            store.wait_until(lambda _: True, limit), first, "response email"
+        )
+
+    async def held_response(self) -> ReceivedMessage:
+        """The client's response, held back from the CA (``hold_responses=True``)."""
+        return await self._before_the_end(
+            self.responses.next_held(), self.responses.held_now, "response email"
+        )
+
+    async def response(self) -> ReceivedMessage:
+        """The response to the CA's own challenge, asserting there is one."""
+        await self.issued()
+        issued = self.require_issued_challenge()
+        found = self.responses_for(issued.token_part1)
+        assert found, f"observed no response to token-part1 {issued.token_part1}{self.mail_trace()}"
+        return found[0]
+
+    def require_issued_challenge(self) -> IssuedChallenge:
+        """The CA's challenge for this enrollment."""
+        assert self.issued_challenge is not None, f"the CA sent no challenge{self.mail_trace()}"
+        return self.issued_challenge
+
+    async def expect_no_response(self, token_part1: str, why: str) -> None:
+        """Assert no response to ``token_part1`` arrives by the end of the quiet window."""
+        wanted = token_part1.rstrip("=")
+
+        def answers(message: ReceivedMessage) -> bool:
+            return (subject_token(message.data) or "").rstrip("=") == wanted
+
+        remaining = await self.quiet_window()
+        try:
+            found = await self.responses.received.wait_until(answers, remaining)
+        except TimeoutError:
+            return
+        raise AssertionError(
+            f"observed a response to a challenge the client must not answer ({why}): "
+            f"{quoted(found)}"
+        )
+
+    async def expect_single_response(self, token_part1: str, why: str) -> ReceivedMessage:
+        """Assert exactly one response to ``token_part1`` by the end of the quiet window."""
+        first = await self.response()
+        wanted = token_part1.rstrip("=")
+
+        def another(message: ReceivedMessage) -> bool:
+            token = (subject_token(message.data) or "").rstrip("=")
+            return token == wanted and message.seq != first.seq
+
+        remaining = await self.quiet_window()
+        with contextlib.suppress(TimeoutError):
+            second = await self.responses.received.wait_until(another, remaining)
+            raise AssertionError(
+                f"observed a second response to token-part1 {token_part1} ({why}): {quoted(second)}"
+            )
+        return first
+
+    def judge(self, response: ReceivedMessage, challenge: ReceivedMessage) -> ResponseReport:
+        """The response judged against the challenge it answers (RFC 8823 §3.2)."""
+        issued = self.require_issued_challenge()
+        expect = ResponseExpectation.for_challenge(
+            challenge.data,
+            identifier=self.address,
+            token_part2=issued.token_part2,
+            thumbprint=issued.thumbprint,
+        )
+        auth = authenticate_response(
+            response.data,
+            resolver=self.world.resolver,
+            peer_ip=response.peer[0],
+            mail_from=response.mail_from,
+            helo=response.helo,
+        )
+        return inspect_response(response.data, expect, auth)
+
+    async def close(self) -> None:
+        """Stop the hops and the CA (the CA in the background), cancel a running client."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        await self.challenges.stop()
+        await self.responses.stop()
+        self.suite.stop_later(self.peer)
+
+
+class ClientSuite:
+    """What a client test works with: the world, the target, and enrollments against a CA."""
+
+    def __init__(
+        self,
+        world: World,
+        target: ClientUnderTest,
+        settings: ClientSuiteSettings,
+        conformance: Conformance,
+        folder: Path,
+        dovecot: Callable[[], Dovecot],
+        stopping: list[threading.Thread],
+    ) -> None:
+        self.world = world
+        self.target = target
+        self.settings = settings
+        self.conformance = conformance
+        self.folder = folder
+        self._dovecot = dovecot
+        self._stopping = stopping
+        self._runs: list[Enrollment] = []
+
+    @property
+    def capabilities(self) -> ClientCapabilities:
+        """What the client under test declares."""
+        return self.target.capabilities
+
+    def record(self, findings: Sequence[Finding], requirements: Sequence[str]) -> None:
+        """Attach the findings about ``requirements`` to the report."""
+        wanted = set(requirements)
+        self.conformance.record(*(f for f in findings if f.requirement in wanted))
+
+    def require(self, flag: str, what: str) -> None:
+        """UNSUPPORTED unless the client declares the capability ``flag``."""
+        if not self.capabilities.declared(flag):
+            self.conformance.unsupported(flag, f"{self.target.name} does not declare {what}")
+
+    def usage_and_key(self, usage: Usage | None, key_type: KeyType | None) -> tuple[Usage, KeyType]:
+        """The usage and key type to request (the first declared ones by default)."""
+        usages, keys = self.capabilities.usages, self.capabilities.key_types
+        chosen_usage: Usage = usage or ("both" if "both" in usages else usages[0])
+        chosen_key: KeyType = key_type or keys[0]
+        if chosen_usage not in usages:
+            self.conformance.unsupported(f"usage={chosen_usage}", "usage not declared")
+        if chosen_key not in keys:
+            self.conformance.unsupported(f"key-type={chosen_key}", "key type not declared")
+        return chosen_usage, chosen_key
+
+    def stop_later(self, peer: PeerCa) -> None:
+        """Stop a CA on a thread of its own; the session joins these threads at its end."""
+        thread = threading.Thread(target=peer.stop, name="rfc8823-peer-stop", daemon=True)
+        thread.start()
+        self._stopping.append(thread)
+
+    async def start(
+        self,
+        behaviour: PeerBehaviour | None = None,
+        *,
+        hold: bool = False,
+        hold_responses: bool = False,
+        usage: Usage | None = None,
+        key_type: KeyType | None = None,
+        email: str | None = None,
+        mailbox: MailboxKind | None = None,
+    ) -> Enrollment:
+        """Start a CA and the mail paths for a fresh address, then the client's enrollment."""
+        chosen_usage, chosen_key = self.usage_and_key(usage, key_type)
+        kind = mailbox or self.settings.mailbox
+        if kind not in self.capabilities.mailboxes:
+            self.conformance.unsupported(f"mailbox={kind}", "mailbox kind not declared")
+        address = email or self.world.new_address(USER_DOMAIN)
+        folder = self.folder / f"run-{len(self._runs) + 1}"
+        (folder / "client").mkdir(parents=True)
+        (folder / "suite").mkdir()
+        deadline = time.monotonic() + self.settings.enrollment_timeout + _MARGIN
+        access, deliver = self._mailbox(kind, folder / "suite", deadline)
+        challenges = Hop("challenge-hop", deliver)
+        challenges.holding = hold
+        await challenges.start()
+        peer = PeerCa(
+            self.world,
+            challenge_from=self.world.new_address(CA_DOMAIN, prefix="acme"),
+            smarthost=challenges.address,
+            behaviour=behaviour or PeerBehaviour(),
+        ).start()
+
+        async def to_ca(message: ReceivedMessage) -> None:
+            await send(
+                peer.reply_endpoint, message, source_address=message.peer[0], helo=message.helo
+            )
+
+        responses = Hop("response-hop", to_ca)
+        responses.holding = hold_responses
+        await responses.start()
+        self.world.route(CA_DOMAIN, *responses.address)
+        domain = address.rpartition("@")[2]
+        self.world.sign_outbound(domain, enabled=not self.capabilities.signs_dkim)
+        login, password = self.world.submission_login(address)
+        request = EnrollmentRequest(
+            directory_url=peer.directory_url,
+            ca_bundle=peer.ca_bundle,
+            email=address,
+            usage=chosen_usage,
+            key_type=chosen_key,
+            mailbox=access,
+            submission=Submission(
+                self.world.submission.host, self.world.submission.port, login, password
+            ),
+            dns=(self.world.dns_endpoint.host, self.world.dns_endpoint.port),
+            smime_trust=(self.world.pki.trust_anchor_path,),
+            dkim=self._dkim(folder / "suite", domain) if self.capabilities.signs_dkim else None,
+            workdir=folder / "client",
+            timeout=self.settings.enrollment_timeout,
+        )
+        run = Enrollment(self, address, peer, challenges, responses, request)
+        self._runs.append(run)
+        run.task = asyncio.get_running_loop().create_task(self.target.enroll(request))
+        return run
+
+    def _dkim(self, folder: Path, domain: str) -> DkimSigner:
+        key = self.world.domain(domain).dkim_key(DKIM_SELECTOR)
+        path = folder / "dkim.key.pem"
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return DkimSigner(path, DKIM_SELECTOR, self.world.domain(domain).name)
+
+    def _mailbox(
+        self, kind: MailboxKind, folder: Path, deadline: float
+    ) -> tuple[MailboxAccess, Forward]:
+        if kind == "smtp":
+            endpoint = (HOST, free_port())
+
+            async def to_listener(message: ReceivedMessage) -> None:
+                await deliver_smtp(endpoint, message, deadline)
+
+            return MailboxAccess("smtp", smtp=endpoint), to_listener
+        if kind == "maildir":
+            writer = MaildirWriter(folder / "Maildir")
+
+            async def to_maildir(message: ReceivedMessage) -> None:
+                await asyncio.to_thread(writer.write, message.data)
+
+            return MailboxAccess("maildir", maildir=writer.path), to_maildir
+        server = self._dovecot()
+        account: ImapAccount = server.add_user(f"mbox-{secrets.token_hex(6)}", "imap-secret")
+
+        async def to_inbox(message: ReceivedMessage) -> None:
+            await asyncio.to_thread(server.append, account, message.data)
+
+        return MailboxAccess("imap", imap=account), to_inbox
+
+    async def close(self) -> None:
+        """End every enrollment of the test."""
+        for run in self._runs:
+            await run.close()

@@ -1,0 +1,90 @@
+"""Conforming challenges the client must answer correctly, however they are written (RFC 8823
+§3.1 (1)-(7)).
+
+The suite's CA writes its real challenge in one conforming variation at a time (folded and
+encoded Subjects, padded token-part1, Reply-To and Cc, HTML and multipart bodies with decoys,
+Auto-Submitted spellings, other signatures); the client must answer it so that the CA issues.
+A Hypothesis test then draws from ``conforming_challenges()`` (a few examples in the default
+profile, many more with ``--hypothesis-profile=deep``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+
+from rfc8823.messages.challenge import ChallengeEmail
+from rfc8823.requirements import covers
+from rfc8823.strategies.challenge import conforming_challenges
+from rfc8823.targets.peer_ca import PeerBehaviour
+from rfc8823.tokens import b64url_decode
+
+from .challenges import VARIATIONS, Variation, retarget
+from .harness import ClientSuite
+
+EXAMPLES_PER_PROFILE_RUN = max(1, settings().max_examples // 6)
+"""Each example costs a whole enrollment: a small share of the active profile."""
+
+
+def _param(variation: Variation) -> object:
+    marks = [covers(*variation.requirements)]
+    if variation.capability is not None:
+        marks.append(pytest.mark.client_capability(variation.capability))
+    return pytest.param(variation, id=variation.name, marks=marks)
+
+
+async def assert_answered(
+    client: ClientSuite, behaviour: PeerBehaviour, show: Callable[[str], None] | None = None
+) -> None:
+    """The enrollment issues, and the response answers the CA's own token-part1."""
+    run = await client.start(behaviour)
+    challenge = await run.sent_challenge()
+    if show is not None:
+        show(challenge.data.decode("utf-8", "replace"))
+    response = await run.response()
+    report = run.judge(response, challenge)
+    assert report.acceptable, f"observed a response a CA must refuse: {report.rejection_reasons}"
+    await run.close()
+
+
+@pytest.mark.parametrize("variation", [_param(v) for v in VARIATIONS])
+async def test_variation_is_answered(client: ClientSuite, variation: Variation) -> None:
+    """The challenge written this conforming way is answered and the certificate issued."""
+    await assert_answered(client, PeerBehaviour(variant=variation.make(client.world)))
+
+
+@covers("KA-4", "REF-4648-1", "TOK-4")
+async def test_padded_token_part1_is_answered(client: ClientSuite) -> None:
+    """token-part1 written with its '=' padding, as the RFC's example is (AMB-2, decision 3)."""
+    await assert_answered(client, PeerBehaviour(token_part1_octets=32, token_part1_padded=True))
+
+
+@covers(
+    "CHAL-SUBJ-2",
+    "CHAL-HDR-3",
+    "CHAL-BODY-1",
+    "CHAL-HTML-1",
+    "CHAL-AUTO-2",
+    "CHAL-AUTO-3",
+    "CHAL-AUTH-1",
+    "REF-5322-1",
+)
+@settings(
+    max_examples=EXAMPLES_PER_PROFILE_RUN,
+    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture],
+)
+@given(sample=conforming_challenges())
+async def test_conforming_challenges_are_answered(
+    client: ClientSuite, sample: ChallengeEmail
+) -> None:
+    """Any challenge drawn from conforming_challenges() is answered and the certificate issued."""
+    smime = client.capabilities.smime
+    octets = len(b64url_decode(sample.token_part1))
+
+    def variant(real: ChallengeEmail) -> ChallengeEmail:
+        return retarget(sample, real, client.world, smime)
+
+    behaviour = PeerBehaviour(token_part1_octets=octets, variant=variant)
+    await assert_answered(client, behaviour, show=note)

@@ -1,0 +1,57 @@
+"""The digest in the response: token-part1 ‖ token-part2, key authorization, SHA-256 (RFC 8823 §3
+step 6, RFC 8555 §8.1).
+
+The CA picks token-part1 lengths where the string and octet readings of the concatenation
+differ (16 and 32 octets, with and without ``=`` padding) and where they agree (30 and 33
+octets), so the readings cannot agree by luck (AMB-1, AMB-2, decision 2). The digest must match
+some reading (FAIL otherwise); the reading used is recorded as INFO, and the octets-only
+reading where the readings differ is a WARN (interoperability risk).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rfc8823.findings import broken, passed
+from rfc8823.requirements import covers
+from rfc8823.targets.peer_ca import PeerBehaviour
+
+from .harness import ClientSuite
+
+KA_IDS = ("KA-1", "KA-2", "KA-3", "KA-4", "RESP-BODY-2")
+TOKEN_PART1_SHAPES = [
+    pytest.param(16, False, id="16-octets"),
+    pytest.param(16, True, id="16-octets-padded", marks=covers("REF-4648-1")),
+    pytest.param(30, False, id="30-octets"),
+    pytest.param(32, False, id="32-octets"),
+    pytest.param(32, True, id="32-octets-padded", marks=covers("REF-4648-1")),
+    pytest.param(33, False, id="33-octets"),
+]
+
+
+@covers(*KA_IDS, "FLOW-5", "A-KA-1")
+@pytest.mark.parametrize(("octets", "padded"), TOKEN_PART1_SHAPES)
+async def test_digest_matches_a_concatenation_reading(
+    client: ClientSuite, octets: int, padded: bool
+) -> None:
+    """The response digest is base64url(SHA-256(token-part1 ‖ token-part2 "." thumbprint))."""
+    behaviour = PeerBehaviour(token_part1_octets=octets, token_part1_padded=padded)
+    run = await client.start(behaviour)
+    challenge = await run.sent_challenge()
+    response = await run.response()
+    report = run.judge(response, challenge)
+    client.record(report.findings, KA_IDS)
+    issued = run.require_issued_challenge()
+    shown = f"token-part1 {issued.token_part1!r} ({octets} octets)"
+    client.conformance.record(
+        passed("FLOW-5", f"digest {report.digests_found[0]} ({report.reading} reading)")
+        if report.reading is not None
+        else broken("FLOW-5", f"digests {report.digests_found}", "the digest of this challenge"),
+        passed("A-KA-1", "the digest commits to the account key's RFC 7638 thumbprint")
+        if report.reading is not None
+        else broken("A-KA-1", "no reading matches", f"thumbprint {issued.thumbprint}"),
+    )
+    assert report.reading is not None, (
+        f"observed digests {report.digests_found} for {shown}; expected one matching the key "
+        f"authorization under some reading"
+    )

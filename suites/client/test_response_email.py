@@ -1,0 +1,105 @@
+"""The response email the client sends, judged as the CA receives it (RFC 8823 §3.2).
+
+Each test runs one enrollment and inspects the response that reached the CA's side with
+``inspect_response``: the findings on the requirements the test covers go to the report, and
+the test asserts the response is one a conforming CA accepts.
+"""
+
+from __future__ import annotations
+
+from rfc8823.findings import Verdict, broken, info, passed
+from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.mime import parse_message
+from rfc8823.messages.response import ResponseReport
+from rfc8823.requirements import covers
+from rfc8823.targets.peer_ca import PeerBehaviour
+
+from .challenges import VARIATIONS
+from .harness import CA_DOMAIN, ClientSuite
+
+HEADER_IDS = (
+    "RESP-SUBJ-1",
+    "RESP-FROM-1",
+    "RESP-TO-1",
+    "RESP-IRT-1",
+    "RESP-IRT-2",
+    "RESP-LIST-1",
+    "RESP-AUTO-1",
+)
+BODY_IDS = ("RESP-BODY-1", "RESP-BODY-2", "RESP-BODY-3", "RESP-BODY-4", "RESP-BODY-5")
+DKIM_IDS = ("RESP-DKIM-1", "RESP-DKIM-2", "RESP-DKIM-3", "RESP-DKIM-4", "RESP-DKIM-5")
+REPLY_TO = next(v for v in VARIATIONS if v.name == "reply-to")
+
+
+def assert_acceptable(report: ResponseReport) -> None:
+    """A conforming CA accepts the response (SRV-VAL-1 read from the client's side)."""
+    broken_rules = "; ".join(
+        str(f) for f in report.findings if f.requirement in report.rejection_reasons
+    )
+    assert report.acceptable, f"observed a response a CA must refuse: {broken_rules}"
+
+
+async def judged(client: ClientSuite, behaviour: PeerBehaviour | None = None) -> ResponseReport:
+    """Enroll once and judge the response to the CA's challenge."""
+    run = await client.start(behaviour)
+    challenge = await run.sent_challenge()
+    response = await run.response()
+    report = run.judge(response, challenge)
+    assert_acceptable(report)
+    return report
+
+
+@covers(*HEADER_IDS, "REF-5322-2", "REF-5322-3")
+async def test_response_header_fields(client: ClientSuite) -> None:
+    """Subject, From, To, In-Reply-To, References and no List-* as §3.2 (1)-(6) ask."""
+    run = await client.start()
+    challenge = await run.sent_challenge()
+    response = await run.response()
+    report = run.judge(response, challenge)
+    client.record(report.findings, HEADER_IDS)
+    parsed = parse_message(response.data)
+    ids = parsed.all("Message-ID")
+    client.conformance.record(
+        passed("REF-5322-2", f"Message-ID {ids[0]}")
+        if len(ids) == 1
+        else broken("REF-5322-2", f"{len(ids)} Message-ID fields", "one Message-ID")
+    )
+    subject = parse_acme_subject(parsed.first("Subject") or "")
+    client.conformance.record(info("REF-5322-3", f"reply prefix {subject.prefix!r}"))
+    assert_acceptable(report)
+
+
+@covers("RESP-TO-1", "CHAL-HDR-3")
+async def test_response_goes_to_the_reply_to_address(client: ClientSuite) -> None:
+    """With a Reply-To in the challenge, the response is addressed there (§3.2 (3))."""
+    report = await judged(client, PeerBehaviour(variant=REPLY_TO.make(client.world)))
+    client.record(report.findings, ("RESP-TO-1",))
+    wrong = [f for f in report.findings if f.requirement == "RESP-TO-1" and f.verdict != "pass"]
+    assert not wrong, f"observed {wrong[0]}; expected To: acme-replies@{CA_DOMAIN}"
+
+
+@covers(*BODY_IDS, "RESP-HTML-1")
+async def test_response_body_holds_the_block_in_text_plain(client: ClientSuite) -> None:
+    """A text/plain part (alone or in multipart/alternative) holds the block (§3.2 (7))."""
+    report = await judged(client)
+    client.record(report.findings, (*BODY_IDS, "RESP-HTML-1"))
+
+
+@covers(*DKIM_IDS, "REF-6376-1", "REF-6376-3")
+async def test_response_is_dkim_signed_for_the_from_domain(client: ClientSuite) -> None:
+    """The client's own DKIM signature: d= the From domain, h= the §3.2 (8) list, no l=."""
+    client.require("signs_dkim", "that it DKIM-signs its response (signs-dkim)")
+    report = await judged(client)
+    client.record(report.findings, DKIM_IDS)
+    dkim = {f.requirement: f for f in report.findings if f.requirement in DKIM_IDS}
+    from_covered = dkim.get("RESP-DKIM-1")
+    client.conformance.record(
+        passed("REF-6376-1", "a passing signature covers From (dkimpy refuses it otherwise)")
+        if from_covered is not None and from_covered.verdict is Verdict.PASS
+        else broken("REF-6376-1", "no passing DKIM signature", "h= including From")
+    )
+    length = dkim.get("RESP-DKIM-5")
+    if length is not None:
+        client.conformance.record(
+            info("REF-6376-3", length.observed, "an l= short of the body is refused")
+        )
