@@ -7,6 +7,7 @@ see the CA only through :class:`~rfc8823.targets.server.ServerUnderTest`).
 from __future__ import annotations
 
 import dataclasses
+import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ REFERENCE_CAPABILITIES = ServerCapabilities(
     signing_only=True,
     encryption_only=True,
     pre_authorization=False,
+    time_travel=True,
     challenge_mail_limit=ServerConfig().challenge_mails_per_window,
 )
 
@@ -71,6 +73,7 @@ class ReferenceTarget:
     overrides: dict[str, Any] = field(default_factory=dict)
     _server: ReferenceServer | None = field(default=None, init=False, repr=False)
     _world: World | None = field(default=None, init=False, repr=False)
+    _clock_offset: float = field(default=0.0, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -112,7 +115,7 @@ class ReferenceTarget:
         if self._server is not None:
             raise RuntimeError("the reference target is already started")
         config = self.config_for(world)
-        server = ReferenceServer(config, pki=world.pki).start()
+        server = ReferenceServer(config, pki=world.pki, clock=self._clock).start()
         self._server, self._world = server, world
         wire_from_domain(world, config.challenge_from, server.reply_endpoint)
         return ServerEndpoints(
@@ -123,6 +126,15 @@ class ReferenceTarget:
             smime_trust_anchors=(world.pki.trust_anchor_path,),
             eab=next((EabCredentials(kid, key) for kid, key in config.eab_keys.items()), None),
         )
+
+    def _clock(self) -> float:
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Run the CA's clock ``seconds`` ahead of real time (0: back to real time)."""
+        if seconds < 0:
+            raise ValueError("the CA's clock only moves forward from real time")
+        self._clock_offset = seconds
 
     def stop(self) -> None:
         """Stop the CA and give its ``from`` domain back to the world's mailboxes."""

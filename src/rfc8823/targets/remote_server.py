@@ -314,3 +314,7 @@ class RemoteTarget:
         domain = self.settings.challenge_from.rpartition("@")[2].lower()
         if world is not None and domain in world.domains:
             world.unroute(domain)
+
+    def advance_clock(self, seconds: float) -> None:
+        """A running CA's clock is its own: it does not declare ``time_travel``."""
+        raise NotImplementedError(f"{self.name} keeps its own clock (no time_travel capability)")

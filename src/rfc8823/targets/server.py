@@ -52,6 +52,9 @@ class ServerCapabilities:
     """Encryption-only certificates are issued for encryption-only CSRs (CSR-KU-3)."""
     pre_authorization: bool = False
     """newAuthz works for ``email`` identifiers (A-PREAUTH-1)."""
+    time_travel: bool = False
+    """The target can move the CA's clock (``advance_clock``), so expiry (SRV-VAL-4) is tested
+    without waiting out a day-long authorization lifetime."""
     serial_only: bool = False
     challenge_mail_limit: int | None = None
 
@@ -148,6 +151,13 @@ class ServerUnderTest(Protocol):
 
     def stop(self) -> None:
         """Stop what ``start`` started; safe to call twice."""
+        ...
+
+    def advance_clock(self, seconds: float) -> None:
+        """Run the CA's clock ``seconds`` ahead of real time (0: back to real time).
+
+        Only targets declaring ``time_travel`` implement it; others raise NotImplementedError.
+        """
         ...
 
 
