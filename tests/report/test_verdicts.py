@@ -1,5 +1,7 @@
 """Verdict rules without pytest in the loop: levels, sources, findings, precedence, outcomes."""
 
+from dataclasses import replace
+
 import pytest
 
 from rfc8823.findings import Finding, Verdict
@@ -104,6 +106,38 @@ def test_case_verdict_combines_outcome_and_own_findings() -> None:
     )
     assert case_verdict(case, requirement) is ReportVerdict.WARN
     assert case_verdict(CaseRecord("t::b", Outcome.FAILED, covers=("TOK-3",)), requirement) is None
+
+
+def test_failed_test_with_fail_findings_breaks_only_what_they_name() -> None:
+    """One broken rule in a message fails that rule, not every rule the same test checked."""
+    must = row(Level.MUST, Source.MEMORY_HIGH)
+    case = CaseRecord(
+        "t::c",
+        Outcome.FAILED,
+        covers=("CHAL-AUTO-1", "CHAL-HDR-1", "CHAL-HDR-2"),
+        findings=(
+            Finding("CHAL-AUTO-1", Verdict.FAIL, "no Auto-Submitted"),
+            Finding("CHAL-HDR-1", Verdict.PASS, "From equals from"),
+        ),
+    )
+    verdict = {rid: case_verdict(case, replace(must, id=rid)) for rid in case.covers}
+    assert verdict == {
+        "CHAL-AUTO-1": ReportVerdict.FAIL,
+        "CHAL-HDR-1": ReportVerdict.PASS,
+        "CHAL-HDR-2": None,
+    }
+
+
+def test_failed_test_without_fail_findings_breaks_everything_it_covers() -> None:
+    must = row(Level.MUST, Source.MEMORY_HIGH)
+    case = CaseRecord(
+        "t::d",
+        Outcome.FAILED,
+        covers=("CHAL-AUTO-1", "CHAL-HDR-1"),
+        findings=(Finding("CHAL-HDR-1", Verdict.WARN, "display name"),),
+    )
+    assert case_verdict(case, replace(must, id="CHAL-AUTO-1")) is ReportVerdict.FAIL
+    assert case_verdict(case, replace(must, id="CHAL-HDR-1")) is ReportVerdict.FAIL
 
 
 @pytest.mark.parametrize(

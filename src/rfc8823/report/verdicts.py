@@ -81,12 +81,25 @@ def finding_verdict(finding: Finding, requirement: Requirement) -> ReportVerdict
             return broken(requirement)
 
 
+def failed_on_findings(case: CaseRecord) -> bool:
+    """Whether a failed test recorded FAIL findings, which then say what it failed for."""
+    return case.outcome is Outcome.FAILED and any(f.verdict is Verdict.FAIL for f in case.findings)
+
+
 def case_verdict(case: CaseRecord, requirement: Requirement) -> ReportVerdict | None:
-    """One test's verdict on one requirement: its outcome if it covers it, and its findings."""
+    """One test's verdict on one requirement: its outcome if it covers it, and its findings.
+
+    A test that failed after recording FAIL findings (an inspector's judgement, asserted) is
+    taken to have failed for those findings: a requirement it covers is then judged by its own
+    findings only, so one broken rule in a message does not also fail the other rules the same
+    test checked and found to hold. Without FAIL findings, a failed test breaks every
+    requirement it covers.
+    """
     verdicts = [
         finding_verdict(f, requirement) for f in case.findings if f.requirement == requirement.id
     ]
-    if requirement.id in case.covers or case.unsupported == requirement.id:
+    covered = requirement.id in case.covers or case.unsupported == requirement.id
+    if covered and not failed_on_findings(case):
         verdicts.append(outcome_verdict(case.outcome, requirement))
     return strongest(verdicts)
 
