@@ -121,3 +121,21 @@ def test_load_report(tmp_path: Path) -> None:
     assert "/target: missing" in caught.value.problems
     with pytest.raises(ReportFileError):
         load_report(tmp_path / "absent.json")
+
+
+def test_rule_a_failed_test_did_not_judge_is_not_exercised() -> None:
+    """A test that failed on another rule's finding leaves its other covered rules unjudged."""
+    case = CaseRecord(
+        "s::d",
+        Outcome.FAILED,
+        ("CHAL-AUTO-1", "CHAL-SUBJ-4"),
+        Target("ref", "1"),
+        0.1,
+        "CHAL-AUTO-1 fail",
+        (Finding("CHAL-AUTO-1", Verdict.FAIL, "no Auto-Submitted", "auto-generated"),),
+    )
+    run = RunInfo("0.1.0", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    doc = build_report([case], load_catalog(), Target("ref", "1"), run)
+    assert validate_report(dict(doc)) == []
+    assert [entry["id"] for entry in doc["requirements"]] == ["CHAL-AUTO-1"]
+    assert "CHAL-SUBJ-4" in [entry["id"] for entry in doc["not_exercised"]]

@@ -130,7 +130,12 @@ def build_report(
     cases: Sequence[CaseRecord], catalog: Catalog, target: Target, run: RunInfo
 ) -> ReportDocument:
     """The report of ``cases`` (all run against ``target``), rows in catalog order."""
-    mentioned = {rid for case in cases for rid in mentioned_ids(case)}
+    mentioned = {
+        rid
+        for case in cases
+        for rid in mentioned_ids(case)
+        if rid in catalog and case_verdict(case, catalog[rid]) is not None
+    }
     requirements = [_requirement_entry(row, cases) for row in catalog if row.id in mentioned]
     verdicts = dict.fromkeys((v.value for v in PRECEDENCE), 0)
     for entry in requirements:
