@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: venv test unit suites-variants lint types conformance report-screenshots bench clean
+.PHONY: venv test unit suites-variants lint types conformance report-screenshots selfcheck bench clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,11 @@ report-screenshots: $(STAMP)
 	for page in reports/*.html; do \
 		$(BIN)/python -m rfc8823.report.screenshot "$$page" "$${page%.html}.png" || exit 1; \
 	done
+
+# Every declared fault of the reference CA and client, each run against the suites that must
+# catch it (issue 9); `make test` runs the same check as tests/faults, split by xdist.
+selfcheck: $(STAMP)
+	$(BIN)/rfc8823 selfcheck -j $(JOBS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

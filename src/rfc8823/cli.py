@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "rfc8823.server.cli",
     "rfc8823.client.cli",
     "rfc8823.report.cli",
+    "rfc8823.faults.cli",
 )
 """Modules that register a subcommand, in the order ``--help`` lists them."""
 

@@ -293,7 +293,8 @@ async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance,
 @covers("KA-1", "KA-2", "SEC-7")
 @pytest.mark.parametrize("fault", ["parts-swapped", "another-accounts-thumbprint"])
 async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
-    """token-part2 before token-part1, or another account's thumbprint: not validated."""
+    """token-part2 before token-part1, or the thumbprint of another account that ordered the
+    same address: not validated."""
     flow = await ca.flow()
     part1 = flow.token_part1
     if fault == "parts-swapped":
@@ -301,6 +302,7 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
         requirement = "KA-1"
     else:
         other = await ca.account(fresh=True)
+        await other.new_order(flow.address)
         token = acme_token(part1, flow.token_part2, Concatenation.STRING)
         digest = digest_for(flow, token, other.thumbprint)
         requirement = "KA-2"

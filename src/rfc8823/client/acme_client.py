@@ -39,6 +39,8 @@ from rfc8823.acme.objects import (
 )
 from rfc8823.acme.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from rfc8823.client.errors import EnrollmentError, EnrollmentTimeout
+from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.faults import client as client_faults
 from rfc8823.tokens import b64url_encode
 
 JSON_CONTENT_TYPE = "application/json"
@@ -191,6 +193,7 @@ class AcmeClient:
 
     ``verify`` is the TLS context that trusts the CA's HTTPS certificate (``True``: system
     trust). ``max_nonce_retries`` bounds the retries after ``badNonce`` (A-NONCE-2).
+    ``faults`` are off unless a self-validation run switches some on (issue 9).
     """
 
     def __init__(
@@ -202,8 +205,10 @@ class AcmeClient:
         timeout: float = 10.0,
         max_nonce_retries: int = 5,
         poll: PollPolicy | None = None,
+        faults: FaultSet = NO_FAULTS,
     ) -> None:
         self.directory_url = directory_url
+        self.faults = faults
         self.account_key = account_key
         self.max_nonce_retries = max_nonce_retries
         self.poll = poll or PollPolicy()
@@ -327,7 +332,8 @@ class AcmeClient:
             )
             problem = _problem_of(response) if response.status >= 400 else None
             bad_nonce = problem is not None and problem.type == ProblemType.BAD_NONCE
-            if bad_nonce and retries < self.max_nonce_retries:
+            retry = not self.faults.on(client_faults.NO_BAD_NONCE_RETRY)
+            if bad_nonce and retry and retries < self.max_nonce_retries:
                 retries += 1
                 self.stats.bad_nonce_retries += 1
                 continue
@@ -427,6 +433,8 @@ class AcmeClient:
         delay: float | None = None
         while True:
             value, retry_after = await self._fetch(step, url, parse, what)
+            if self.faults.on(client_faults.IGNORES_RETRY_AFTER):
+                retry_after = None
             self.stats.polls += 1
             if done(value):
                 return value
@@ -486,7 +494,9 @@ class AcmeClient:
     async def finalize(self, handle: OrderHandle, csr_der: bytes) -> Order:
         """Send the CSR (base64url DER, A-FIN-1) to the order's finalize URL (RFC 8555 §7.4)."""
         url = handle.order.finalize
-        response = await self.post("finalize", url, {"csr": b64url_encode(csr_der)}, expect=(200,))
+        padded = self.faults.on(client_faults.PADS_CSR)
+        payload = {"csr": b64url_encode(csr_der, pad=padded)}
+        response = await self.post("finalize", url, payload, expect=(200,))
         return self._parse("finalize", response, Order.from_json, "order")
 
     async def certificate(self, url: str) -> bytes:

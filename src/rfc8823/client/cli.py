@@ -24,6 +24,7 @@ from rfc8823.client.enroll import (
 )
 from rfc8823.client.errors import EnrollmentError, ExitCode, UsageError
 from rfc8823.client.reply import DkimConfig, SubmissionConfig
+from rfc8823.faults import FAULTS_ENV, FaultSet, UnknownFaultError
 from rfc8823.server.config import parse_host_port
 from rfc8823.tokens import b64url_decode
 
@@ -37,7 +38,9 @@ EXIT_CODES = f"""exit status:
   {ExitCode.TIMEOUT:d}  the order or authorization did not finish in time
 
 Passwords may be given in the environment instead of on the command line:
-RFC8823_SMTP_PASSWORD, RFC8823_IMAP_PASSWORD, RFC8823_PKCS12_PASSWORD."""
+RFC8823_SMTP_PASSWORD, RFC8823_IMAP_PASSWORD, RFC8823_PKCS12_PASSWORD.
+{FAULTS_ENV} (comma-separated fault names) makes the client break rules on purpose,
+for the suite's self-validation only (`rfc8823 selfcheck`)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -141,6 +144,17 @@ def _eab(args: argparse.Namespace) -> ExternalAccountBinding | None:
         raise UsageError("--eab-hmac-key", str(error)) from None
 
 
+def _faults() -> FaultSet:
+    """Faults named in the environment (self-validation runs only)."""
+    try:
+        faults = FaultSet.from_env()
+    except UnknownFaultError as error:
+        raise UsageError(FAULTS_ENV, str(error.args[0])) from None
+    if faults:
+        print(f"{PROG}: faults switched on: {', '.join(faults)}", file=sys.stderr, flush=True)
+    return faults
+
+
 def config_from_args(args: argparse.Namespace) -> EnrollConfig:
     """The enrollment the command line describes; UsageError for contradictions."""
     password = os.environ.get("RFC8823_PKCS12_PASSWORD")
@@ -178,6 +192,7 @@ def config_from_args(args: argparse.Namespace) -> EnrollConfig:
             total=args.timeout,
         ),
         progress=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
+        faults=_faults(),
     )
 
 

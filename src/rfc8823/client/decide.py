@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.faults import client as client_faults
 from rfc8823.findings import Finding, Verdict
 from rfc8823.messages.challenge import (
     ChallengeAuth,
@@ -91,9 +94,75 @@ AnsweredLookup = Callable[[str | None, str], bool]
 """Whether a challenge (by Message-ID and token-part1) was answered before (FLOW-6)."""
 
 
-def _blocks(finding: Finding, report: ChallengeReport, pending: PendingChallenge) -> bool:
+SignatureKind = Literal["none", "failed-dkim", "untrusted-smime", "other"]
+
+
+def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
+    """What signs a message: nothing, only failing DKIM, only S/MIME with no trusted path."""
+    if auth is None:
+        return "other"
+    signatures = auth.dkim.signatures if auth.dkim is not None else ()
+    smime = auth.smime
+    smime_status = smime.status if smime is not None else "none"
+    if not signatures and smime_status == "none":
+        return "none"
+    if smime_status == "none" and all(s.result != "pass" for s in signatures):
+        return "failed-dkim"
+    if not signatures and smime is not None and smime.status == "fail":
+        return "untrusted-smime" if "Verify error" in smime.reason else "other"
+    return "other"
+
+
+def _tolerated(
+    finding: Finding, report: ChallengeReport, auth: ChallengeAuth | None, faults: FaultSet
+) -> bool:
+    """Whether a switched-on fault lets this broken rule through (self-validation, issue 9)."""
+    if not faults:
+        return False
+    rule, kind = finding.requirement, _signature_kind(auth)
+    auto_submitted = bool(report.parsed.all("Auto-Submitted"))
+    return (
+        (faults.on(client_faults.ANSWERS_UNSIGNED) and rule == "CHAL-AUTH-1" and kind == "none")
+        or (
+            faults.on(client_faults.ANSWERS_FAILED_DKIM)
+            and rule == "CHAL-AUTH-1"
+            and kind == "failed-dkim"
+        )
+        or (
+            faults.on(client_faults.ANSWERS_UNTRUSTED_SMIME)
+            and rule in ("CHAL-AUTH-1", "CHAL-SMIME-2")
+            and kind == "untrusted-smime"
+        )
+        or (faults.on(client_faults.ANSWERS_MISALIGNED_DKIM) and rule == "CHAL-DKIM-3")
+        or (faults.on(client_faults.ANSWERS_THIN_DKIM) and rule == "CHAL-DKIM-1")
+        or (
+            faults.on(client_faults.ANSWERS_WITHOUT_AUTO_SUBMITTED)
+            and rule == "CHAL-AUTO-1"
+            and not auto_submitted
+        )
+        or (
+            faults.on(client_faults.ANSWERS_AUTO_REPLIED)
+            and rule == "CHAL-AUTO-1"
+            and auto_submitted
+        )
+        or (faults.on(client_faults.ANSWERS_FOREIGN_FROM) and rule == "CHAL-HDR-1")
+        or (faults.on(client_faults.ANSWERS_FOREIGN_TO) and rule == "CHAL-HDR-2")
+        or (faults.on(client_faults.ANSWERS_SMIME_SIGNER_MISMATCH) and rule == "CHAL-SMIME-1")
+        or (faults.on(client_faults.ANSWERS_UNPROTECTED_HEADERS) and rule == "CHAL-BODY-3")
+    )
+
+
+def _blocks(
+    finding: Finding,
+    report: ChallengeReport,
+    pending: PendingChallenge,
+    auth: ChallengeAuth | None,
+    faults: FaultSet,
+) -> bool:
     """A broken blocking rule; an address judged equal but risky in form (AMB-12) is not."""
     if finding.requirement not in BLOCKING_REQUIREMENTS:
+        return False
+    if _tolerated(finding, report, auth, faults):
         return False
     if finding.verdict is Verdict.FAIL:
         return True
@@ -124,13 +193,14 @@ def judge_challenge(
     pending: Sequence[PendingChallenge],
     auth: ChallengeAuth | None,
     answered: AnsweredLookup,
+    faults: FaultSet = NO_FAULTS,
 ) -> Acceptance | Refusal:
     """Answer or refuse one received email (RFC 8823 §3 step 5).
 
     Refused: anything but an ``ACME:`` Subject; a Subject that reads as a reply (FLOW-4); a
     challenge answered before, by Message-ID or token-part1 (FLOW-6); an email no pending
     enrollment expects (FLOW-4); any broken rule of :data:`BLOCKING_REQUIREMENTS` against the
-    best-matching enrollment.
+    best-matching enrollment. ``faults`` (self-validation only) lets some of these through.
     """
     parsed = parse_message(raw)
     subject_values = parsed.all("Subject")
@@ -144,7 +214,7 @@ def judge_challenge(
             None,
             is_challenge=False,
         )
-    if subject.is_reply:
+    if subject.is_reply and not faults.on(client_faults.ANSWERS_REPLY_SUBJECT):
         reason = f"FLOW-4: the Subject {subject.decoded!r} reads as a reply, not a challenge"
         return Refusal(frozenset({"FLOW-4"}), (reason,), None, subject.token_part1)
     ids = parsed.all("Message-ID")
@@ -161,7 +231,7 @@ def judge_challenge(
     judged = []
     for candidate in pending:
         report = inspect_challenge(raw, candidate.expectation(), auth)
-        blocking = [f for f in report.findings if _blocks(f, report, candidate)]
+        blocking = [f for f in report.findings if _blocks(f, report, candidate, auth, faults)]
         if not blocking:
             return _accept(candidate, report)
         judged.append((candidate, report, blocking))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import json
 import logging
 import ssl
 import time
@@ -21,9 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dns.resolver
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
+from rfc8823.acme.jws import AccountPrivateKey
 from rfc8823.acme.objects import Authorization, AuthorizationStatus, OrderStatus
 from rfc8823.auth.resolver import DnsEndpoint, Resolver
 from rfc8823.client.acme_client import (
@@ -47,9 +52,18 @@ from rfc8823.client.mailbox import (
 )
 from rfc8823.client.output import Credentials, write_credentials
 from rfc8823.client.reply import DkimConfig, SubmissionConfig
-from rfc8823.csr import Usage, build_csr
+from rfc8823.csr import (
+    Usage,
+    build_csr,
+    encryption_bit,
+    key_usage_bits,
+    key_usage_for,
+    key_usage_from_bits,
+)
+from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.faults import client as client_faults
 from rfc8823.messages.headers import domain_of
-from rfc8823.tokens import jwk_thumbprint
+from rfc8823.tokens import b64url_encode, jwk_thumbprint, required_jwk_members
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +126,7 @@ class EnrollConfig:
 
     ``mailbox`` is a spec the client opens itself, or an already started :class:`MailSource`
     that the caller owns (useful when the caller must know the listener's port first).
+    ``faults`` are off unless a self-validation run switches some on (issue 9).
     """
 
     directory_url: str
@@ -135,6 +150,7 @@ class EnrollConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     poll: PollPolicy = field(default_factory=PollPolicy)
     progress: Progress | None = None
+    faults: FaultSet = NO_FAULTS
 
 
 @dataclass(frozen=True)
@@ -235,7 +251,7 @@ class _Enrollment:
         config = self.config
         key = new_certificate_key(config.key_type)
         try:
-            csr = build_csr(key, [config.email], config.usage)
+            csr = _certificate_request(key, config.email, config.usage, config.faults)
         except ValueError as error:
             raise UsageError("CSR", str(error)) from None
         ledger = AnsweredLedger(config.state_file)
@@ -248,6 +264,7 @@ class _Enrollment:
             verify=context,
             timeout=config.timeouts.http,
             poll=config.poll,
+            faults=config.faults,
         )
         submission = config.submission
         if submission.ssl_context is None and submission.tls != "none":
@@ -259,8 +276,9 @@ class _Enrollment:
                 verifier=ChallengeVerifier(resolver, config.smime_trust),
                 ledger=ledger,
                 submission=submission,
-                thumbprint=jwk_thumbprint(account_key),
+                thumbprint=_account_thumbprint(account_key, config.faults),
                 dkim=config.dkim,
+                faults=config.faults,
             )
             self.enter("account")
             handle = await acme.account(contact=config.contact, eab=config.eab)
@@ -311,6 +329,8 @@ class _Enrollment:
             self.say(f"authorization {url} is already valid")
             return None
         pending = _pending_challenge(authz, url)
+        wrong_url = self.config.faults.on(client_faults.POSTS_TO_AUTHORIZATION)
+        ready_url = url if wrong_url else pending.challenge_url
         answerer.expect(pending)
         self.enter("challenge email")
         started = time.monotonic()
@@ -322,7 +342,7 @@ class _Enrollment:
                 "POSTing the challenge first and waiting on"
             )
             self.enter("challenge")
-            await acme.respond(pending.challenge_url)
+            await acme.respond(ready_url)
             self.enter("challenge email")
             remaining = timeouts.email - (time.monotonic() - started)
             answered = await answerer.answer_one(max(remaining, 0.0))
@@ -333,7 +353,7 @@ class _Enrollment:
         else:
             self.say(f"answered challenge email {answered.challenge_message_id}; POSTing")
             self.enter("challenge")
-            await acme.respond(pending.challenge_url)
+            await acme.respond(ready_url)
         self.enter("validation")
         await acme.wait_authorization(url, timeouts.validation)
         self.say(f"authorization {url} is valid")
@@ -352,6 +372,38 @@ class _Enrollment:
             raise EnrollmentError("order", "the valid order names no certificate", url=order.url)
         self.enter("certificate")
         return await acme.certificate(done.certificate)
+
+
+def _certificate_request(
+    key: CertificateIssuerPrivateKeyTypes, email: str, usage: Usage, faults: FaultSet = NO_FAULTS
+) -> x509.CertificateSigningRequest:
+    """The CSR for ``email`` asking for ``usage`` (RFC 8823 §3.3); ValueError if impossible.
+
+    ``faults`` (self-validation, issue 9) drop the rfc822Name or widen the keyUsage.
+    """
+    if faults.on(client_faults.CSR_WITHOUT_SAN):
+        return build_csr(key, [], usage, subject_cn=email)
+    extra: set[str] = set()
+    if usage == "signing" and faults.on(client_faults.CSR_SIGNING_CAN_ENCRYPT):
+        extra.add(encryption_bit(key) or "keyEncipherment")
+    if usage == "encryption" and faults.on(client_faults.CSR_ENCRYPTION_CAN_SIGN):
+        extra.add("digitalSignature")
+    if not extra:
+        return build_csr(key, [email], usage)
+    bits = key_usage_bits(key_usage_for(usage, key)) | extra
+    return build_csr(key, [email], None, extra_extensions=[(key_usage_from_bits(bits), True)])
+
+
+def _account_thumbprint(key: AccountPrivateKey, faults: FaultSet = NO_FAULTS) -> str:
+    """The RFC 7638 thumbprint of the account key (KA-2, A-KA-1).
+
+    The fault ``client-spaced-thumbprint`` (self-validation, issue 9) hashes the JWK members
+    as JSON with spaces, which is not the RFC 7638 form.
+    """
+    if faults.on(client_faults.SPACED_THUMBPRINT):
+        text = json.dumps(required_jwk_members(key), sort_keys=True)
+        return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
+    return jwk_thumbprint(key)
 
 
 def _pending_challenge(authz: Authorization, url: str) -> PendingChallenge:
@@ -407,7 +459,8 @@ async def enroll(config: EnrollConfig) -> EnrollResult:
 
     Nothing is written unless the certificate was issued (key and chain together).
     """
-    check_identifier(config.email)
+    if not config.faults.on(client_faults.ORDERS_ASTERISK):
+        check_identifier(config.email)
     run = _Enrollment(config)
     scope = asyncio.timeout(config.timeouts.total)
     try:

@@ -10,14 +10,24 @@ is left to the submission server.
 
 from __future__ import annotations
 
+import hashlib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rfc8823.auth.dkim import DkimPrivateKey
 from rfc8823.client.errors import EnrollmentError
-from rfc8823.messages.headers import parse_single_address
+from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.faults import client as client_faults
+from rfc8823.messages.headers import ACME_LABEL, decode_header_value, parse_single_address, unfold
+from rfc8823.messages.mime import ParsedMessage, parse_message
 from rfc8823.messages.response import ResponseEmail
-from rfc8823.tokens import Concatenation
+from rfc8823.tokens import (
+    Concatenation,
+    acme_token,
+    b64url_encode,
+    key_authorization,
+    response_digest,
+)
 from rfc8823.world.sendmail import SendError, SendResult, TlsMode, send_message_async
 
 DIGEST_LINE_WIDTH = 64
@@ -56,28 +66,86 @@ def build_response(
     thumbprint: str,
     token_part2: str,
     dkim: DkimConfig | None,
+    faults: FaultSet = NO_FAULTS,
 ) -> ResponseEmail:
     """The reply to one accepted challenge email (RFC 8823 §3 step 6, §3.2).
 
     Raises ValueError when the challenge lacks a From or token-part1 (the decision step has
-    refused such mail before this is called).
+    refused such mail before this is called). ``faults``: self-validation only (issue 9).
     """
+    octets = faults.on(client_faults.JOINS_TOKEN_OCTETS)
+    response = ResponseEmail.answering(
+        challenge_raw,
+        identifier=identifier,
+        thumbprint=thumbprint,
+        token_part2=token_part2,
+        reading=Concatenation.OCTETS if octets else Concatenation.STRING,
+    )
     response = (
-        ResponseEmail.answering(
-            challenge_raw,
-            identifier=identifier,
-            thumbprint=thumbprint,
-            token_part2=token_part2,
-            reading=Concatenation.STRING,
-        )
+        _with_faults(response, parse_message(challenge_raw), token_part2, thumbprint, faults)
         .with_digest_wrapped(DIGEST_LINE_WIDTH)
         .with_text_around(before=EXPLANATION)
     )
-    if dkim is not None:
+    if dkim is not None and not faults.on(client_faults.OMITS_DKIM):
+        few = faults.on(client_faults.SIGNS_FEW_HEADERS)
         response = response.signed_dkim(
-            dkim.private_key, selector=dkim.selector, domain=dkim.domain
+            dkim.private_key,
+            selector=dkim.selector,
+            domain=dkim.domain,
+            headers=("from", "to", "subject") if few else None,
         )
     return response
+
+
+def _with_faults(
+    response: ResponseEmail,
+    challenge: ParsedMessage,
+    token_part2: str,
+    thumbprint: str,
+    faults: FaultSet,
+) -> ResponseEmail:
+    """The response as the switched-on faults write it (self-validation, issue 9)."""
+    if not faults:
+        return response
+    if faults.on(client_faults.REPLIES_TO_FROM):
+        response = response.with_to(
+            parse_single_address(challenge.first("From") or "").addr_spec or ""
+        )
+    if faults.on(client_faults.OMITS_IN_REPLY_TO):
+        response = response.with_in_reply_to(None)
+    if faults.on(client_faults.REPLIES_HTML_ONLY):
+        response = response.as_html_only()
+    if faults.on(client_faults.ADDS_LIST_ID):
+        response = response.with_list_header()
+    if faults.on(client_faults.OMITS_ACME_LABEL):
+        response = response.with_subject(f"Re: {response.token_part1}")
+    if faults.on(client_faults.REPLIES_FROM_OTHER):
+        local, _, domain = response.from_addr.rpartition("@")
+        response = response.with_from(f"{local}.other@{domain}")
+    token_part1 = response.token_part1
+    if faults.on(client_faults.MAILS_KEY_AUTHORIZATION):
+        token = acme_token(token_part1, token_part2, Concatenation.STRING)
+        response = response.with_digest(key_authorization(token, thumbprint))
+    if faults.on(client_faults.PUTS_TOKEN_PART2_FIRST):
+        token = acme_token(token_part2, token_part1, Concatenation.STRING)
+        response = replace(response, digest=response_digest(key_authorization(token, thumbprint)))
+    misread = _misread_token_part1(challenge, faults)
+    if misread is not None:
+        text = f"{misread}{token_part2}.{thumbprint}".encode()
+        response = replace(response, digest=b64url_encode(hashlib.sha256(text).digest()))
+    return response
+
+
+def _misread_token_part1(challenge: ParsedMessage, faults: FaultSet) -> str | None:
+    """token-part1 as a faulty reader takes it from the Subject; None where it reads it right."""
+    subject = unfold(challenge.first("Subject") or "")
+    if faults.on(client_faults.KEEPS_TOKEN_WHITESPACE):
+        written = decode_header_value(subject).text.partition(ACME_LABEL)[2].strip(" \t")
+        if " " in written or "\t" in written:
+            return written
+    if faults.on(client_faults.SKIPS_SUBJECT_DECODING) and "=?" in subject:
+        return subject.partition(ACME_LABEL)[2].strip(" \t") or subject.split()[-1]
+    return None
 
 
 def recipients(response: ResponseEmail) -> tuple[str, ...]:

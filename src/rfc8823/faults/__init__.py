@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from importlib import resources
+from typing import Literal, cast
 
 FAULTS_ENV = "RFC8823_FAULTS"
 """Environment variable naming faults for out-of-process reference implementations."""
@@ -37,6 +40,9 @@ class Fault:
     summary: str
     suites: tuple[str, ...]
     """pytest paths (files or node IDs) that the self-check runs with the fault on."""
+    options: tuple[str, ...] = ()
+    """Further pytest options those runs need, e.g. ``("--server-config", "smime_sign=true")``
+    for a fault in a path the default configuration leaves unused; the baseline uses them too."""
 
 
 class UnknownFaultError(KeyError):
@@ -106,3 +112,41 @@ class FaultSet:
 
 NO_FAULTS = FaultSet()
 """The normal, conforming behaviour."""
+
+_ROLES: tuple[Role, ...] = ("server", "client")
+_UNFAULTABLE_KEYS = frozenset({"id", "role", "reason"})
+
+
+@dataclass(frozen=True)
+class Unfaultable:
+    """A MUST-level row no fault of ``role`` targets, and why (issue 9, coverage link)."""
+
+    id: str
+    role: Role
+    reason: str
+
+
+@cache
+def unfaultable() -> tuple[Unfaultable, ...]:
+    """The entries of the packaged ``unfaultable.toml``; ValueError for a malformed one."""
+    text = resources.files(__name__).joinpath("unfaultable.toml").read_text(encoding="utf-8")
+    return parse_unfaultable(text)
+
+
+def parse_unfaultable(text: str) -> tuple[Unfaultable, ...]:
+    """Entries of an ``unfaultable.toml`` text, checked for shape (not against the catalog)."""
+    rows = tomllib.loads(text).get("unfaultable", [])
+    if not isinstance(rows, list):
+        raise ValueError("'unfaultable' must be an array of tables")
+    entries = []
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or set(row) != _UNFAULTABLE_KEYS:
+            raise ValueError(f"entry #{number}: needs exactly the keys {sorted(_UNFAULTABLE_KEYS)}")
+        if row["role"] not in _ROLES:
+            raise ValueError(f"entry #{number}: role must be one of {_ROLES}, not {row['role']!r}")
+        if not all(isinstance(row[key], str) and row[key].strip() for key in ("id", "reason")):
+            raise ValueError(f"entry #{number}: id and reason must be non-empty strings")
+        entries.append(
+            Unfaultable(row["id"], cast(Role, row["role"]), " ".join(row["reason"].split()))
+        )
+    return tuple(entries)

@@ -8,6 +8,8 @@ reaches the last-resort ``serverInternal`` handler, which exists only for bugs (
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import threading
@@ -20,6 +22,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -57,6 +60,13 @@ from rfc8823.acme.problems import (
     Problem,
     ProblemType,
 )
+from rfc8823.csr import (
+    ENCRYPTION_BITS,
+    encryption_bit,
+    inspect_csr,
+    key_usage_bits,
+    key_usage_from_bits,
+)
 from rfc8823.events import ChangeFeed
 from rfc8823.messages.headers import normalize_address
 from rfc8823.server.config import ServerConfig
@@ -71,7 +81,13 @@ from rfc8823.server.records import (
     OrderRecord,
 )
 from rfc8823.server.store import Store
-from rfc8823.tokens import b64url_decode, jwk_thumbprint, jwk_thumbprint_from_jwk, new_token_part
+from rfc8823.tokens import (
+    b64url_decode,
+    b64url_encode,
+    jwk_thumbprint,
+    jwk_thumbprint_from_jwk,
+    new_token_part,
+)
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +282,14 @@ class AcmeServerApp:
             ("/acme/chall/{id}", self.challenge, post),
             ("/acme/cert/{id}", self.certificate, post),
         ]
-        return [
+        routes = [
             Route(path, self._guarded(handler), methods=methods) for path, handler, methods in table
         ]
+        if self.config.faults.on("plain-get-serves-resources"):
+            served = ("/acme/order/{id}", "/acme/authz/{id}", "/acme/chall/{id}")
+            plain_get = self._guarded(self._plain_get)
+            routes += [Route(path, plain_get, methods=["GET"]) for path in served]
+        return routes
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -296,6 +317,21 @@ class AcmeServerApp:
             return response
 
         return endpoint
+
+    async def _plain_get(self, request: Request) -> Response:
+        """An order, authorization or challenge read by plain GET, unauthenticated.
+
+        Only under the ``plain-get-serves-resources`` fault, which breaks A-GET-1.
+        """
+        kind, now = request.url.path.split("/")[2], self.clock()
+        key = request.path_params["id"]
+        if kind == "order" and (order := self.store.order(key, now)) is not None:
+            return self._json(request, self._order_json(request, order))
+        if kind == "authz" and (authz := self.store.authorization(key, now)) is not None:
+            return self._json(request, self._authz_json(request, authz))
+        if kind == "chall" and (challenge := self.store.challenge(key, now)) is not None:
+            return self._json(request, self._challenge_object(request, challenge).to_json())
+        raise refuse(ProblemType.MALFORMED, f"no resource at {request.url.path}", status=404)
 
     def reject_next_nonces(self, count: int) -> None:
         """Answer the next ``count`` signed requests ``badNonce`` whatever their nonce (A-NONCE-2).
@@ -364,6 +400,8 @@ class AcmeServerApp:
         retry_after: int | None = None,
     ) -> Response:
         headers = self._headers(request)
+        if self.config.faults.on("no-replay-nonce-on-success"):
+            del headers["Replay-Nonce"]
         if location is not None:
             headers["Location"] = location
         if retry_after is not None:
@@ -393,23 +431,36 @@ class AcmeServerApp:
     async def _verified(self, request: Request, mode: KeyMode) -> Signed:
         """Run the RFC 8555 §6.2-§6.5 checks on a POST and verify its signature."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != JOSE_CONTENT_TYPE:
+        lenient = self.config.faults.on("accept-json-content-type") and media == "application/json"
+        if media != JOSE_CONTENT_TYPE and not lenient:
             raise refuse(
                 ProblemType.MALFORMED,
                 f"Content-Type must be {JOSE_CONTENT_TYPE}, not {media or 'none'} (A-JWS-1)",
                 status=415,
             )
-        parsed = parse_jws(await self._body(request))
-        if isinstance(parsed, Problem):
-            raise AcmeProblemError(parsed)
+        body = await self._body(request)
+        checked = parse_jws(body)
+        unsigned = None
+        if isinstance(checked, Problem) and self.config.faults.on("accept-alg-none"):
+            unsigned = _alg_none_request(body)
+        if unsigned is not None:
+            parsed = unsigned
+        elif isinstance(checked, Problem):
+            if self.config.faults.on("bad-jws-is-internal-error"):
+                raise RuntimeError(f"unhandled bad JWS: {checked.detail}")
+            raise AcmeProblemError(checked)
+        else:
+            parsed = checked
         request.state.jws = parsed
-        if parsed.url != str(request.url):
+        url_checked = not self.config.faults.on("accept-wrong-url")
+        if parsed.url != str(request.url) and url_checked:
             raise refuse(
                 ProblemType.UNAUTHORIZED,
                 f"the JWS 'url' {parsed.url!r} is not the request URL "
                 f"{str(request.url)!r} (A-URL-1)",
             )
-        if not self.nonces.consume(parsed.nonce):
+        nonce_ok = self.nonces.consume(parsed.nonce) or self.config.faults.on("accept-bad-nonce")
+        if not nonce_ok:
             raise refuse(ProblemType.BAD_NONCE, "unknown, used or expired nonce (A-NONCE-2)")
         if self._take_rejection():
             raise refuse(ProblemType.BAD_NONCE, "this nonce has expired; retry with a fresh one")
@@ -422,14 +473,17 @@ class AcmeServerApp:
             account = self._account_for_kid(request, parsed.kid)
             key: AccountPublicKey | Problem = key_from_jwk(account.jwk)
         else:
-            if mode == "kid":
+            jwk_for_kid = mode == "kid" and self.config.faults.on("accept-jwk-for-kid")
+            if mode == "kid" and not jwk_for_kid:
                 raise refuse(
                     ProblemType.MALFORMED, "this request must carry 'kid', not 'jwk' (A-JWS-2)"
                 )
             key = parsed.embedded_key()
+            if jwk_for_kid and not isinstance(key, Problem):
+                account = self.store.account_by_thumbprint(jwk_thumbprint(key))
         if isinstance(key, Problem):
             raise AcmeProblemError(key)
-        problem = parsed.verify_with(key)
+        problem = None if unsigned is not None else parsed.verify_with(key)
         if problem is not None:
             raise AcmeProblemError(problem)
         return Signed(parsed, key, account)
@@ -472,10 +526,17 @@ class AcmeServerApp:
         ).to_json()
 
     def _order_json(self, request: Request, record: OrderRecord) -> dict[str, Any]:
+        authz_ids = record.authz_ids
+        if self.config.faults.on("order-drops-valid-authorizations"):
+            now = self.clock()
+            authorizations = [self.store.authorization(a, now) for a in authz_ids]
+            authz_ids = tuple(
+                a.id for a in authorizations if a and a.status is not AuthorizationStatus.VALID
+            )
         return Order(
             status=record.status,
             identifiers=record.identifiers,
-            authorizations=tuple(self._url(request, f"acme/authz/{a}") for a in record.authz_ids),
+            authorizations=tuple(self._url(request, f"acme/authz/{a}") for a in authz_ids),
             finalize=self._url(request, f"acme/order/{record.id}/finalize"),
             expires=_time(record.expires),
             error=record.error,
@@ -493,7 +554,12 @@ class AcmeServerApp:
             status=record.status,
             token=record.token_part2,
             from_=self.config.challenge_from,
-            validated=_time(record.validated) if record.validated is not None else None,
+            validated=(
+                _time(record.validated)
+                if record.validated is not None
+                and not self.config.faults.on("valid-challenge-without-validated")
+                else None
+            ),
             error=record.error,
         )
 
@@ -505,11 +571,14 @@ class AcmeServerApp:
         else:
             kinds = self.config.decoy_challenge_types
             decoys = tuple(self._decoy(request, record, kind) for kind in kinds)
+        hide_expiry = record.status is AuthorizationStatus.VALID and self.config.faults.on(
+            "valid-authz-without-expires"
+        )
         return Authorization(
             identifier=record.identifier,
             status=record.status,
             challenges=(*decoys, *(self._challenge_object(request, c) for c in challenges)),
-            expires=_time(record.expires),
+            expires=None if hide_expiry else _time(record.expires),
         ).to_json()
 
     def _decoy(self, request: Request, record: AuthzRecord, kind: str) -> Challenge:
@@ -541,8 +610,10 @@ class AcmeServerApp:
             revoke_cert=self._url(request, "acme/revoke-cert"),
             key_change=self._url(request, "acme/key-change"),
             meta=meta if meta.to_json() else None,
-        )
-        return self._json(request, directory.to_json())
+        ).to_json()
+        if self.config.faults.on("directory-without-key-change"):
+            del directory["keyChange"]
+        return self._json(request, directory)
 
     async def new_nonce(self, request: Request) -> Response:
         """HEAD → 200, GET → 204, never cached (RFC 8555 §7.2; A-NONCE-1)."""
@@ -555,6 +626,9 @@ class AcmeServerApp:
         payload = self._payload(signed)
         jwk = public_jwk(signed.key)
         thumbprint = jwk_thumbprint(signed.key)
+        if self.config.faults.on("account-thumbprint-not-canonical"):
+            digest = hashlib.sha256(json.dumps(jwk, sort_keys=True).encode("utf-8")).digest()
+            thumbprint = b64url_encode(digest)
         existing = self.store.account_by_thumbprint(thumbprint)
         if existing is not None:
             location = self._url(request, f"acme/acct/{existing.id}")
@@ -566,9 +640,11 @@ class AcmeServerApp:
         record = self.store.create_account(
             jwk=jwk, thumbprint=thumbprint, contact=contact, eab_kid=eab_kid, now=self.clock()
         )
-        location = self._url(request, f"acme/acct/{record.id}")
+        created = self._url(request, f"acme/acct/{record.id}")
+        if self.config.faults.on("new-account-without-location"):
+            return self._json(request, self._account_json(request, record), status=201)
         return self._json(
-            request, self._account_json(request, record), status=201, location=location
+            request, self._account_json(request, record), status=201, location=created
         )
 
     def _external_binding(
@@ -667,12 +743,13 @@ class AcmeServerApp:
         payload = self._payload(signed)
         if "notBefore" in payload or "notAfter" in payload:
             raise refuse(ProblemType.MALFORMED, "notBefore/notAfter are not supported")
-        identifiers = check_order_identifiers(payload.get("identifiers"))
+        identifiers = check_order_identifiers(payload.get("identifiers"), self.config.faults)
         if isinstance(identifiers, Problem):
             raise AcmeProblemError(identifiers)
         addresses = [normalize_address(i.value) for i in identifiers]
         now = self.clock()
-        self._rate_limit(addresses, now)
+        if not self.config.faults.on("no-rate-limit"):
+            self._rate_limit(addresses, now)
         record = self.store.create_order(
             account_id=account.id,
             identifiers=identifiers,
@@ -684,7 +761,10 @@ class AcmeServerApp:
             authz_expires=now + self.config.authz_lifetime,
         )
         location = self._url(request, f"acme/order/{record.id}")
-        return self._json(request, self._order_json(request, record), status=201, location=location)
+        body = self._order_json(request, record)
+        if self.config.faults.on("new-order-without-expires"):
+            del body["expires"]
+        return self._json(request, body, status=201, location=location)
 
     def _rate_limit(self, addresses: Sequence[str], now: float) -> None:
         """SEC-8: at most N challenge emails per address per window (``rateLimited``, §6.6)."""
@@ -737,11 +817,18 @@ class AcmeServerApp:
                         self.engine.request_send(challenge, record)
         else:
             payload = self._payload(signed)
+            if not payload and self.config.faults.on("authz-post-triggers-challenge"):
+                for challenge in self.store.challenges_of(record.id):
+                    self.store.mark_client_ready(challenge.id, self.clock())
+                return self._json(request, self._authz_json(request, record))
             if payload.get("status") != AuthorizationStatus.DEACTIVATED.value:
                 raise refuse(
                     ProblemType.MALFORMED,
                     'an authorization takes POST-as-GET or {"status": "deactivated"}',
                 )
+            if self.config.faults.on("deactivation-not-kept"):
+                record = dataclasses.replace(record, status=AuthorizationStatus.DEACTIVATED)
+                return self._json(request, self._authz_json(request, record))
             try:
                 self.store.deactivate_authorization(record.id, self.clock())
             except IllegalTransition as error:
@@ -765,10 +852,19 @@ class AcmeServerApp:
         authz = self._authz_of(record.authz_id, account)
         if not signed.jws.is_post_as_get:
             self._payload(signed)
+            processing = record.status is ChallengeStatus.PROCESSING
+            if processing and self.config.faults.on("repost-while-processing-refused"):
+                raise refuse(ProblemType.MALFORMED, "this challenge is already being validated")
             if authz.status is AuthorizationStatus.PENDING:
                 record = self.engine.request_send(record, authz)
                 record = self.store.mark_client_ready(record.id, self.clock())
                 self.engine.schedule_expiry_check()
+        if (
+            not signed.jws.is_post_as_get
+            and record.status is ChallengeStatus.VALID
+            and self.config.faults.on("valid-challenge-repost-goes-back")
+        ):
+            record = dataclasses.replace(record, status=ChallengeStatus.PENDING)
         retry = self._retry_after(record.status is ChallengeStatus.PROCESSING)
         up = f'<{self._url(request, f"acme/authz/{authz.id}")}>;rel="up"'
         return self._json(
@@ -786,19 +882,27 @@ class AcmeServerApp:
         account = signed.require_account()
         record = self._order_of(request, account)
         payload = self._payload(signed)
-        if record.status is not OrderStatus.READY:
+        faults = self.config.faults
+        if record.status is not OrderStatus.READY and not faults.on("finalize-before-ready"):
             raise refuse(
                 ProblemType.ORDER_NOT_READY,
                 f"the order is {record.status.value}, not ready (A-FIN-1)",
             )
-        csr_der = _csr_der(payload.get("csr"))
+        csr = payload.get("csr")
+        if isinstance(csr, str) and faults.on("padded-csr-accepted"):
+            csr = csr.rstrip("=")
+        csr_der = _csr_der(csr)
         if self.issuer is None:
             raise refuse(ProblemType.SERVER_INTERNAL, "this CA has no issuer configured")
         values = [identifier.value for identifier in record.identifiers]
+        if faults.on("issue-for-csr-addresses"):
+            values = list(inspect_csr(csr_der, values).addresses) or values
         try:
             plan = self.issuer.check(csr_der, values, account_key=signed.key)
         except CsrRejected as rejection:
             raise AcmeProblemError(_csr_problem(rejection)) from rejection
+        if faults:
+            plan = self._plan_with_faults(plan)
         self.store.start_processing(record.id)
         try:
             issued = self.issuer.issue(plan, now=datetime.fromtimestamp(self.clock(), UTC))
@@ -826,10 +930,11 @@ class AcmeServerApp:
         if record is None:
             raise refuse(ProblemType.MALFORMED, "no such certificate", status=404)
         self._owned(signed.require_account(), record.account_id, "certificate")
+        media = PEM_CHAIN_TYPE
+        if self.config.faults.on("certificate-as-x-pem-file"):
+            media = "application/x-pem-file"
         return Response(
-            record.pem_chain.encode("ascii"),
-            media_type=PEM_CHAIN_TYPE,
-            headers=self._headers(request),
+            record.pem_chain.encode("ascii"), media_type=media, headers=self._headers(request)
         )
 
     async def revoke_cert(self, request: Request) -> Response:
@@ -857,9 +962,23 @@ class AcmeServerApp:
             raise refuse(
                 ProblemType.UNAUTHORIZED, "neither the certificate key nor an authorized account"
             )
-        if not self.store.revoke(record.id, reason, self.clock()):
+        revoked = self.store.revoke(record.id, reason, self.clock())
+        if not revoked and not self.config.faults.on("already-revoked-not-reported"):
             raise refuse(ProblemType.ALREADY_REVOKED, "the certificate is already revoked")
         return Response(status_code=200, headers=self._headers(request))
+
+    def _plan_with_faults(self, plan: IssuePlan) -> IssuePlan:
+        """What a CA with the configured faults would certify for an accepted CSR."""
+        faults = self.config.faults
+        bits = key_usage_bits(plan.key_usage)
+        if faults.on("dual-use-for-signing-only") and plan.usage == "signing":
+            bits |= {encryption_bit(plan.public_key) or "keyEncipherment"}
+        if faults.on("encryption-bit-for-other-key-type") and bits & ENCRYPTION_BITS:
+            bits = (bits - ENCRYPTION_BITS) | (ENCRYPTION_BITS - bits)
+        plan = dataclasses.replace(plan, key_usage=key_usage_from_bits(bits))
+        if faults.on("no-email-protection-eku"):
+            plan = dataclasses.replace(plan, extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,))
+        return plan
 
     def _may_revoke(self, signed: Signed, owner: str, order_id: str, der: bytes) -> bool:
         if signed.account is None:
@@ -874,6 +993,30 @@ class AcmeServerApp:
             )
             for identifier in order.identifiers
         )
+
+
+def _alg_none_request(body: bytes) -> JwsRequest | None:
+    """A flattened JWS with ``alg`` none taken as is, under the ``accept-alg-none`` fault."""
+    try:
+        outer = json.loads(body)
+        header = json.loads(b64url_decode(outer["protected"]))
+        payload = b64url_decode(outer["payload"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(header, dict) or header.get("alg") != "none":
+        return None
+    kid, jwk = header.get("kid"), header.get("jwk")
+    return JwsRequest(
+        protected=header,
+        payload=payload,
+        signature=b"",
+        signing_input=b"",
+        alg="none",
+        nonce=str(header.get("nonce", "")),
+        url=str(header.get("url", "")),
+        jwk=jwk if isinstance(jwk, dict) else None,
+        kid=kid if isinstance(kid, str) else None,
+    )
 
 
 def _time(timestamp: float) -> datetime:

@@ -1,6 +1,7 @@
 """``rfc8823 serve``: run the reference CA until SIGINT/SIGTERM.
 
-Configuration comes from an optional TOML file (see ``ServerConfig.from_toml``), then flags.
+Configuration comes from an optional TOML file (see ``ServerConfig.from_toml``), then flags;
+faults named in ``RFC8823_FAULTS`` are switched on (self-validation, ``rfc8823.faults``).
 ``--embedded-dns`` starts a test world alongside (DNS, MX, submission) so the CA has a resolver
 and an MX to mail, with extra zone data from ``--zone-file``. The endpoints are printed one per
 line as ``name: value`` for scripts to read.
@@ -19,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.faults import FAULTS_ENV, FaultSet, UnknownFaultError
 from rfc8823.server.config import ServerConfig, parse_host_port
 from rfc8823.server.runner import ReferenceServer
 from rfc8823.server.zonefile import load_zone_file
@@ -64,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    """The configuration: TOML file (if any), then the flags given."""
+    """The configuration: TOML file (if any), the flags given, then ``RFC8823_FAULTS``."""
     base = ServerConfig.from_toml(args.config) if args.config else ServerConfig()
     changes: dict[str, Any] = {
         "db_path": args.db,
@@ -77,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         "dkim_key_path": args.dkim_key,
         "smime_sign": args.smime_sign,
         "eab_required": args.eab_required,
+        "faults": FaultSet.from_env() or None,
     }
     if args.http:
         changes["http_host"], changes["http_port"] = args.http
@@ -89,6 +92,9 @@ def serve(args: argparse.Namespace) -> int:
     """Run until a signal; exit status 0 after a clean stop, 2 on a configuration error."""
     try:
         config = config_from_args(args)
+    except UnknownFaultError as error:
+        print(f"rfc8823 serve: {FAULTS_ENV}: {error.args[0]}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as error:
         print(f"rfc8823 serve: {error}", file=sys.stderr)
         return 2
@@ -131,6 +137,8 @@ def serve(args: argparse.Namespace) -> int:
             ("challenge-from", config.challenge_from),
             *lines,
         ]
+        if config.faults:
+            lines.append(("faults", ",".join(config.faults)))
         for name, value in lines:
             print(f"{name}: {value}", flush=True)
         while not stop.wait(timeout=1.0):

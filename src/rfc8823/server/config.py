@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.tokens import b64url_decode
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class ServerConfig:
     answers the first N signed requests ``badNonce`` (A-NONCE-2), ``decoy_challenge_types``
     lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
     keeps a log of every request.
+
+    ``faults`` names the deliberate violations switched on (self-validation, issue 9; none by
+    default): see :mod:`rfc8823.faults.server`.
     """
 
     http_host: str = "127.0.0.1"
@@ -98,6 +102,7 @@ class ServerConfig:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     record_requests: bool = False
+    faults: FaultSet = NO_FAULTS
 
     def __post_init__(self) -> None:
         if self.token_part1_octets < 16 or self.token_part2_octets < 16:

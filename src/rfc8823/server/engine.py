@@ -12,6 +12,8 @@ the client's POST are in, in either order.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import ipaddress
 import logging
 import re
@@ -21,10 +23,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from rfc8823.acme.problems import Problem, ProblemType
-from rfc8823.auth.dkim import DkimPrivateKey
+from rfc8823.auth.dkim import (
+    CHALLENGE_RECOMMENDED_HEADERS,
+    CHALLENGE_REQUIRED_HEADERS,
+    DkimPrivateKey,
+)
 from rfc8823.auth.resolver import DnsError, Resolver
+from rfc8823.findings import Verdict
 from rfc8823.messages.challenge import ChallengeEmail
-from rfc8823.messages.headers import domain_of, parse_acme_subject
+from rfc8823.messages.headers import domain_of, normalize_address, parse_acme_subject
 from rfc8823.messages.mime import make_message_id, parse_message
 from rfc8823.messages.response import (
     ResponseExpectation,
@@ -35,7 +42,7 @@ from rfc8823.messages.response import (
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
 from rfc8823.server.store import Store
-from rfc8823.tokens import new_token_part
+from rfc8823.tokens import b64url_encode, new_token_part
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.pki import SmimeIdentity, TestPki
@@ -46,6 +53,26 @@ log = logging.getLogger(__name__)
 
 DIGEST_REASONS = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
 """Rejection reasons that mean "the identifier answered, but with the wrong response"."""
+
+FOREIGN_DKIM_DOMAIN = "other.test"
+"""A test-world domain whose DKIM key signs challenges under ``challenge-dkim-other-domain``."""
+SHORT_TOKEN_OCTETS = 8
+"""token-part1 length under ``token-part1-short``: 64 bits, half the TOK-3 minimum."""
+LENIENT_FAULTS: dict[str, frozenset[str]] = {
+    "accept-unsigned-reply": frozenset({"RESP-DKIM-1"}),
+    "accept-misaligned-dkim-reply": frozenset({"RESP-DKIM-4", "SEC-10"}),
+    "accept-reply-h-without-subject": frozenset({"RESP-DKIM-2", "SEC-10"}),
+    "accept-reply-beyond-body-length": frozenset({"RESP-DKIM-5", "SEC-10"}),
+    "accept-list-reply": frozenset({"RESP-LIST-1"}),
+    "accept-reply-from-other-address": frozenset({"RESP-FROM-1"}),
+    "accept-other-accounts-digest": frozenset({"SEC-7"}),
+    "accept-html-only-reply": frozenset({"RESP-BODY-1", "RESP-HTML-1"}),
+}
+"""Faults that overlook a reply defect: the rejection reasons each one drops.
+
+A reply whose DKIM signature fails a rule is also refused as an SPF-only pass (SEC-10) when
+SPF passed; a CA that takes the signature as good does not get that far.
+"""
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BODY = (
@@ -126,9 +153,12 @@ class ChallengeEngine:
         failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
         """
         if challenge.token_part1 is None:
+            octets = self.config.token_part1_octets
+            if self.config.faults.on("token-part1-short"):
+                octets = SHORT_TOKEN_OCTETS
             challenge, _ = self.store.claim_token_part1(
                 challenge.id,
-                new_token_part(self.config.token_part1_octets),
+                new_token_part(octets),
                 make_message_id(self.config.challenge_domain),
             )
         if challenge.sent_at is None and challenge.id not in self._in_flight:
@@ -179,9 +209,50 @@ class ChallengeEngine:
         email = email.signed_dkim(
             self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
         )
+        if self.config.faults:
+            email = self._with_faults(email, address)
         if self.config.challenge_variant is not None:
             email = self.config.challenge_variant(email)
         return email.build()
+
+    def _with_faults(self, email: ChallengeEmail, address: str) -> ChallengeEmail:
+        """The challenge as a CA with the configured faults writes it (self-validation)."""
+        faults = self.config.faults
+        if faults.on("challenge-without-auto-submitted"):
+            email = email.without_header("Auto-Submitted")
+        if faults.on("challenge-auto-submitted-without-type"):
+            email = email.with_auto_submitted("auto-generated")
+        if faults.on("challenge-from-not-announced"):
+            email = email.with_from(f"noreply@{self.config.challenge_domain}")
+        if faults.on("challenge-to-not-identifier"):
+            email = email.with_to(self.config.challenge_from)
+        if faults.on("challenge-subject-latin1"):
+            email = email.with_subject_encoded("iso-8859-1")
+        if faults.on("challenge-subject-without-space"):
+            email = email.with_subject(f"ACME:{email.written_token}")
+        if faults.on("token-part1-reused"):
+            digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
+            email = email.with_subject(f"ACME: {b64url_encode(digest[:24])}")
+        if faults.on("token-part1-not-base64url"):
+            email = email.with_subject(f"ACME: {email.written_token}===")
+        if faults.on("challenge-unsigned"):
+            email = email.unsigned()
+        selector = self.config.dkim_selector
+        if faults.on("challenge-dkim-h-without-subject"):
+            names = [
+                name
+                for name in (*CHALLENGE_REQUIRED_HEADERS, *CHALLENGE_RECOMMENDED_HEADERS)
+                if name != "subject"
+            ]
+            email = email.unsigned().signed_dkim(
+                self.dkim_key, selector=selector, domain=self.config.signing_domain, headers=names
+            )
+        if faults.on("challenge-dkim-other-domain"):
+            foreign = self.config.with_overrides(dkim_domain=FOREIGN_DKIM_DOMAIN)
+            email = email.unsigned().signed_dkim(
+                load_dkim_key(foreign), selector=selector, domain=FOREIGN_DKIM_DOMAIN
+            )
+        return email
 
     def written_token_part1(self, token_part1: str) -> str:
         """token-part1 as the challenge email writes it: with ``=`` padding when configured."""
@@ -299,7 +370,9 @@ class ChallengeEngine:
             helo=message.helo,
         )
         report = inspect_response(raw, expect, auth)
-        incorrect = judge(report)
+        if self.config.faults:
+            report = self._read_with_faults(report, raw)
+        incorrect = None if self.config.faults.on("wrong-digest-not-invalid") else judge(report)
         verdict = self.store.apply_reply(
             challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
         )
@@ -310,6 +383,37 @@ class ChallengeEngine:
             reasons = ("SRV-VAL-6", *reasons)
         detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
         self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
+
+    def _read_with_faults(self, report: ResponseReport, raw: bytes) -> ResponseReport:
+        """The judgement of a reply as a CA with the configured faults makes it.
+
+        A lenient fault drops rejection reasons (``LENIENT_FAULTS``); a strict one refuses a
+        reply for a freedom the sender had.
+        """
+        faults = self.config.faults
+        reasons = dict.fromkeys(report.rejection_reasons)
+        dropped: set[str] = set()
+        for name, ids in LENIENT_FAULTS.items():
+            if faults.on(name):
+                dropped |= ids
+        if faults.on("accept-spf-only-reply") and "SEC-10" in reasons:
+            dropped |= {"RESP-DKIM-1", "SEC-10"}
+        noted = {f.requirement for f in report.findings if f.verdict is Verdict.INFO}
+        failed = {f.requirement for f in report.findings if f.verdict in _BROKEN}
+        if faults.on("reject-wrapped-digest") and "RESP-BODY-3" in noted:
+            reasons["RESP-BODY-3"] = None
+        if faults.on("reject-encoded-word-subject") and "RESP-SUBJ-2" in noted:
+            reasons["RESP-SUBJ-2"] = None
+        if faults.on("reject-folded-token") and "RESP-SUBJ-4" in noted:
+            reasons["RESP-SUBJ-4"] = None
+        if faults.on("reject-uncommon-reply-prefix"):
+            subject = parse_acme_subject(parse_message(raw).first("Subject") or "")
+            if subject.prefix not in ("", "Re: "):
+                reasons["RESP-SUBJ-3"] = None
+        if faults.on("require-in-reply-to") and "RESP-IRT-1" in failed:
+            reasons["RESP-IRT-1"] = None
+        kept = tuple(reason for reason in reasons if reason not in dropped)
+        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
 
     def _record(
         self,
@@ -345,3 +449,4 @@ class ChallengeEngine:
 
 
 _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})
+_BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})

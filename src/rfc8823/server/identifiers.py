@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from rfc8823.acme.identifier import IDENTIFIER_DNS, IDENTIFIER_EMAIL, Identifier
 from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.domains import a_label_form
+from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.messages.headers import normalize_address
 
 MAX_LOCAL_OCTETS = 64
@@ -65,13 +66,16 @@ def _domain_problem(domain: str) -> str | None:
     return None
 
 
-def check_email_identifier(identifier: Identifier) -> Problem | None:
+def check_email_identifier(identifier: Identifier, faults: FaultSet = NO_FAULTS) -> Problem | None:
     """None if ``identifier`` is an ``email`` identifier the CA will mail, else the problem.
 
     Order of checks: type (A-ORD-3, AMB-4), injection-bearing characters (ID-EMAIL-5, SEC-9),
-    ``*`` (ID-EMAIL-3), then addr-spec syntax (ID-EMAIL-2).
+    ``*`` (ID-EMAIL-3), then addr-spec syntax (ID-EMAIL-2). ``faults`` may switch checks off.
     """
     value = identifier.value
+    lenient = faults.on("accept-dns-identifier-with-at")
+    if identifier.type == IDENTIFIER_DNS and "@" in value and lenient:
+        return check_email_identifier(Identifier.email(value), faults)
     if identifier.type != IDENTIFIER_EMAIL:
         if identifier.type == IDENTIFIER_DNS and "@" in value:
             return _problem(
@@ -85,6 +89,8 @@ def check_email_identifier(identifier: Identifier) -> Problem | None:
             identifier,
             f"identifier type {identifier.type!r} is not supported; only 'email' (A-ORD-3)",
         )
+    if faults.on("accept-any-address-text") and "@" in value:
+        return None
     bad = sorted(set(_INJECTION.findall(value)))
     if bad:
         return _problem(
@@ -94,7 +100,7 @@ def check_email_identifier(identifier: Identifier) -> Problem | None:
             "addr-spec, without display name, brackets, separators or white space "
             "(ID-EMAIL-5, ID-EMAIL-2)",
         )
-    if "*" in value:
+    if "*" in value and not faults.on("accept-wildcard-identifier"):
         return _problem(
             ProblemType.REJECTED_IDENTIFIER,
             identifier,
@@ -136,7 +142,9 @@ def _parse_identifiers(raw: object) -> list[Identifier] | Problem:
     return parsed
 
 
-def check_order_identifiers(raw: object) -> tuple[Identifier, ...] | Problem:
+def check_order_identifiers(
+    raw: object, faults: FaultSet = NO_FAULTS
+) -> tuple[Identifier, ...] | Problem:
     """The ordered identifiers if every one is acceptable, else one problem with subproblems.
 
     Each rejected identifier gets a subproblem naming it (A-ERR-2, RFC 8555 §6.7.1); the top
@@ -146,7 +154,8 @@ def check_order_identifiers(raw: object) -> tuple[Identifier, ...] | Problem:
     parsed = _parse_identifiers(raw)
     if isinstance(parsed, Problem):
         return parsed
-    subproblems = [p for p in map(check_email_identifier, parsed) if p is not None]
+    found = (check_email_identifier(identifier, faults) for identifier in parsed)
+    subproblems = [problem for problem in found if problem is not None]
     if not subproblems:
         seen: set[str] = set()
         for identifier in parsed:

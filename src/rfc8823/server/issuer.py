@@ -63,7 +63,7 @@ class CsrRejected(Exception):
 
 @dataclass(frozen=True)
 class IssuePlan:
-    """An accepted CSR and what the certificate will hold: its key, SAN and keyUsage."""
+    """An accepted CSR and what the certificate will hold: key, SAN, keyUsage and EKU (CERT-1)."""
 
     csr_der: bytes
     public_key: CertificatePublicKeyTypes
@@ -71,6 +71,7 @@ class IssuePlan:
     san: tuple[x509.GeneralName, ...]
     usage: Usage
     key_usage: x509.KeyUsage
+    extended_key_usage: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.EMAIL_PROTECTION,)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,8 @@ class Issuer:
         """Sign the certificate of an accepted plan: SAN as ordered, keyUsage as asked (CERT-1).
 
         Random 128-bit serial; subject CN = the first address when it fits in a CN (else an
-        empty subject and a critical SAN, RFC 5280 §4.2.1.6); EKU emailProtection; cA FALSE.
+        empty subject and a critical SAN, RFC 5280 §4.2.1.6); the plan's EKU (emailProtection);
+        cA FALSE.
         """
         moment = (now or datetime.now(UTC)).replace(microsecond=0)
         not_after = min(moment + self.validity, self.ca_cert.not_valid_after_utc)
@@ -176,9 +178,7 @@ class Issuer:
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(plan.key_usage, critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage(plan.extended_key_usage), critical=False)
             .add_extension(x509.SubjectAlternativeName(plan.san), critical=not subject)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(plan.public_key), False)
             .add_extension(self._authority_key_identifier(), critical=False)

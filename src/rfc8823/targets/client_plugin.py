@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from rfc8823.faults.plugin import injected_faults
 from rfc8823.targets.client import MAILBOX_KINDS, ClientCapabilities, ClientUnderTest, MailboxKind
 from rfc8823.targets.command_client import PLACEHOLDERS, CommandClient, check_template
 
@@ -101,9 +102,11 @@ def build_target(config: pytest.Config) -> ClientUnderTest:
         # Imported here: a command run needs nothing of the reference client.
         from rfc8823.targets.reference_client import ReferenceClient
 
-        return ReferenceClient()
+        faults = injected_faults(config, "client", target="reference", reference=True)
+        return ReferenceClient(faults=faults)
     if not template:
         raise pytest.UsageError("--client-target=command needs --client-command")
+    injected_faults(config, "client", target="command", reference=False)
     try:
         capabilities = ClientCapabilities.from_declarations(option("client_capability"))
     except ValueError as error:

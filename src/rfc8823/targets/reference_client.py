@@ -16,6 +16,7 @@ from rfc8823.auth.resolver import DnsEndpoint
 from rfc8823.client import EnrollConfig, EnrollmentError, enroll
 from rfc8823.client.enroll import ImapSpec, MailboxSpec, MaildirSpec, SmtpListen, Timeouts
 from rfc8823.client.reply import DkimConfig, SubmissionConfig
+from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.targets.client import (
     ClientCapabilities,
     DkimSigner,
@@ -39,11 +40,13 @@ class ReferenceClient:
     """``rfc8823.client.enroll`` with the suite's endpoints.
 
     ``email_grace`` is how long it waits for the challenge email before POSTing first
-    (decision 4); ``poll_interval`` how often it looks into a Maildir or IMAP folder.
+    (decision 4); ``poll_interval`` how often it looks into a Maildir or IMAP folder;
+    ``faults`` are switched on only by ``--inject-fault`` (self-validation, issue 9).
     """
 
     email_grace: float = 0.5
     poll_interval: float = 0.02
+    faults: FaultSet = NO_FAULTS
 
     @property
     def name(self) -> str:
@@ -90,6 +93,7 @@ class ReferenceClient:
                 http=min(limit, 10.0),
                 total=limit,
             ),
+            faults=self.faults,
         )
 
     def _mailbox(self, access: MailboxAccess) -> MailboxSpec:

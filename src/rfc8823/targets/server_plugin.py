@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rfc8823.faults.plugin import injected_faults
 from rfc8823.targets.remote_server import RemoteTarget, settings_from_options
 from rfc8823.targets.server import ServerUnderTest
 from rfc8823.world.world import World, WorldPorts
@@ -138,11 +139,14 @@ def build_target(config: pytest.Config) -> ServerUnderTest:
         from rfc8823.targets.reference_server import ReferenceTarget, parse_overrides
 
         try:
-            return ReferenceTarget(parse_overrides(option("server_config")))
+            overrides = parse_overrides(option("server_config"))
         except ValueError as error:
             raise pytest.UsageError(f"--server-config: {error}") from error
+        faults = injected_faults(config, "server", target="reference", reference=True)
+        return ReferenceTarget({**overrides, "faults": faults} if faults else overrides)
     if option("server_config"):
         raise pytest.UsageError("--server-config configures the reference target only")
+    injected_faults(config, "server", target="remote", reference=False)
     try:
         settings = settings_from_options(
             config_file=option("target_config"),
