@@ -2,7 +2,9 @@
 
 Server targets (:class:`~rfc8823.targets.server.ServerUnderTest`): ``reference`` (the
 project's CA, in-process; the default) and ``remote`` (a running CA described by TOML and
-options). Suites import this package, never the implementations' internals.
+options). Client targets (:class:`~rfc8823.targets.client.ClientUnderTest`): ``reference``
+(the project's client, in-process; the default) and ``command`` (any program, from a command
+template). Suites import this package, never the implementations' internals.
 """
 
 from rfc8823.targets.server import (
