@@ -11,6 +11,7 @@ server's problem document; malformed JSON and wrong content types are reported a
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 import time
@@ -494,8 +495,9 @@ class AcmeClient:
     async def finalize(self, handle: OrderHandle, csr_der: bytes) -> Order:
         """Send the CSR (base64url DER, A-FIN-1) to the order's finalize URL (RFC 8555 §7.4)."""
         url = handle.order.finalize
-        padded = self.faults.on(client_faults.PADS_CSR)
-        payload = {"csr": b64url_encode(csr_der, pad=padded)}
+        standard = self.faults.on(client_faults.CSR_IN_STANDARD_BASE64)
+        csr = base64.b64encode(csr_der).decode("ascii") if standard else b64url_encode(csr_der)
+        payload = {"csr": csr}
         response = await self.post("finalize", url, payload, expect=(200,))
         return self._parse("finalize", response, Order.from_json, "order")
 

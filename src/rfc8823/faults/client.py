@@ -39,7 +39,7 @@ SIGNS_FEW_HEADERS = "client-dkim-signs-few-headers"
 CSR_WITHOUT_SAN = "client-csr-without-rfc822name"
 CSR_SIGNING_CAN_ENCRYPT = "client-csr-signing-only-can-encrypt"
 CSR_ENCRYPTION_CAN_SIGN = "client-csr-encryption-only-can-sign"
-PADS_CSR = "client-pads-csr-base64url"
+CSR_IN_STANDARD_BASE64 = "client-csr-in-standard-base64"
 NO_BAD_NONCE_RETRY = "client-no-bad-nonce-retry"
 IGNORES_RETRY_AFTER = "client-ignores-retry-after"
 POSTS_TO_AUTHORIZATION = "client-posts-readiness-to-authorization"
@@ -255,9 +255,9 @@ declare(
         (_CSR,),
     ),
     _fault(
-        PADS_CSR,
+        CSR_IN_STANDARD_BASE64,
         ("A-HTTPS-1",),
-        "sends the finalize CSR as padded base64url",
+        "sends the finalize CSR in padded standard base64, not unpadded base64url",
         (f"{_ACME}::test_requests_are_well_formed_jws",),
     ),
     _fault(
