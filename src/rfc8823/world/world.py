@@ -368,7 +368,10 @@ class World:
                 local.append(rcpt)
             else:
                 remote.setdefault(route, []).append(rcpt)
-        source = sender.source_ip if sender is not None else UNAUTHORISED_SOURCE
+        if sender is None:
+            source, helo = UNAUTHORISED_SOURCE, "relay.invalid"
+        else:
+            source, helo = sender.source_ip, f"mx.{sender.name}"
         for route, rcpts in remote.items():
             await send_message_async(
                 route.host,
@@ -377,7 +380,7 @@ class World:
                 rcpt_tos=rcpts,
                 data=data,
                 source_address=source,
-                helo=f"mx.{sender.name}" if sender is not None else "relay.invalid",
+                helo=helo,
                 smtputf8=message.smtputf8,
                 timeout=_RELAY_TIMEOUT,
             )
@@ -388,7 +391,7 @@ class World:
                     rcpt_tos=tuple(local),
                     data=data,
                     peer=(source, 0),
-                    helo=f"mx.{sender.name}" if sender is not None else "relay.invalid",
+                    helo=helo,
                     tls=True,
                     auth_user=None,
                     smtputf8=message.smtputf8,
