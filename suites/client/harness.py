@@ -53,9 +53,10 @@ from rfc8823.targets.client import (
     Submission,
 )
 from rfc8823.targets.client_plugin import ClientSuiteSettings
-from rfc8823.targets.dovecot import Dovecot, free_port
+from rfc8823.targets.dovecot import Dovecot
 from rfc8823.targets.peer_ca import IssuedChallenge, LoggedRequest, PeerBehaviour, PeerCa
 from rfc8823.world.mailstore import ReceivedMessage
+from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
 from .mailpaths import HOST, Forward, Hop, MaildirWriter, deliver_smtp, send
@@ -470,7 +471,7 @@ class ClientSuite:
         self, kind: MailboxKind, folder: Path, deadline: float
     ) -> tuple[MailboxAccess, Forward]:
         if kind == "smtp":
-            endpoint = (HOST, free_port())
+            endpoint = (HOST, unused_port(HOST))
 
             async def to_listener(message: ReceivedMessage) -> None:
                 await deliver_smtp(endpoint, message, deadline)

@@ -36,7 +36,6 @@ IDN_A_LABEL = "xn--bcher-kva.test"
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Sender")
 
 
-
 def rsa_key(name: str) -> rsa.RSAPrivateKey:
     key = cached_key(name, "rsa2048")
     assert isinstance(key, rsa.RSAPrivateKey)

@@ -74,9 +74,7 @@ def quick_resolver(dns_server: DnsServer) -> Resolver:
 
 def message(author: str, *, dkim_domain: str | None = None) -> bytes:
     """A small message From ``author``, DKIM-signed for ``dkim_domain`` when given."""
-    raw = (
-        f"From: {author}\r\nTo: ca@acme.test\r\nSubject: Re: ACME: x\r\n\r\nbody\r\n"
-    ).encode()
+    raw = (f"From: {author}\r\nTo: ca@acme.test\r\nSubject: Re: ACME: x\r\n\r\nbody\r\n").encode()
     if dkim_domain is None:
         return raw
     return sign(raw, domain=dkim_domain, selector="k", private_key=KEY, headers=["From", "Subject"])

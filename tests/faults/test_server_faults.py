@@ -9,7 +9,6 @@ are the self-check's business (``rfc8823 selfcheck``).
 from __future__ import annotations
 
 import re
-import socket
 import time
 from argparse import Namespace
 from collections.abc import AsyncIterator, Callable
@@ -48,6 +47,7 @@ from rfc8823.server.store import Store
 from rfc8823.tokens import b64url_encode, entropy_octets, jwk_thumbprint
 from rfc8823.world.keys import cached_key
 from rfc8823.world.pki import TestPki
+from rfc8823.world.ports import unused_port
 
 SERVER_FAULTS = {name: f for name, f in registry().items() if f.role == "server"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,19 +57,11 @@ ADDRESS = "alice@example.test"
 _FAULT_USE = re.compile(r'faults\.on\(\s*"([a-z0-9-]+)"')
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on: challenge emails sent there fail at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def config(*faults: str, **changes: Any) -> ServerConfig:
     """A CA configuration that mails nowhere, with ``faults`` on."""
     return ServerConfig(
-        resolver=DnsEndpoint("127.0.0.1", closed_port()),
-        smarthost=("127.0.0.1", closed_port()),
+        resolver=DnsEndpoint("127.0.0.1", unused_port()),
+        smarthost=("127.0.0.1", unused_port()),
         faults=FaultSet.of(faults),
         **changes,
     )

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from rfc8823.world.pki import TestPki
-
-from .test_targets import free_port
+from rfc8823.world.ports import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE_PART = [
@@ -88,7 +87,7 @@ def started(command: list[str]) -> Iterator[subprocess.Popen[str]]:
 
 def test_suite_against_a_separately_started_reference_ca(tmp_path: Path) -> None:
     """The suite waits for ``rfc8823 serve``, started after it with the printed endpoints."""
-    http_port, reply_port = free_port(), free_port()
+    http_port, reply_port = unused_port(), unused_port()
     suite_command = [
         sys.executable,
         "-m",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 
@@ -12,15 +11,8 @@ import pytest
 from rfc8823.targets import DkimRecord, ServerEndpoints, ServerUnderTest, wire_from_domain
 from rfc8823.targets.reference_server import ReferenceTarget, parse_overrides
 from rfc8823.targets.remote_server import RemoteSettings, RemoteTarget
+from rfc8823.world.ports import unused_port
 from rfc8823.world.world import Route, World
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, read, released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -121,7 +113,7 @@ def test_remote_target_waits_for_its_directory(
 
 def test_remote_target_gives_up_after_its_wait(world: World) -> None:
     """Nothing listening: a ConnectionError naming the directory, after ``wait_seconds``."""
-    url = f"https://127.0.0.1:{free_port()}/directory"
+    url = f"https://127.0.0.1:{unused_port()}/directory"
     remote = RemoteTarget(
         RemoteSettings(
             directory=url,

@@ -12,7 +12,6 @@ import contextlib
 import imaplib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -21,6 +20,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from rfc8823.targets.client import ImapAccount
+from rfc8823.world.ports import unused_port
 
 READY_TEXT = b"starting up"
 HOST = "127.0.0.1"
@@ -32,14 +32,6 @@ _SEARCHED = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
 def dovecot_binary() -> str | None:
     """The ``dovecot`` program, or None when Dovecot is not installed."""
     return shutil.which("dovecot") or next((p for p in _SEARCHED if os.access(p, os.X_OK)), None)
-
-
-def free_port() -> int:
-    """A loopback port free right now (Dovecot cannot be told to pick one itself)."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _config(base: Path, port: int, uid: int, gid: int) -> str:
@@ -101,7 +93,7 @@ class Dovecot:
             raise RuntimeError("Dovecot is not installed (apt-get install dovecot-imapd)")
         if self._process is not None:
             raise RuntimeError("Dovecot is already running")
-        self.port = free_port()
+        self.port = unused_port(HOST)
         base = self._base = Path(tempfile.mkdtemp(prefix="rfc8823-dovecot-"))
         root = os.geteuid() == 0
         uid, gid = (UNPRIVILEGED, UNPRIVILEGED) if root else (os.getuid(), os.getgid())
