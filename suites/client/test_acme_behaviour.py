@@ -67,17 +67,31 @@ async def test_email_reply_challenge_is_chosen_among_others(client: ClientSuite)
 async def test_readiness_is_an_empty_object_posted_to_the_challenge(client: ClientSuite) -> None:
     """The client POSTs {} to the challenge URL, not to the authorization (RFC 8555 §7.5.1)."""
     run = await client.start()
-    await run.issued()
+    await run.outcome()
     posts = challenge_posts(run)
     bodies = [r.payload_json() for r in posts]
+    authz = [r.payload for r in run.requests() if "/acme/authz/" in r.url and r.payload]
+    client.conformance.record(
+        passed("A-CHAL-2", f"{len(posts)} POST(s) to the challenge URL")
+        if posts and not authz
+        else broken(
+            "A-CHAL-2",
+            f"{len(posts)} POST(s) to the challenge URL, payloads to the authorization {authz}",
+            "the readiness POST sent to the challenge URL",
+        )
+    )
+    if bodies:
+        client.conformance.record(
+            passed("CHAL-OBJ-4", "readiness payload {}")
+            if all(body == {} for body in bodies)
+            else broken("CHAL-OBJ-4", f"challenge payloads {bodies}", "{}")
+        )
     assert posts, f"observed no POST with a payload to the challenge URL{run.mail_trace()}"
     assert all(body == {} for body in bodies), (
         f"observed challenge payloads {bodies}; expected {{}}"
     )
-    authz = [r for r in run.requests() if "/acme/authz/" in r.url and r.payload]
-    assert not authz, (
-        f"observed POSTs with a payload to the authorization: {[r.payload for r in authz]}"
-    )
+    assert not authz, f"observed POSTs with a payload to the authorization: {authz}"
+    await run.issued()
 
 
 @covers("FLOW-7", "A-CHAL-3", "FLOW-3")
@@ -88,6 +102,7 @@ async def test_either_order_of_email_and_post_completes(
     """The client completes whether the CA mails at the authorization fetch or after the POST."""
     run = await client.start(PeerBehaviour(mail_at=mail_at))
     response = await run.response()
+    await run.issued()
     posts = challenge_posts(run)
     assert posts, f"observed no readiness POST to the challenge URL{run.mail_trace()}"
     posted, answered = posts[0].received_at, response.received_at
@@ -201,3 +216,4 @@ async def test_challenge_is_read_from_each_mailbox_kind(
     run = await client.start(mailbox=kind)
     await run.response()
     client.conformance.record(info("FLOW-5", f"challenge read from a {kind} mailbox"))
+    await run.issued()

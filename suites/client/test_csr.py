@@ -48,7 +48,7 @@ async def judge_csr(
 ) -> None:
     """Enroll once and judge the CSR against the order and the usage asked for."""
     run = await client.start(usage=usage, key_type=key_type, email=email)
-    await run.issued()
+    await run.outcome()
     report = inspect_csr(finalize_csr(run), [run.address], requested=usage)
     client.record(report.findings, (*NAME_IDS, *USAGE_IDS.values(), "CSR-KU-5"))
     broken_rules = [str(f) for f in report.findings if f.verdict in ("fail", "warn")]
@@ -56,6 +56,7 @@ async def judge_csr(
     assert report.usage == usage, (
         f"observed a CSR asking for {report.usage} use; the client was asked for {usage}"
     )
+    await run.issued()
 
 
 @covers("CSR-ID-1", "REF-5280-1", "A-HTTPS-1")

@@ -140,6 +140,23 @@ def test_failed_test_without_fail_findings_breaks_everything_it_covers() -> None
     assert case_verdict(case, replace(must, id="CHAL-HDR-1")) is ReportVerdict.FAIL
 
 
+def test_failed_test_explained_by_a_warn_finding_breaks_only_that_rule() -> None:
+    """A WARN-capped broken rule named in the failure message is what the test failed for."""
+    must = row(Level.MUST, Source.MEMORY_HIGH)
+    case = CaseRecord(
+        "t::e",
+        Outcome.FAILED,
+        covers=("CSR-ID-1", "CSR-KU-2"),
+        message="observed a CSR a CA must refuse: CSR-ID-1 warn: no subjectAltName",
+        findings=(
+            Finding("CSR-ID-1", Verdict.WARN, "no subjectAltName"),
+            Finding("CSR-KU-2", Verdict.PASS, "digitalSignature"),
+        ),
+    )
+    assert case_verdict(case, replace(must, id="CSR-ID-1")) is ReportVerdict.WARN
+    assert case_verdict(case, replace(must, id="CSR-KU-2")) is ReportVerdict.PASS
+
+
 @pytest.mark.parametrize(
     ("phases", "unsupported", "outcome"),
     [

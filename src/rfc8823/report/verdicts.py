@@ -82,18 +82,28 @@ def finding_verdict(finding: Finding, requirement: Requirement) -> ReportVerdict
 
 
 def failed_on_findings(case: CaseRecord) -> bool:
-    """Whether a failed test recorded FAIL findings, which then say what it failed for."""
-    return case.outcome is Outcome.FAILED and any(f.verdict is Verdict.FAIL for f in case.findings)
+    """Whether a failed test's findings say what it failed for.
+
+    A FAIL finding always does. A WARN finding (a broken rule the catalog caps at WARN, decision
+    1) does when the failure message names its requirement, as the suites' assertions do
+    ("observed a CSR a CA must refuse: CSR-ID-1 warn: ..."); an advisory WARN next to some other
+    failure does not, so that failure still breaks what the test covers.
+    """
+    if case.outcome is not Outcome.FAILED:
+        return False
+    return any(
+        f.verdict is Verdict.FAIL or (f.verdict is Verdict.WARN and f.requirement in case.message)
+        for f in case.findings
+    )
 
 
 def case_verdict(case: CaseRecord, requirement: Requirement) -> ReportVerdict | None:
     """One test's verdict on one requirement: its outcome if it covers it, and its findings.
 
-    A test that failed after recording FAIL findings (an inspector's judgement, asserted) is
-    taken to have failed for those findings: a requirement it covers is then judged by its own
+    A test that failed for its findings (``failed_on_findings``: an inspector's judgement,
+    asserted) is taken to have failed for those findings: a requirement it covers is then judged by its own
     findings only, so one broken rule in a message does not also fail the other rules the same
-    test checked and found to hold. Without FAIL findings, a failed test breaks every
-    requirement it covers.
+    test checked and found to hold. Otherwise a failed test breaks every requirement it covers.
     """
     verdicts = [
         finding_verdict(f, requirement) for f in case.findings if f.requirement == requirement.id
