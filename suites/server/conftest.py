@@ -18,13 +18,14 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from rfc8823.acme.driver import AcmeDriver
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
 from rfc8823.targets import ServerCapabilities, ServerEndpoints, ServerUnderTest
 from rfc8823.targets.server_plugin import CAPABILITY_MARK, configured_target, early_world
 from rfc8823.world.world import World
 
-from .helpers import AcmeClient, ServerSuite, Timeouts
+from .helpers import ServerSuite, Timeouts
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +106,6 @@ async def ca(
             world,
             server_endpoints,
             server_capabilities,
-            AcmeClient(http, server_endpoints),
+            AcmeDriver(http, server_endpoints.directory_url, eab=server_endpoints.eab),
             timeouts,
         )

@@ -1,48 +1,38 @@
-"""Test-side ACME driving for the server suite: the few requests a test needs, rules bent on demand.
+"""The server suite's side of a test: the CA driven over ACME, the user's mail through the world.
 
-Not an ACME client: requests are signed with ``rfc8823.acme.jws`` and sent with httpx, responses
-are handed back raw so a test asserts on exactly what the CA answered. The user's side of the
-mail goes through the world: challenge emails land in ``world.store``, replies are built with
-``ResponseEmail`` and submitted through the world's submission port, whose provider DKIM-signs
-them and relays them to the CA's reply listener (RFC 8823 §3.2 (8)).
+ACME requests go through :class:`rfc8823.acme.driver.AcmeDriver`, which hands responses back raw
+so a test asserts on exactly what the CA answered. The user's side of the mail goes through the
+world: challenge emails land in ``world.store``, replies are built with ``ResponseEmail`` and
+submitted through the world's submission port, whose provider DKIM-signs them and relays them to
+the CA's reply listener (RFC 8823 §3.2 (8)).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from rfc8823.acme.driver import Account, AcmeDriver, OrderHandle
 from rfc8823.acme.identifier import EMAIL_REPLY_00
-from rfc8823.acme.jws import AccountPrivateKey, eab_binding, public_jwk, sign_jws
-from rfc8823.acme.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from rfc8823.domains import to_a_label
 from rfc8823.messages.challenge import ChallengeAuth, authenticate_challenge
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.targets import ServerCapabilities, ServerEndpoints
-from rfc8823.tokens import Concatenation, b64url_encode, jwk_thumbprint
+from rfc8823.tokens import Concatenation
 from rfc8823.world.keys import KeyKind, cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.sendmail import SendResult, send_message_async
 from rfc8823.world.world import World
 
-JOSE = "application/jose+json"
 SHARED_ACCOUNT_KEY = "server-suite-account"
 MAIL_BEFORE_POST = 2.0
 """Seconds to wait for the challenge email after the authz fetch before POSTing first (AMB-3)."""
-
-_FIRST_POLL = 0.05
-_MAX_POLL = 1.0
-_TERMINAL = frozenset({"valid", "invalid", "deactivated", "expired", "revoked"})
 
 
 @dataclass(frozen=True)
@@ -52,54 +42,6 @@ class Timeouts:
     mail: float = 10.0
     state: float = 10.0
     http: float = 10.0
-
-
-def problem_of(response: httpx.Response) -> Problem | None:
-    """The RFC 7807 problem document in ``response``, or None when the body is not one."""
-    try:
-        return Problem.from_json(response.json(), status=response.status_code)
-    except ValueError:
-        return None
-
-
-def expect_problem(
-    response: httpx.Response, *types: ProblemType, status: int | None = None
-) -> Problem:
-    """Assert ``response`` is an ACME problem of one of ``types`` (A-ERR-1); return it."""
-    names = " or ".join(t.short_name for t in types)
-    shown = f"HTTP {response.status_code} {response.headers.get('Content-Type')}: "
-    shown += response.text[:300]
-    assert response.status_code >= 400, f"observed {shown}; expected an error ({names})"
-    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    assert media == PROBLEM_CONTENT_TYPE, (
-        f"observed Content-Type {media!r}; expected {PROBLEM_CONTENT_TYPE} (A-ERR-1): {shown}"
-    )
-    problem = problem_of(response)
-    assert problem is not None, f"observed a body that is no problem document: {shown}"
-    assert not types or problem.type in types, (
-        f"observed problem type {problem.type}; expected {names}: {shown}"
-    )
-    if status is not None:
-        assert response.status_code == status, (
-            f"observed HTTP {response.status_code}; expected {status}: {shown}"
-        )
-    return problem
-
-
-def json_object(response: httpx.Response, expected_status: int = 200) -> dict[str, Any]:
-    """The JSON object body of a successful response, asserting its status."""
-    assert response.status_code == expected_status, (
-        f"observed HTTP {response.status_code}: {response.text[:300]}; expected {expected_status}"
-    )
-    body = response.json()
-    assert isinstance(body, dict), f"observed a {type(body).__name__} body; expected an object"
-    return body
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After delay in seconds, when given as a number (RFC 9110 §10.2.3)."""
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def token_part1_of(raw: bytes) -> str | None:
@@ -114,208 +56,9 @@ def same_mailbox(address: str) -> str:
     return f"{local}@{to_a_label(domain)}" if at else address
 
 
-def csr_field(csr: x509.CertificateSigningRequest | bytes) -> str:
-    """The finalize ``csr`` value: base64url of the DER request (RFC 8555 §7.4)."""
-    der = csr if isinstance(csr, bytes) else csr.public_bytes(serialization.Encoding.DER)
-    return b64url_encode(der)
-
-
 def fresh_key() -> ec.EllipticCurvePrivateKey:
     """A new P-256 account key: a fresh account without a key cache entry (ES256, A-JWS-3)."""
     return ec.generate_private_key(ec.SECP256R1())
-
-
-class AcmeClient:
-    """One test's HTTP client on the CA: directory, nonces, signed and raw POSTs."""
-
-    def __init__(self, http: httpx.AsyncClient, endpoints: ServerEndpoints) -> None:
-        self.http = http
-        self.endpoints = endpoints
-        self._directory: dict[str, Any] | None = None
-        self._nonces: list[str] = []
-
-    async def directory(self) -> dict[str, Any]:
-        """The directory object (fetched once)."""
-        if self._directory is None:
-            response = await self.http.get(self.endpoints.directory_url)
-            self._directory = json_object(response)
-        return self._directory
-
-    async def url(self, name: str) -> str:
-        """A directory entry such as ``newOrder``."""
-        value = (await self.directory()).get(name)
-        assert isinstance(value, str), f"observed directory {name}={value!r}; expected a URL"
-        return value
-
-    async def fresh_nonce(self) -> str:
-        """A nonce straight from newNonce (HEAD), never a saved one (A-NONCE-1)."""
-        response = await self.http.head(await self.url("newNonce"))
-        nonce = str(response.headers.get("Replay-Nonce", ""))
-        assert nonce, f"observed HEAD newNonce without Replay-Nonce (HTTP {response.status_code})"
-        return nonce
-
-    async def nonce(self) -> str:
-        """A nonce saved from an earlier response, else a fresh one."""
-        return self._nonces.pop() if self._nonces else await self.fresh_nonce()
-
-    def _keep_nonce(self, response: httpx.Response) -> None:
-        nonce = response.headers.get("Replay-Nonce")
-        if nonce:
-            self._nonces.append(nonce)
-
-    async def post_raw(self, url: str, body: bytes, *, content_type: str = JOSE) -> httpx.Response:
-        """POST exactly these bytes."""
-        response = await self.http.post(url, content=body, headers={"Content-Type": content_type})
-        self._keep_nonce(response)
-        return response
-
-    async def post_signed(
-        self,
-        url: str,
-        payload: Mapping[str, Any] | bytes | None,
-        *,
-        key: AccountPrivateKey,
-        kid: str | None,
-        nonce: str | None = None,
-        signed_url: str | None = None,
-    ) -> httpx.Response:
-        """One signed POST, no retry (``payload`` None: POST-as-GET; ``kid`` None: ``jwk``)."""
-        body = sign_jws(
-            payload,
-            key=key,
-            url=signed_url or url,
-            nonce=nonce or await self.nonce(),
-            kid=kid,
-        )
-        return await self.post_raw(url, body)
-
-    async def post(
-        self,
-        url: str,
-        payload: Mapping[str, Any] | bytes | None,
-        *,
-        key: AccountPrivateKey,
-        kid: str | None,
-    ) -> httpx.Response:
-        """A signed POST, retried once with the fresh nonce of a ``badNonce`` (RFC 8555 §6.5)."""
-        response = await self.post_signed(url, payload, key=key, kid=kid)
-        problem = problem_of(response) if response.status_code == 400 else None
-        if problem is not None and problem.type == ProblemType.BAD_NONCE:
-            response = await self.post_signed(url, payload, key=key, kid=kid)
-        return response
-
-    async def new_account_raw(
-        self, key: AccountPrivateKey, payload: Mapping[str, Any] | None = None
-    ) -> httpx.Response:
-        """newAccount for ``key`` (terms agreed; EAB added when the CA gave credentials)."""
-        url = await self.url("newAccount")
-        body: dict[str, Any] = {"termsOfServiceAgreed": True, **(payload or {})}
-        eab = self.endpoints.eab
-        if eab is not None and "externalAccountBinding" not in body:
-            body["externalAccountBinding"] = eab_binding(
-                account_jwk=public_jwk(key), eab_kid=eab.kid, hmac_key=eab.hmac_key, url=url
-            )
-        return await self.post(url, body, key=key, kid=None)
-
-    async def account(self, key: AccountPrivateKey) -> Account:
-        """The account of ``key``, registered if new (201) or found (200); RFC 8555 §7.3."""
-        response = await self.new_account_raw(key)
-        assert response.status_code in (200, 201), (
-            f"observed newAccount HTTP {response.status_code}: {response.text[:300]}; "
-            "expected 201 (or 200 for a known key)"
-        )
-        location = response.headers.get("Location")
-        assert location, "observed newAccount without Location; expected the account URL"
-        return Account(self, key, location)
-
-
-@dataclass
-class Account:
-    """An ACME account: its key, its URL (the ``kid``) and ``kid``-signed requests."""
-
-    client: AcmeClient
-    key: AccountPrivateKey
-    url: str
-
-    @property
-    def thumbprint(self) -> str:
-        """RFC 7638 thumbprint of the account key (KA-2)."""
-        return jwk_thumbprint(self.key)
-
-    async def post(self, url: str, payload: Mapping[str, Any] | bytes | None) -> httpx.Response:
-        """A ``kid``-signed POST (``payload`` None: POST-as-GET)."""
-        return await self.client.post(url, payload, key=self.key, kid=self.url)
-
-    async def fetch(self, url: str) -> dict[str, Any]:
-        """POST-as-GET a resource, asserting 200 and a JSON object (A-GET-1)."""
-        return json_object(await self.post(url, None))
-
-    async def new_order_raw(self, identifiers: Sequence[Mapping[str, Any]]) -> httpx.Response:
-        """newOrder with these identifier objects, as given."""
-        payload = {"identifiers": [dict(identifier) for identifier in identifiers]}
-        return await self.post(await self.client.url("newOrder"), payload)
-
-    async def new_order(self, *addresses: str) -> OrderHandle:
-        """newOrder for ``email`` identifiers, asserting 201 and a Location (A-ORD-1)."""
-        identifiers = [{"type": "email", "value": address} for address in addresses]
-        response = await self.new_order_raw(identifiers)
-        body = json_object(response, 201)
-        location = response.headers.get("Location")
-        assert location, "observed newOrder 201 without Location; expected the order URL"
-        return OrderHandle(self, location, body, tuple(addresses))
-
-    async def wait_for_status(
-        self,
-        url: str,
-        statuses: Iterable[str],
-        timeout: float,  # noqa: ASYNC109
-    ) -> dict[str, Any]:
-        """Poll ``url`` until its status is one of ``statuses`` or terminal; bounded.
-
-        Polling is how ACME reports progress (RFC 8555 §7.5.1); the interval starts short and
-        grows to Retry-After (capped at 1 s) so a fast CA is not slowed down. Returns the last
-        object seen; the caller asserts on its status.
-        """
-        wanted = frozenset(statuses)
-        deadline = time.monotonic() + timeout
-        interval = _FIRST_POLL
-        while True:
-            response = await self.post(url, None)
-            body = json_object(response)
-            status = body.get("status")
-            if status in wanted or status in _TERMINAL or time.monotonic() >= deadline:
-                return body
-            hint = retry_after(response)
-            pause = min(interval, hint if hint is not None else _MAX_POLL, _MAX_POLL)
-            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 2, _MAX_POLL)
-
-    async def finalize(
-        self, order: Mapping[str, Any], csr: x509.CertificateSigningRequest | bytes
-    ) -> httpx.Response:
-        """POST the finalize URL of ``order`` with this CSR (RFC 8555 §7.4)."""
-        return await self.post(str(order["finalize"]), {"csr": csr_field(csr)})
-
-
-@dataclass
-class OrderHandle:
-    """An order as created: its URL, its object at creation and the addresses ordered."""
-
-    account: Account
-    url: str
-    body: dict[str, Any]
-    addresses: tuple[str, ...]
-
-    @property
-    def authorizations(self) -> list[str]:
-        """The authorization URLs of the order (A-ORD-1)."""
-        value = self.body.get("authorizations")
-        assert isinstance(value, list), f"observed authorizations={value!r}; expected an array"
-        return [str(url) for url in value]
-
-    async def refresh(self) -> dict[str, Any]:
-        """The order object now."""
-        return await self.account.fetch(self.url)
 
 
 @dataclass
@@ -438,13 +181,13 @@ class ServerSuite:
         world: World,
         endpoints: ServerEndpoints,
         capabilities: ServerCapabilities,
-        client: AcmeClient,
+        acme: AcmeDriver,
         timeouts: Timeouts,
     ) -> None:
         self.world = world
         self.endpoints = endpoints
         self.capabilities = capabilities
-        self.acme = client
+        self.acme = acme
         self.timeouts = timeouts
         self._taken: set[int] = set()
 

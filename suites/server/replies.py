@@ -17,15 +17,17 @@ from typing import Any, Literal
 import pytest
 from hypothesis import strategies as st
 
+from rfc8823.acme.driver import Account
+from rfc8823.acme.problems import ProblemType
 from rfc8823.findings import Verdict, broken, passed, risk
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.report.plugin import Conformance
 from rfc8823.strategies.headers import reply_prefixes
 from rfc8823.world.sendmail import SendResult
 
-from .helpers import Account, ChallengeFlow, ServerSuite
+from .helpers import ChallengeFlow, ServerSuite
 
-INCORRECT_RESPONSE = "urn:ietf:params:acme:error:incorrectResponse"
+INCORRECT_RESPONSE = ProblemType.INCORRECT_RESPONSE.value
 """The problem type a wrong digest from the identifier naturally gets (SRV-VAL-2)."""
 
 Severity = Literal["catalog", "risk"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rfc8823.acme.driver import Account, expect_problem, json_object
 from rfc8823.acme.jws import encode_json, public_jwk, sign_flattened, sign_jws
 from rfc8823.acme.problems import ProblemType
 from rfc8823.report.plugin import Conformance
@@ -17,7 +18,7 @@ from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import KeyKind, cached_key
 
-from .helpers import Account, ChallengeFlow, ServerSuite, expect_problem, fresh_key, json_object
+from .helpers import ChallengeFlow, ServerSuite, fresh_key
 
 DIRECTORY_ENTRIES = ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange")
 
@@ -28,7 +29,7 @@ async def bent_post(
     """A correctly signed flattened JWS for ``url`` whose protected header has ``header`` merged."""
     protected: dict[str, Any] = {
         "alg": "ES256",
-        "nonce": await account.client.nonce(),
+        "nonce": await account.driver.nonce(),
         "url": url,
         "kid": account.url,
         **(header or {}),
@@ -39,7 +40,7 @@ async def bent_post(
 
 async def post_body(account: Account, url: str, body: dict[str, Any]) -> Any:
     """POST a JWS object given as a dict, as JSON bytes."""
-    return await account.client.post_raw(url, encode_json(body))
+    return await account.driver.post_raw(url, encode_json(body))
 
 
 async def assert_not_triggered(flow: ChallengeFlow) -> None:

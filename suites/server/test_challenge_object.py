@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 
+from rfc8823.acme.driver import json_object
 from rfc8823.acme.identifier import EMAIL_REPLY_00, IDENTIFIER_EMAIL
 from rfc8823.findings import passed, risk
 from rfc8823.messages.headers import parse_single_address
@@ -16,7 +17,7 @@ from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_decode, entropy_octets
 
-from .helpers import ServerSuite, json_object
+from .helpers import ServerSuite
 
 MIN_OCTETS = 16
 """128 bits: TOK-1 (token-part2, lower-case should) and TOK-3 (token-part1, MUST)."""

@@ -14,6 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from rfc8823.acme.driver import Account, OrderHandle, csr_field, expect_problem, json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.certificates import inspect_certificate, parse_pem_chain
 from rfc8823.csr import Usage, build_csr, key_usage_from_bits
@@ -23,7 +24,7 @@ from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
 
-from .helpers import Account, OrderHandle, ServerSuite, csr_field, expect_problem, json_object
+from .helpers import ServerSuite
 
 PEM_CHAIN = "application/pem-certificate-chain"
 REFUSED_CSR = (ProblemType.BAD_CSR, ProblemType.MALFORMED)
@@ -279,10 +280,10 @@ async def revoke(
     }
     if reason is not None:
         payload["reason"] = reason
-    url = await account.client.url("revokeCert")
+    url = await account.driver.url("revokeCert")
     if key is None:
         return await account.post(url, payload)
-    return await account.client.post(url, payload, key=key, kid=None)
+    return await account.driver.post(url, payload, key=key, kid=None)
 
 
 @covers("A-REV-1", "A-ERR-1")

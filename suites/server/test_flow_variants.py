@@ -7,12 +7,13 @@ RFC 8823 §3 steps 4-8; RFC 8555 §7.5.1.
 
 from __future__ import annotations
 
+from rfc8823.acme.driver import json_object
 from rfc8823.findings import risk
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import Concatenation
 
-from .helpers import ChallengeFlow, ServerSuite, json_object
+from .helpers import ChallengeFlow, ServerSuite
 
 
 async def status_after_reply_and_post(

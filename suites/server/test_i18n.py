@@ -10,6 +10,7 @@ import secrets
 import httpx
 import pytest
 
+from rfc8823.acme.driver import OrderHandle, expect_problem, json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.certificates import inspect_certificate, parse_pem_chain
 from rfc8823.csr import Usage, build_csr
@@ -19,7 +20,7 @@ from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.world.keys import cached_key
 
-from .helpers import OrderHandle, ServerSuite, expect_problem, json_object
+from .helpers import ServerSuite
 
 IDN_DOMAIN = "bücher.test"
 """The world's IDN domain in U-labels; ``xn--bcher-kva.test`` in A-labels."""

@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
+from rfc8823.acme.driver import expect_problem, json_object
 from rfc8823.acme.identifier import EMAIL_REPLY_00, IDENTIFIER_EMAIL
 from rfc8823.acme.problems import ProblemType
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 
-from .helpers import ServerSuite, expect_problem, json_object
+from .helpers import ServerSuite
 
 REFUSED = (ProblemType.MALFORMED, ProblemType.REJECTED_IDENTIFIER)
 """What a CA answers for an ``email`` value it will not mail (RFC 8555 §6.7; ID-EMAIL-2/3/5)."""

@@ -5,13 +5,14 @@ RFC 8823 §6 (as derived in the catalog, SEC-8); RFC 8555 §6.6 (``rateLimited``
 
 from __future__ import annotations
 
+from rfc8823.acme.driver import expect_problem, json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.findings import broken
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.targets import ServerCapabilities
 
-from .helpers import ServerSuite, expect_problem, json_object
+from .helpers import ServerSuite
 
 UNDECLARED_PROBE = 30
 """Orders for one address tried against a CA that declares no limit before calling it unlimited."""

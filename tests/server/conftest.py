@@ -1,7 +1,9 @@
-"""Fixtures for the reference CA's tests: a running CA wired to the world, and a raw ACME client.
+"""Fixtures for the reference CA's tests: a running CA wired to the world, and a raw ACME driver.
 
-The client signs with ``rfc8823.acme.jws`` but can also send raw bytes, so malformed requests
-are easy to write. Replies are answered the way a user's mail client would: built with
+The driver (:class:`rfc8823.acme.driver.AcmeDriver`) signs with ``rfc8823.acme.jws`` but can
+also send raw bytes, so malformed requests are easy to write; here it takes a fresh nonce for
+every request and never retries a ``badNonce``, so a test sees exactly what the CA did.
+Replies are answered the way a user's mail client would: built with
 ``ResponseEmail.answering`` and submitted through the world's submission port, whose provider
 DKIM-signs and relays them to the CA's reply listener.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from rfc8823.acme.jws import AccountPrivateKey, sign_jws
+from rfc8823.acme.driver import Account, AcmeDriver
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.runner import ReferenceServer
-from rfc8823.tokens import jwk_thumbprint
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.sendmail import SendResult, send_message_async
@@ -85,104 +86,6 @@ def clock(ca_clock: Clock) -> Iterator[Clock]:
     ca_clock.offset = 0.0
 
 
-class AcmeTester:
-    """A deliberately thin ACME client over httpx for driving the CA, rules bent on demand."""
-
-    def __init__(self, http: httpx.AsyncClient, server: ReferenceServer, world: World) -> None:
-        self.http = http
-        self.server = server
-        self.world = world
-        self._directory: dict[str, Any] | None = None
-
-    async def directory(self) -> dict[str, Any]:
-        """The directory object."""
-        if self._directory is None:
-            response = await self.http.get(self.server.directory_url)
-            self._directory = response.json()
-        return self._directory
-
-    async def url(self, name: str) -> str:
-        """A directory entry, e.g. ``newOrder``."""
-        value = (await self.directory())[name]
-        assert isinstance(value, str)
-        return value
-
-    async def nonce(self) -> str:
-        """A fresh nonce (HEAD newNonce)."""
-        response = await self.http.head(await self.url("newNonce"))
-        return response.headers["Replay-Nonce"]
-
-    async def raw(
-        self, url: str, body: bytes, content_type: str = "application/jose+json"
-    ) -> httpx.Response:
-        """POST exactly these bytes."""
-        return await self.http.post(url, content=body, headers={"Content-Type": content_type})
-
-    async def post(
-        self,
-        url: str,
-        payload: Mapping[str, Any] | bytes | None,
-        *,
-        key: AccountPrivateKey,
-        kid: str | None,
-        nonce: str | None = None,
-        signed_url: str | None = None,
-    ) -> httpx.Response:
-        """A signed POST (``payload`` None: POST-as-GET; ``kid`` None: embedded ``jwk``)."""
-        body = sign_jws(
-            payload,
-            key=key,
-            url=signed_url or url,
-            nonce=nonce or await self.nonce(),
-            kid=kid,
-        )
-        return await self.raw(url, body)
-
-    async def account(self, key: AccountPrivateKey, **payload: Any) -> str:
-        """Register (or find) the account of ``key``; its URL (the ``kid``)."""
-        response = await self.post(
-            await self.url("newAccount"),
-            {"termsOfServiceAgreed": True, **payload},
-            key=key,
-            kid=None,
-        )
-        assert response.status_code in (200, 201), response.text
-        return response.headers["Location"]
-
-    async def order(self, account: Account, *addresses: str) -> tuple[str, dict[str, Any]]:
-        """A new order for email identifiers: its URL and object."""
-        identifiers = [{"type": "email", "value": address} for address in addresses]
-        response = await account.post(await self.url("newOrder"), {"identifiers": identifiers})
-        assert response.status_code == 201, response.text
-        return response.headers["Location"], response.json()
-
-
-class Account:
-    """One ACME account: its key, its URL, and POSTs signed with ``kid``."""
-
-    def __init__(self, tester: AcmeTester, key: AccountPrivateKey, kid: str) -> None:
-        self.tester = tester
-        self.key = key
-        self.kid = kid
-
-    @property
-    def thumbprint(self) -> str:
-        """RFC 7638 thumbprint of the account key."""
-        return jwk_thumbprint(self.key)
-
-    async def post(self, url: str, payload: Mapping[str, Any] | bytes | None) -> httpx.Response:
-        """A ``kid``-signed POST (None: POST-as-GET)."""
-        return await self.tester.post(url, payload, key=self.key, kid=self.kid)
-
-    async def get(self, url: str) -> dict[str, Any]:
-        """POST-as-GET returning the JSON object (asserting 200)."""
-        response = await self.post(url, None)
-        assert response.status_code == 200, response.text
-        data = response.json()
-        assert isinstance(data, dict)
-        return data
-
-
 class Flow:
     """One order for one fresh address, up to the challenge email."""
 
@@ -202,7 +105,7 @@ class Flow:
 
     async def fetch_authz(self) -> dict[str, Any]:
         """POST-as-GET the authorization (this sends the challenge email; decision 4)."""
-        self.authz = await self.account.get(self.order["authorizations"][0])
+        self.authz = await self.account.fetch(self.order["authorizations"][0])
         self.challenge = next(c for c in self.authz["challenges"] if c["type"] == "email-reply-00")
         return self.authz
 
@@ -260,25 +163,24 @@ async def deliver_direct(
 
 
 class Harness:
-    """What a test needs: the CA, the world, an ACME tester, and shortcuts for flows."""
+    """What a test needs: the CA, the world, an ACME driver, and shortcuts for flows."""
 
-    def __init__(self, server: ReferenceServer, world: World, tester: AcmeTester) -> None:
+    def __init__(self, server: ReferenceServer, world: World, driver: AcmeDriver) -> None:
         self.server = server
         self.world = world
-        self.acme = tester
+        self.acme = driver
 
     async def new_account(self, name: str = "acct", kind: Any = "p256") -> Account:
         """An account with a cached key called ``name``."""
-        key = cached_key(f"server-test-{name}", kind)
-        return Account(self.acme, key, await self.acme.account(key))
+        return await self.acme.account(cached_key(f"server-test-{name}", kind))
 
     async def flow(
         self, account: Account, *, domain: str = "example.test", prefix: str = "user"
     ) -> Flow:
         """A new order for a fresh address, its authorization fetched and email received."""
         address = self.world.new_address(domain, prefix)
-        order_url, order = await self.acme.order(account, address)
-        flow = Flow(account, address, order_url, order)
+        order = await account.new_order(address)
+        flow = Flow(account, address, order.url, order.body)
         await flow.fetch_authz()
         await flow.receive(self.world)
         return flow
@@ -295,7 +197,8 @@ async def open_harness(server: ReferenceServer, world: World) -> AsyncIterator[H
     """A harness with its own HTTP client for ``server``."""
     context = ssl.create_default_context(cafile=server.ca_bundle)
     async with httpx.AsyncClient(verify=context, timeout=STATE_TIMEOUT) as http:
-        yield Harness(server, world, AcmeTester(http, server, world))
+        driver = AcmeDriver(http, server.directory_url, reuse_nonces=False, retry_bad_nonce=False)
+        yield Harness(server, world, driver)
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ Case = Callable[[Any, Any], Awaitable[httpx.Response]]
 async def _signed(h: Any, a: Any, url_name: str, header: dict[str, Any], payload: bytes) -> Any:
     url = await h.acme.url(url_name)
     protected = {"nonce": await h.acme.nonce(), "url": url, **header}
-    return await h.acme.raw(url, encode_json(sign_flattened(protected, payload, a.key, "ES256")))
+    return await h.acme.post_raw(
+        url, encode_json(sign_flattened(protected, payload, a.key, "ES256"))
+    )
 
 
 async def _order_body(h: Any, a: Any, payload: Any) -> httpx.Response:
@@ -31,22 +33,22 @@ async def _order_body(h: Any, a: Any, payload: Any) -> httpx.Response:
 async def _reused_nonce(h: Any, a: Any) -> httpx.Response:
     url = await h.acme.url("newOrder")
     nonce = await h.acme.nonce()
-    await h.acme.post(url, {"identifiers": []}, key=a.key, kid=a.kid, nonce=nonce)
-    return await h.acme.post(url, {"identifiers": []}, key=a.key, kid=a.kid, nonce=nonce)
+    await h.acme.post_signed(url, {"identifiers": []}, key=a.key, kid=a.url, nonce=nonce)
+    return await h.acme.post_signed(url, {"identifiers": []}, key=a.key, kid=a.url, nonce=nonce)
 
 
 async def _padded(h: Any, a: Any) -> httpx.Response:
     url = await h.acme.url("newOrder")
-    body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.kid))
+    body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.url))
     body["payload"] += "=" * (-len(body["payload"]) % 4 or 2)
-    return await h.acme.raw(url, json.dumps(body).encode())
+    return await h.acme.post_raw(url, json.dumps(body).encode())
 
 
 async def _bad_signature(h: Any, a: Any) -> httpx.Response:
     url = await h.acme.url("newOrder")
-    body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.kid))
+    body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.url))
     body["signature"] = b64url_encode(b"\x00" * 64)
-    return await h.acme.raw(url, json.dumps(body).encode())
+    return await h.acme.post_raw(url, json.dumps(body).encode())
 
 
 async def _unknown_order(h: Any, a: Any) -> httpx.Response:
@@ -54,24 +56,24 @@ async def _unknown_order(h: Any, a: Any) -> httpx.Response:
 
 
 async def _finalize_not_ready(h: Any, a: Any) -> httpx.Response:
-    _, order = await h.acme.order(a, h.world.new_address())
+    order = (await a.new_order(h.world.new_address())).body
     return await a.post(order["finalize"], {"csr": "MIIB"})
 
 
 async def _authz_bad_update(h: Any, a: Any) -> httpx.Response:
-    _, order = await h.acme.order(a, h.world.new_address())
+    order = (await a.new_order(h.world.new_address())).body
     return await a.post(order["authorizations"][0], {"status": "valid"})
 
 
 async def _payload_on_post_as_get(h: Any, a: Any) -> httpx.Response:
-    order_url, _ = await h.acme.order(a, h.world.new_address())
+    order_url = (await a.new_order(h.world.new_address())).url
     return await a.post(order_url, {})
 
 
 async def _contact(h: Any, a: Any, contact: list[str]) -> httpx.Response:
     key = cached_key("server-test-contact-probe", "p384")
     url = await h.acme.url("newAccount")
-    return await h.acme.post(url, {"contact": contact}, key=key, kid=None)
+    return await h.acme.post_signed(url, {"contact": contact}, key=key, kid=None)
 
 
 async def _revoke(h: Any, a: Any, certificate: str) -> httpx.Response:
@@ -81,7 +83,9 @@ async def _revoke(h: Any, a: Any, certificate: str) -> httpx.Response:
 CASES: list[tuple[str, Case, int, str]] = [
     (
         "json-content-type",
-        lambda h, a: h.acme.raw(h.server.base_url + "acme/new-order", b"{}", "application/json"),
+        lambda h, a: h.acme.post_raw(
+            h.server.base_url + "acme/new-order", b"{}", content_type="application/json"
+        ),
         415,
         "malformed",
     ),
@@ -93,25 +97,25 @@ CASES: list[tuple[str, Case, int, str]] = [
     ),
     (
         "body-not-json",
-        lambda h, a: h.acme.raw(h.server.base_url + "acme/new-order", b"{"),
+        lambda h, a: h.acme.post_raw(h.server.base_url + "acme/new-order", b"{"),
         400,
         "malformed",
     ),
     (
         "body-binary",
-        lambda h, a: h.acme.raw(h.server.base_url + "acme/new-order", bytes(range(256))),
+        lambda h, a: h.acme.post_raw(h.server.base_url + "acme/new-order", bytes(range(256))),
         400,
         "malformed",
     ),
     (
         "oversized-body",
-        lambda h, a: h.acme.raw(h.server.base_url + "acme/new-order", b" " * (80 * 1024)),
+        lambda h, a: h.acme.post_raw(h.server.base_url + "acme/new-order", b" " * (80 * 1024)),
         413,
         "malformed",
     ),
     (
         "deep-nesting",
-        lambda h, a: h.acme.raw(h.server.base_url + "acme/new-order", b"[" * 30_000),
+        lambda h, a: h.acme.post_raw(h.server.base_url + "acme/new-order", b"[" * 30_000),
         400,
         "malformed",
     ),
@@ -119,20 +123,20 @@ CASES: list[tuple[str, Case, int, str]] = [
     ("bad-signature", _bad_signature, 400, "malformed"),
     (
         "alg-none",
-        lambda h, a: _signed(h, a, "newOrder", {"alg": "none", "kid": a.kid}, b"{}"),
+        lambda h, a: _signed(h, a, "newOrder", {"alg": "none", "kid": a.url}, b"{}"),
         400,
         "badSignatureAlgorithm",
     ),
     (
         "alg-hs256",
-        lambda h, a: _signed(h, a, "newOrder", {"alg": "HS256", "kid": a.kid}, b"{}"),
+        lambda h, a: _signed(h, a, "newOrder", {"alg": "HS256", "kid": a.url}, b"{}"),
         400,
         "badSignatureAlgorithm",
     ),
     (
         "jwk-and-kid",
         lambda h, a: _signed(
-            h, a, "newOrder", {"alg": "ES256", "kid": a.kid, "jwk": public_jwk(a.key)}, b"{}"
+            h, a, "newOrder", {"alg": "ES256", "kid": a.url, "jwk": public_jwk(a.key)}, b"{}"
         ),
         400,
         "malformed",
@@ -145,7 +149,7 @@ CASES: list[tuple[str, Case, int, str]] = [
     ),
     (
         "kid-on-new-account",
-        lambda h, a: _signed(h, a, "newAccount", {"alg": "ES256", "kid": a.kid}, b"{}"),
+        lambda h, a: _signed(h, a, "newAccount", {"alg": "ES256", "kid": a.url}, b"{}"),
         400,
         "malformed",
     ),
@@ -159,11 +163,11 @@ CASES: list[tuple[str, Case, int, str]] = [
     ),
     (
         "missing-nonce",
-        lambda h, a: h.acme.raw(
+        lambda h, a: h.acme.post_raw(
             h.server.base_url + "acme/new-order",
             encode_json(
                 sign_flattened(
-                    {"alg": "ES256", "kid": a.kid, "url": h.server.base_url + "acme/new-order"},
+                    {"alg": "ES256", "kid": a.url, "url": h.server.base_url + "acme/new-order"},
                     b"{}",
                     a.key,
                 )
@@ -174,8 +178,8 @@ CASES: list[tuple[str, Case, int, str]] = [
     ),
     (
         "unknown-nonce",
-        lambda h, a: h.acme.post(
-            h.server.base_url + "acme/new-order", {}, key=a.key, kid=a.kid, nonce="bm9wZQ"
+        lambda h, a: h.acme.post_signed(
+            h.server.base_url + "acme/new-order", {}, key=a.key, kid=a.url, nonce="bm9wZQ"
         ),
         400,
         "badNonce",
@@ -183,11 +187,11 @@ CASES: list[tuple[str, Case, int, str]] = [
     ("reused-nonce", _reused_nonce, 400, "badNonce"),
     (
         "wrong-url",
-        lambda h, a: h.acme.post(
+        lambda h, a: h.acme.post_signed(
             h.server.base_url + "acme/new-order",
             {},
             key=a.key,
-            kid=a.kid,
+            kid=a.url,
             signed_url=h.server.base_url + "acme/x",
         ),
         403,
@@ -284,6 +288,6 @@ async def test_bad_algorithm_problem_lists_accepted_algorithms(harness: Any) -> 
     """badSignatureAlgorithm carries the ``algorithms`` list (RFC 8555 §6.2)."""
     account = await harness.new_account()
     response = await _signed(
-        harness, account, "newOrder", {"alg": "HS256", "kid": account.kid}, b"{}"
+        harness, account, "newOrder", {"alg": "HS256", "kid": account.url}, b"{}"
     )
     assert response.json()["algorithms"] == ["ES256", "ES384", "RS256", "EdDSA"]

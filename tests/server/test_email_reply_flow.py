@@ -41,17 +41,17 @@ async def test_reply_then_post_validates(harness: Any) -> None:
     await harness.answer(flow)
     reply = await harness.server.wait_for_reply(flow.challenge_url, TIMEOUT)
     assert reply.verdict is ReplyVerdict.ACCEPTED, reply
-    assert (await account.get(flow.challenge_url))["status"] == "pending"
+    assert (await account.fetch(flow.challenge_url))["status"] == "pending"
     response = await flow.post_challenge()
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "valid"
     assert "validated" in body
     assert 'rel="up"' in ",".join(response.headers.get_list("Link"))
-    authz = await account.get(flow.order["authorizations"][0])
+    authz = await account.fetch(flow.order["authorizations"][0])
     assert authz["status"] == "valid"
     assert [c["status"] for c in authz["challenges"]] == ["valid"]
-    assert (await account.get(flow.order_url))["status"] == "ready"
+    assert (await account.fetch(flow.order_url))["status"] == "ready"
 
 
 @covers("FLOW-7", "A-CHAL-2", "SRV-VAL-1")
@@ -73,7 +73,7 @@ async def test_post_before_authz_fetch_sends_the_email(harness: Any) -> None:
     """A challenge POST sends the email if no authz fetch did (decision 4)."""
     account = await harness.new_account()
     address = harness.world.new_address()
-    _, order = await harness.acme.order(account, address)
+    order = (await account.new_order(address)).body
     authz_id = order["authorizations"][0].rpartition("/")[2]
     authz = harness.server.store.authorization(authz_id, harness.server.clock())
     url = f"{harness.server.base_url}acme/chall/{authz.challenge_ids[0]}"
@@ -109,10 +109,10 @@ async def test_wrong_digest_from_the_identifier_is_incorrect_response(harness: A
     record = await harness.server.wait_for_challenge(flow.challenge_url, "invalid", TIMEOUT)
     assert record.error is not None
     assert record.error.type.endswith(":incorrectResponse")
-    challenge = await account.get(flow.challenge_url)
+    challenge = await account.fetch(flow.challenge_url)
     assert challenge["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
-    assert (await account.get(flow.order["authorizations"][0]))["status"] == "invalid"
-    assert (await account.get(flow.order_url))["status"] == "invalid"
+    assert (await account.fetch(flow.order["authorizations"][0]))["status"] == "invalid"
+    assert (await account.fetch(flow.order_url))["status"] == "invalid"
 
 
 @covers("SEC-7", "SRV-VAL-2")
@@ -122,7 +122,7 @@ async def test_digest_for_another_account_never_validates(harness: Any) -> None:
     account = await harness.new_account()
     other = await harness.new_account("other-acct")
     flow = await harness.flow(account)
-    await harness.acme.order(other, flow.address)
+    await other.new_order(flow.address)
     await harness.answer(flow, flow.reply(thumbprint=other.thumbprint))
     reply = await harness.server.wait_for_reply(flow.challenge_url, TIMEOUT)
     assert reply.verdict is ReplyVerdict.INCORRECT
@@ -139,7 +139,7 @@ async def test_unsigned_reply_is_ignored(harness: Any, tools: Any) -> None:
     assert reply.verdict is ReplyVerdict.IGNORED
     assert "RESP-DKIM-1" in reply.reasons
     await flow.post_challenge()
-    assert (await account.get(flow.challenge_url))["status"] == "processing"
+    assert (await account.fetch(flow.challenge_url))["status"] == "processing"
     await harness.answer(flow)
     await harness.server.wait_for_challenge(flow.challenge_url, "valid", TIMEOUT)
 
@@ -164,8 +164,8 @@ async def test_replayed_reply_of_an_old_order_does_not_validate_a_new_one(harnes
     await harness.answer(first, old_reply)
     await first.post_challenge()
     await harness.server.wait_for_challenge(first.challenge_url, "valid", TIMEOUT)
-    _, order = await harness.acme.order(account, first.address)
-    second_authz = await account.get(order["authorizations"][0])
+    order = (await account.new_order(first.address)).body
+    second_authz = await account.fetch(order["authorizations"][0])
     second_url = second_authz["challenges"][0]["url"]
     second_email = await harness.world.store.next_for(first.address, TIMEOUT)
     assert parse_acme_subject(parse_message(second_email.data).first("Subject")).token_part1 != (
@@ -177,7 +177,7 @@ async def test_replayed_reply_of_an_old_order_does_not_validate_a_new_one(harnes
     assert reply.challenge_id == first.challenge_url.rpartition("/")[2]
     duplicate = harness.server.store.replies(first.challenge_url.rpartition("/")[2])[-1]
     assert duplicate.verdict is ReplyVerdict.DUPLICATE
-    assert (await account.get(second_url))["status"] == "processing"
+    assert (await account.fetch(second_url))["status"] == "processing"
 
 
 @covers("SRV-VAL-6")
@@ -193,7 +193,7 @@ async def test_duplicate_reply_after_valid_is_harmless(harness: Any) -> None:
     first = harness.server.store.replies(challenge_id)[0]
     again = await harness.server.wait_for_reply(flow.challenge_url, TIMEOUT, after=first.id)
     assert again.verdict is ReplyVerdict.DUPLICATE
-    assert (await account.get(flow.challenge_url))["status"] == "valid"
+    assert (await account.fetch(flow.challenge_url))["status"] == "valid"
 
 
 @covers("A-AUTHZ-2")
@@ -209,9 +209,9 @@ async def test_deactivated_authorization_is_not_revived_by_a_reply(harness: Any)
     reply = await harness.server.wait_for_reply(flow.challenge_url, TIMEOUT)
     assert reply.verdict is ReplyVerdict.LATE
     await flow.post_challenge()
-    assert (await account.get(authz_url))["status"] == "deactivated"
-    assert (await account.get(flow.challenge_url))["status"] == "pending"
-    assert (await account.get(flow.order_url))["status"] == "invalid"
+    assert (await account.fetch(authz_url))["status"] == "deactivated"
+    assert (await account.fetch(flow.challenge_url))["status"] == "pending"
+    assert (await account.fetch(flow.order_url))["status"] == "invalid"
 
 
 @covers("SRV-VAL-4", "A-STATE-1")
@@ -220,11 +220,11 @@ async def test_reply_after_expiry_does_not_validate(harness: Any, clock: Any) ->
     account = await harness.new_account()
     flow = await harness.flow(account)
     clock.offset = harness.server.config.authz_lifetime + 60
-    assert (await account.get(flow.order["authorizations"][0]))["status"] == "expired"
+    assert (await account.fetch(flow.order["authorizations"][0]))["status"] == "expired"
     await harness.answer(flow)
     reply = await harness.server.wait_for_reply(flow.challenge_url, TIMEOUT)
     assert reply.verdict is ReplyVerdict.LATE
-    assert (await account.get(flow.order_url))["status"] == "invalid"
+    assert (await account.fetch(flow.order_url))["status"] == "invalid"
 
 
 @covers("SRV-VAL-3")
@@ -262,7 +262,7 @@ async def test_challenge_mail_rate_limit_per_address(harness_for: Any, ca_factor
         account = await harness.new_account()
         address = harness.world.new_address()
         for _ in range(2):
-            await harness.acme.order(account, address)
+            await account.new_order(address)
         response = await account.post(
             await harness.acme.url("newOrder"),
             {"identifiers": [{"type": "email", "value": address}]},
@@ -271,7 +271,7 @@ async def test_challenge_mail_rate_limit_per_address(harness_for: Any, ca_factor
         assert response.json()["type"] == "urn:ietf:params:acme:error:rateLimited"
         assert int(response.headers["Retry-After"]) > 0
         other = harness.world.new_address()
-        order_url, _ = await harness.acme.order(account, other)
+        order_url = (await account.new_order(other)).url
         assert order_url
 
 

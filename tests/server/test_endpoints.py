@@ -46,7 +46,7 @@ async def test_new_account_create_find_and_only_return_existing(harness: Any) ->
     """201 + Location on creation, 200 + same Location after; onlyReturnExisting works."""
     key = cached_key("server-test-fresh-acct", "ed25519")
     url = await harness.acme.url("newAccount")
-    created = await harness.acme.post(
+    created = await harness.acme.post_signed(
         url,
         {"contact": ["mailto:admin@example.test"], "termsOfServiceAgreed": True},
         key=key,
@@ -56,11 +56,13 @@ async def test_new_account_create_find_and_only_return_existing(harness: Any) ->
     assert created.json()["contact"] == ["mailto:admin@example.test"]
     assert created.json()["status"] == "valid"
     assert created.json()["orders"].endswith("/orders")
-    again = await harness.acme.post(url, {"onlyReturnExisting": True}, key=key, kid=None)
+    again = await harness.acme.post_signed(url, {"onlyReturnExisting": True}, key=key, kid=None)
     assert again.status_code == 200
     assert again.headers["Location"] == created.headers["Location"]
     stranger = cached_key("server-test-never-registered", "p384")
-    missing = await harness.acme.post(url, {"onlyReturnExisting": True}, key=stranger, kid=None)
+    missing = await harness.acme.post_signed(
+        url, {"onlyReturnExisting": True}, key=stranger, kid=None
+    )
     assert missing.status_code == 400
     assert missing.json()["type"] == ERROR + "accountDoesNotExist"
 
@@ -69,23 +71,27 @@ async def test_new_account_create_find_and_only_return_existing(harness: Any) ->
 async def test_account_update_orders_list_and_deactivation(harness: Any) -> None:
     """Contacts update, the orders list, and deactivation (later requests unauthorized)."""
     key = cached_key(f"server-test-deact-{harness.world.new_address().split('@')[0]}", "p256")
-    account_url = await harness.acme.account(key)
-    updated = await harness.acme.post(
+    account_url = (await harness.acme.account(key)).url
+    updated = await harness.acme.post_signed(
         account_url, {"contact": ["mailto:new@example.test"]}, key=key, kid=account_url
     )
     assert updated.json()["contact"] == ["mailto:new@example.test"]
-    fetched = await harness.acme.post(account_url, None, key=key, kid=account_url)
+    fetched = await harness.acme.post_signed(account_url, None, key=key, kid=account_url)
     orders_url = fetched.json()["orders"]
     new_order = await harness.acme.url("newOrder")
     address = harness.world.new_address()
-    order = await harness.acme.post(
+    order = await harness.acme.post_signed(
         new_order, {"identifiers": [{"type": "email", "value": address}]}, key=key, kid=account_url
     )
-    listed = await harness.acme.post(orders_url, None, key=key, kid=account_url)
+    listed = await harness.acme.post_signed(orders_url, None, key=key, kid=account_url)
     assert listed.json() == {"orders": [order.headers["Location"]]}
-    gone = await harness.acme.post(account_url, {"status": "deactivated"}, key=key, kid=account_url)
+    gone = await harness.acme.post_signed(
+        account_url, {"status": "deactivated"}, key=key, kid=account_url
+    )
     assert gone.json()["status"] == "deactivated"
-    refused = await harness.acme.post(new_order, {"identifiers": []}, key=key, kid=account_url)
+    refused = await harness.acme.post_signed(
+        new_order, {"identifiers": []}, key=key, kid=account_url
+    )
     assert refused.status_code == 403
     assert refused.json()["type"] == ERROR + "unauthorized"
 
@@ -96,7 +102,8 @@ async def test_new_order_and_authorization_shapes(harness: Any) -> None:
     email-reply-00 only; the arrays never change."""
     account = await harness.new_account()
     first, second = harness.world.new_address(), harness.world.new_address("other.test")
-    order_url, order = await harness.acme.order(account, first, second)
+    created = await account.new_order(first, second)
+    order_url, order = created.url, created.body
     assert order["status"] == "pending"
     assert order["identifiers"] == [
         {"type": "email", "value": first},
@@ -105,12 +112,12 @@ async def test_new_order_and_authorization_shapes(harness: Any) -> None:
     assert len(order["authorizations"]) == 2
     assert order["finalize"].endswith("/finalize")
     assert "expires" in order
-    authz = await account.get(order["authorizations"][1])
+    authz = await account.fetch(order["authorizations"][1])
     assert authz["identifier"] == {"type": "email", "value": second}
     assert authz["status"] == "pending"
     assert "expires" in authz
     assert [c["type"] for c in authz["challenges"]] == ["email-reply-00"]
-    again = await account.get(order_url)
+    again = await account.fetch(order_url)
     assert again["identifiers"] == order["identifiers"]
     assert again["authorizations"] == order["authorizations"]
 
@@ -119,7 +126,7 @@ async def test_new_order_and_authorization_shapes(harness: Any) -> None:
 async def test_resources_need_post_as_get(harness: Any) -> None:
     """A plain GET on an order is 405 malformed with Allow: POST."""
     account = await harness.new_account()
-    order_url, _ = await harness.acme.order(account, harness.world.new_address())
+    order_url = (await account.new_order(harness.world.new_address())).url
     response = await harness.acme.http.get(order_url)
     assert response.status_code == 405
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -132,7 +139,7 @@ async def test_resources_of_another_account_are_refused(harness: Any) -> None:
     """Another account may not read an order (unauthorized)."""
     owner = await harness.new_account()
     other = await harness.new_account("other-acct")
-    order_url, _ = await harness.acme.order(owner, harness.world.new_address())
+    order_url = (await owner.new_order(harness.world.new_address())).url
     response = await other.post(order_url, None)
     assert response.status_code == 403
     assert response.json()["type"] == ERROR + "unauthorized"
@@ -143,20 +150,20 @@ async def test_key_change(harness: Any) -> None:
     tag = harness.world.new_address().split("@")[0]
     old_key = cached_key(f"server-test-roll-old-{tag}", "p256")
     new_key = cached_key(f"server-test-roll-new-{tag}", "ed25519")
-    account_url = await harness.acme.account(old_key)
+    account_url = (await harness.acme.account(old_key)).url
     url = await harness.acme.url("keyChange")
     inner = sign_flattened(
         {"alg": "EdDSA", "jwk": public_jwk(new_key), "url": url},
         encode_json({"account": account_url, "oldKey": public_jwk(old_key)}),
         new_key,
     )
-    response = await harness.acme.post(url, inner, key=old_key, kid=account_url)
+    response = await harness.acme.post_signed(url, inner, key=old_key, kid=account_url)
     assert response.status_code == 200, response.text
-    found = await harness.acme.post(
+    found = await harness.acme.post_signed(
         await harness.acme.url("newAccount"), {"onlyReturnExisting": True}, key=new_key, kid=None
     )
     assert found.headers["Location"] == account_url
-    lost = await harness.acme.post(
+    lost = await harness.acme.post_signed(
         await harness.acme.url("newAccount"), {"onlyReturnExisting": True}, key=old_key, kid=None
     )
     assert lost.json()["type"] == ERROR + "accountDoesNotExist"
@@ -172,15 +179,19 @@ async def test_external_account_binding(ca_factory: Any, harness_for: Any) -> No
         assert directory["meta"] == {"externalAccountRequired": True}
         key = cached_key("server-test-eab", "p256")
         url = await harness.acme.url("newAccount")
-        refused = await harness.acme.post(url, {"termsOfServiceAgreed": True}, key=key, kid=None)
+        refused = await harness.acme.post_signed(
+            url, {"termsOfServiceAgreed": True}, key=key, kid=None
+        )
         assert refused.json()["type"] == ERROR + "externalAccountRequired"
         wrong = eab_binding(account_jwk=public_jwk(key), eab_kid="kid-7", hmac_key=b"x", url=url)
-        bad = await harness.acme.post(url, {"externalAccountBinding": wrong}, key=key, kid=None)
+        bad = await harness.acme.post_signed(
+            url, {"externalAccountBinding": wrong}, key=key, kid=None
+        )
         assert bad.json()["type"] == ERROR + "unauthorized"
         binding = eab_binding(
             account_jwk=public_jwk(key), eab_kid="kid-7", hmac_key=secret, url=url
         )
-        created = await harness.acme.post(
+        created = await harness.acme.post_signed(
             url, {"externalAccountBinding": binding}, key=key, kid=None
         )
         assert created.status_code == 201, created.text

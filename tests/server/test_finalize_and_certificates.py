@@ -104,7 +104,7 @@ async def test_unacceptable_csrs_keep_the_order_ready(harness: Any) -> None:
         assert response.status_code == 400, response.text
         assert response.json()["type"] == ERROR + kind, (csr[:40], response.text)
         assert response.json()["detail"]
-    assert (await flow.account.get(flow.order_url))["status"] == "ready"
+    assert (await flow.account.fetch(flow.order_url))["status"] == "ready"
     assert harness.server.acme.internal_errors == 0
 
 
@@ -128,7 +128,7 @@ async def test_revocation_by_account_and_by_certificate_key(harness: Any) -> Non
             revoked = await flow.account.post(url, payload)
         else:
             body = sign_jws(payload, key=key, url=url, nonce=await harness.acme.nonce())
-            revoked = await harness.acme.raw(url, body)
+            revoked = await harness.acme.post_raw(url, body)
         assert revoked.status_code == 200, revoked.text
         again = await flow.account.post(url, payload)
         assert again.json()["type"] == ERROR + "alreadyRevoked"

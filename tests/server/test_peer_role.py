@@ -61,8 +61,8 @@ async def test_mail_at_post_sends_nothing_at_authz_fetch(
     async with harness_for(server) as harness:
         account = await harness.new_account()
         address = world.new_address()
-        _, order = await harness.acme.order(account, address)
-        authz = await account.get(order["authorizations"][0])
+        order = (await account.new_order(address)).body
+        authz = await account.fetch(order["authorizations"][0])
         challenge = next(c for c in authz["challenges"] if c["type"] == "email-reply-00")
         record = server.store.challenge(challenge["url"].rpartition("/")[2], server.clock())
         assert record is not None
@@ -120,14 +120,16 @@ async def test_rejected_nonces_and_the_request_log(ca_factory: Any, harness_for:
     payload = {"termsOfServiceAgreed": True}
     async with harness_for(server) as harness:
         url = await harness.acme.url("newAccount")
-        first = await harness.acme.post(url, payload, key=account_key, kid=None)
+        first = await harness.acme.post_signed(url, payload, key=account_key, kid=None)
         assert first.status_code == 400
         assert first.json()["type"] == BAD_NONCE
         fresh = first.headers["Replay-Nonce"]
-        second = await harness.acme.post(url, payload, key=account_key, kid=None, nonce=fresh)
+        second = await harness.acme.post_signed(
+            url, payload, key=account_key, kid=None, nonce=fresh
+        )
         assert second.status_code in (200, 201), second.text
         server.acme.reject_next_nonces(1)
-        third = await harness.acme.post(url, payload, key=account_key, kid=None)
+        third = await harness.acme.post_signed(url, payload, key=account_key, kid=None)
         assert third.json()["type"] == BAD_NONCE
     log = server.acme.requests.entries()
     posts = [entry for entry in log if entry.method == "POST"]

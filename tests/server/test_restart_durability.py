@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from rfc8823.acme.jws import sign_jws
+from rfc8823.acme.driver import Account, AcmeDriver
 from rfc8823.csr import build_csr
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.tokens import b64url_encode, jwk_thumbprint
@@ -95,25 +95,10 @@ async def _serve(db: Path, world: Any) -> tuple[asyncio.subprocess.Process, dict
     return process, endpoints
 
 
-class _Acme:
-    """Just enough ACME to drive a CA in another process."""
-
-    def __init__(self, http: httpx.AsyncClient, directory_url: str, key: Any) -> None:
-        self.http = http
-        self.base = directory_url.removesuffix("directory")
-        self.key = key
-        self.kid: str | None = None
-
-    async def post(self, path: str, payload: Any) -> httpx.Response:
-        url = self.base + path.removeprefix(self.base)
-        nonce = (await self.http.head(self.base + "acme/new-nonce")).headers["Replay-Nonce"]
-        body = sign_jws(payload, key=self.key, url=url, nonce=nonce, kid=self.kid)
-        headers = {"Content-Type": "application/jose+json"}
-        return await self.http.post(url, content=body, headers=headers)
-
-    async def login(self) -> None:
-        response = await self.post("acme/new-account", {"termsOfServiceAgreed": True})
-        self.kid = response.headers["Location"]
+async def _account(http: httpx.AsyncClient, endpoints: dict[str, str], key: Any) -> Account:
+    """The account of ``key`` on a CA in another process (fresh nonces, no retries)."""
+    driver = AcmeDriver(http, endpoints["directory"], reuse_nonces=False, retry_bad_nonce=False)
+    return await driver.account(key)
 
 
 def _client(endpoints: dict[str, str]) -> httpx.AsyncClient:
@@ -140,14 +125,11 @@ async def test_cli_serve_killed_and_restarted(world: Any, tmp_path: Path, tools:
     process, endpoints = await _serve(db, world)
     try:
         async with _client(endpoints) as http:
-            acme = _Acme(http, endpoints["directory"], key)
-            await acme.login()
+            account = await _account(http, endpoints, key)
             address = world.new_address()
-            identifiers = [{"type": "email", "value": address}]
-            created = await acme.post("acme/new-order", {"identifiers": identifiers})
-            order_path = created.headers["Location"].removeprefix(acme.base)
-            authz_url = created.json()["authorizations"][0]
-            challenge = (await acme.post(authz_url, None)).json()["challenges"][0]
+            order = await account.new_order(address)
+            challenge = (await account.fetch(order.authorizations[0]))["challenges"][0]
+        old_base = endpoints["directory"].removesuffix("directory")
         email = await world.store.next_for(address, TIMEOUT)
         await _stop(process, signal.SIGKILL)
         process, endpoints = await _serve(db, world)
@@ -158,13 +140,13 @@ async def test_cli_serve_killed_and_restarted(world: Any, tmp_path: Path, tools:
             token_part2=challenge["token"],
         )
         await tools.submit(world, address, reply.build(), challenge["from"])
+        new_base = endpoints["directory"].removesuffix("directory")
         async with _client(endpoints) as http:
-            acme = _Acme(http, endpoints["directory"], key)
-            await acme.login()
-            challenge_path = challenge["url"].partition("/acme/")[2]
-            posted = await acme.post("acme/" + challenge_path, {})
+            account = await _account(http, endpoints, key)
+            posted = await account.post(_rebased(challenge["url"], old_base, new_base), {})
             assert posted.json()["status"] == "valid", posted.text
-            assert (await acme.post(order_path, None)).json()["status"] == "ready"
+            order_url = _rebased(order.url, old_base, new_base)
+            assert (await account.fetch(order_url))["status"] == "ready"
     finally:
         await _stop(process, signal.SIGTERM)
         if previous is not None:

@@ -101,9 +101,9 @@ def case_verdict(case: CaseRecord, requirement: Requirement) -> ReportVerdict | 
     """One test's verdict on one requirement: its outcome if it covers it, and its findings.
 
     A test that failed for its findings (``failed_on_findings``: an inspector's judgement,
-    asserted) is taken to have failed for those findings: a requirement it covers is then judged by its own
-    findings only, so one broken rule in a message does not also fail the other rules the same
-    test checked and found to hold. Otherwise a failed test breaks every requirement it covers.
+    asserted) has a requirement it covers judged by its own findings only, so one broken rule
+    in a message does not also fail the other rules the same test checked and found to hold.
+    Otherwise a failed test breaks every requirement it covers.
     """
     verdicts = [
         finding_verdict(f, requirement) for f in case.findings if f.requirement == requirement.id
