@@ -17,19 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from rfc8823.csr import (
-    NAME_PASSES,
-    PARSE_ERRORS,
-    Usage,
-    describe_key_usage,
-    extension_value,
-    judge_key_usage,
-    key_description,
-    review_names,
-    spki_der,
-    usage_bits_text,
-    with_passes,
-)
+from rfc8823.csr.inspector import PARSE_ERRORS, extension_value
+from rfc8823.csr.key_usage import Usage, describe_key_usage, judge_key_usage, usage_bits_text
+from rfc8823.csr.keys import key_description, spki_der
+from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
 from rfc8823.findings import Finding, broken, passed
 
 _PEM_BLOCK = re.compile(
