@@ -187,7 +187,10 @@ class CommandClient:
         return [word.format_map(values) for word in shlex.split(self.template)]
 
     async def enroll(self, request: EnrollmentRequest) -> EnrollmentOutcome:
-        """Start the command in ``workdir``, wait for it (bounded), then look for its files."""
+        """Start the command in ``workdir``, wait for it (bounded), then look for its files.
+
+        Cancelled (the test ended first), the command is killed and reaped before returning.
+        """
         argv = self.argv(request)
         started = time.monotonic()
         try:
@@ -208,6 +211,9 @@ class CommandClient:
         except TimeoutError:
             timed_out = True
             out, err = await _kill(process)
+        except asyncio.CancelledError:
+            await _kill(process)
+            raise
         elapsed = time.monotonic() - started
         stdout = out.decode("utf-8", "replace")
         stderr = err.decode("utf-8", "replace")
