@@ -18,7 +18,8 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rfc8823.auth.dkim import CHALLENGE_RECOMMENDED_HEADERS, CHALLENGE_REQUIRED_HEADERS
-from rfc8823.auth.smime import SmimeForm
+from rfc8823.auth.secure_headers import Canonicalization
+from rfc8823.auth.smime import HeaderProtection, SmimeForm
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import ACME_LABEL
 from rfc8823.tokens import new_token_part
@@ -153,14 +154,22 @@ def _smime(
     return craft
 
 
-def _smime_outer_subject_changed(run: Enrollment) -> Crafted:
-    """S/MIME with header protection whose outer Subject names another token (CHAL-BODY-3)."""
-    email = base(run).signed_smime(run.world.pki.smime_signer(run.challenge_from))
-    data = email.build()
-    head, _, body = data.partition(b"\r\n\r\n")
-    outer = new_token_part(24)
-    changed = re.sub(rb"(?m)^Subject: ACME: \S+", f"Subject: ACME: {outer}".encode(), head)
-    return Crafted(changed + b"\r\n\r\n" + body, (email.token_part1, outer))
+def _smime_outer_subject_changed(protection: HeaderProtection) -> Callable[[Enrollment], Crafted]:
+    """S/MIME with header protection whose outer Subject names another token (CHAL-BODY-3).
+
+    The multipart/signed outer header lies outside the signature, so it still verifies.
+    """
+
+    def craft(run: Enrollment) -> Crafted:
+        identity = run.world.pki.smime_signer(run.challenge_from)
+        email = base(run).signed_smime(identity, header_protection=protection)
+        data = email.build()
+        head, _, body = data.partition(b"\r\n\r\n")
+        outer = new_token_part(24)
+        changed = re.sub(rb"(?m)^Subject: ACME: \S+", f"Subject: ACME: {outer}".encode(), head)
+        return Crafted(changed + b"\r\n\r\n" + body, (email.token_part1, outer))
+
+    return craft
 
 
 def _case(
@@ -251,7 +260,13 @@ BAD_CHALLENGES: tuple[BadChallenge, ...] = (
         "smime-header-protection-broken",
         "outer Subject differs from the S/MIME-protected one",
         ("CHAL-BODY-3", "REF-8551-1"),
-        _smime_outer_subject_changed,
+        _smime_outer_subject_changed("rfc8551"),
+    ),
+    _case(
+        "smime-7508-subject-differs",
+        "outer Subject differs from the one an RFC 7508 SecureHeaderFields attribute protects",
+        ("CHAL-BODY-3", "REF-7508-1"),
+        _smime_outer_subject_changed("rfc7508"),
     ),
 )
 
@@ -264,11 +279,21 @@ def _resigned(selector: str) -> Callable[[World], Variant]:
     return make
 
 
-def _smime_signed(form: SmimeForm, with_dkim: bool) -> Callable[[World], Variant]:
+def _smime_signed(
+    form: SmimeForm,
+    with_dkim: bool,
+    protection: HeaderProtection = "rfc8551",
+    canonicalization: Canonicalization = "relaxed",
+) -> Callable[[World], Variant]:
     def make(world: World) -> Variant:
         def variant(email: ChallengeEmail) -> ChallengeEmail:
             identity = world.pki.smime_signer(email.challenge_from)
-            return (email if with_dkim else email.unsigned()).signed_smime(identity, form=form)
+            return (email if with_dkim else email.unsigned()).signed_smime(
+                identity,
+                form=form,
+                header_protection=protection,
+                canonicalization=canonicalization,
+            )
 
         return variant
 
@@ -380,6 +405,18 @@ VARIATIONS: tuple[Variation, ...] = (
         "smime",
     ),
     Variation(
+        "smime-rfc7508-relaxed",
+        ("CHAL-AUTH-1", "CHAL-SMIME-1", "CHAL-BODY-2", "CHAL-BODY-3"),
+        _smime_signed("multipart-signed", with_dkim=False, protection="rfc7508"),
+        "smime",
+    ),
+    Variation(
+        "smime-rfc7508-simple-opaque",
+        ("CHAL-AUTH-1", "CHAL-SMIME-1", "CHAL-BODY-2", "CHAL-BODY-3"),
+        _smime_signed("opaque", with_dkim=False, protection="rfc7508", canonicalization="simple"),
+        "smime",
+    ),
+    Variation(
         "smime-and-dkim",
         ("CHAL-AUTH-1", "CHAL-BODY-2"),
         _smime_signed("multipart-signed", with_dkim=True),
@@ -440,6 +477,7 @@ def retarget(
             identity,
             form=chosen.form,
             header_protection=chosen.header_protection,
+            canonicalization=chosen.canonicalization,
             legacy_media_types=chosen.legacy_media_types,
         )
     signings = sample.dkim_signings or (() if smime else real.dkim_signings)

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms, core
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rfc8823.auth.secure_headers import Canonicalization, Malformed, SecureField, SecureHeaders
 from rfc8823.auth.smime import (
     PROTECTED_FIELDS,
+    HeaderProtection,
     SmimeForm,
     SmimeResult,
     header_protection_mismatches,
+    secure_headers_in,
     sign,
     signer_matches_from,
     verify,
 )
-from rfc8823.world.keys import cached_key
+from rfc8823.world.keys import KeyKind, cached_key
 from rfc8823.world.pki import SmimeIdentity, TestPki
 
 FROM = "acme-challenge@ca.test"
@@ -61,8 +66,52 @@ def signed_message(signer: SmimeIdentity) -> bytes:
     return signed_by(signer)
 
 
-def signed_by(identity: SmimeIdentity, form: SmimeForm = "multipart-signed", **kw: bool) -> bytes:
-    return sign(MESSAGE, identity.cert, identity.key, identity.chain, form=form, **kw)
+def signed_by(
+    identity: SmimeIdentity,
+    form: SmimeForm = "multipart-signed",
+    header_protection: HeaderProtection = "rfc8551",
+    canonicalization: Canonicalization = "relaxed",
+    secure_fields: list[SecureField] | None = None,
+    message: bytes = MESSAGE,
+) -> bytes:
+    return sign(
+        message,
+        identity.cert,
+        identity.key,
+        identity.chain,
+        form=form,
+        header_protection=header_protection,
+        canonicalization=canonicalization,
+        secure_fields=secure_fields,
+    )
+
+
+def openssl_verifies(pki: TestPki, signed: bytes, folder: Path) -> bytes:
+    """``openssl cms -verify`` on the whole message, with its own S/MIME parser; the content."""
+    (folder / "signed.eml").write_bytes(signed)
+    done = subprocess.run(
+        [
+            *("openssl", "cms", "-verify", "-purpose", "smimesign", "-no-CApath", "-no-CAstore"),
+            *("-CAfile", str(pki.trust_anchor_path), "-in", str(folder / "signed.eml")),
+        ],
+        capture_output=True,
+        timeout=IO_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def with_outer(signed: bytes, field: str, line: bytes | None) -> bytes:
+    """``signed`` with its outer ``field`` line replaced by ``line`` (None: removed)."""
+    header, body = signed.split(b"\r\n\r\n", 1)
+    lines = [
+        replacement
+        for old in header.split(b"\r\n")
+        for replacement in ([line] if old.startswith(field.encode() + b":") else [old])
+        if replacement is not None
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 def check(pki: TestPki, message: bytes) -> SmimeResult:
@@ -88,7 +137,7 @@ def test_header_protected_message_verifies(
 @pytest.mark.parametrize("form", FORMS)
 def test_body_only_signature_verifies(pki: TestPki, signer: SmimeIdentity, form: SmimeForm) -> None:
     """Without header protection only the body entity is signed, and nothing is protected."""
-    signed = signed_by(signer, form, header_protection=False)
+    signed = signed_by(signer, form, header_protection="none")
     result = check(pki, signed)
     assert (result.status, result.form) == ("pass", form), result.reason
     assert result.inner == b"Content-Type: text/plain; charset=us-ascii\r\n\r\n" + BODY
@@ -158,6 +207,146 @@ def test_messages_signed_by_openssl_verify(
     assert result.inner == b"Content-Type: text/plain\r\n\r\nhello\r\n"
 
 
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("key_kind", ["p256", "rsa2048"])
+@pytest.mark.parametrize("canonicalization", ["simple", "relaxed"])
+def test_rfc7508_signature_verifies_and_protects(
+    pki: TestPki,
+    form: SmimeForm,
+    key_kind: KeyKind,
+    canonicalization: Canonicalization,
+    tmp_path: Path,
+) -> None:
+    """The SecureHeaderFields signature (ECDSA or RSA PKCS#1 v1.5) verifies in openssl and
+    lists the outer fields as written, all duplicated (RFC 7508 §4.1, §4.4)."""
+    identity = pki.smime_signer(FROM, key_kind=key_kind)
+    signed = signed_by(identity, form, "rfc7508", canonicalization)
+    content = openssl_verifies(pki, signed, tmp_path)
+    assert content.endswith(BODY)
+    result = check(pki, signed)
+    assert (result.status, result.form) == ("pass", form), result.reason
+    assert result.signer_cert == identity.cert
+    assert result.inner == b"Content-Type: text/plain; charset=us-ascii\r\n\r\n" + BODY
+    assert result.protected_headers is None
+    assert isinstance(result.secure_headers, SecureHeaders)
+    assert result.secure_headers.canonicalization == canonicalization
+    listed = {(f.name, f.value, f.status) for f in result.secure_headers.fields}
+    assert ("Subject", f"ACME: {TOKEN_PART1}", "duplicated") in listed
+    assert ("From", "ACME CA <acme-challenge@ca.test>", "duplicated") in listed
+    assert {f.name for f in result.secure_headers.fields} == set(OUTER_FIELDS)
+    assert header_protection_mismatches(signed, result) == []
+
+
+def test_rfc7508_signature_carries_the_signer_chain(pki: TestPki, signer: SmimeIdentity) -> None:
+    """The intermediate travels in the SignedData: trusting the root alone suffices (§5.1)."""
+    assert signer.chain
+    result = check(pki, signed_by(signer, "opaque", "rfc7508"))
+    assert result.status == "pass", result.reason
+    assert result.signer_addresses == (FROM,)
+
+
+@pytest.mark.parametrize(
+    ("field", "forged"),
+    [
+        ("From", b"From: ACME CA <acme-challenge@evil.test>"),
+        ("To", b"To: mallory@mail.test"),
+        ("Subject", b"Subject: ACME: forged"),
+        ("Subject", None),
+    ],
+)
+def test_rfc7508_outer_change_is_a_mismatch(
+    pki: TestPki, signer: SmimeIdentity, field: str, forged: bytes | None
+) -> None:
+    """The signature still verifies; the outer field no longer shows the protected one."""
+    changed = with_outer(signed_by(signer, header_protection="rfc7508"), field, forged)
+    result = check(pki, changed)
+    assert result.status == "pass", result.reason
+    assert header_protection_mismatches(changed, result) == [field]
+
+
+@pytest.mark.parametrize(
+    ("canonicalization", "mismatched"), [("relaxed", []), ("simple", ["Subject"])]
+)
+def test_rfc7508_refolding_counts_only_in_simple(
+    pki: TestPki, signer: SmimeIdentity, canonicalization: Canonicalization, mismatched: list[str]
+) -> None:
+    """Folding the outer Subject is forgiven by relaxed, not by simple (RFC 7508 §4.3)."""
+    signed = signed_by(signer, header_protection="rfc7508", canonicalization=canonicalization)
+    refolded = with_outer(signed, "Subject", b"Subject: ACME:\r\n  " + TOKEN_PART1.encode())
+    assert header_protection_mismatches(refolded, check(pki, refolded)) == mismatched
+
+
+def test_rfc7508_declared_fields_are_signed_as_given(pki: TestPki, signer: SmimeIdentity) -> None:
+    """``secure_fields`` replace the message's own; a modified Subject is a mismatch (§4.4)."""
+    fields = [
+        SecureField("From", "ACME CA <acme-challenge@ca.test>"),
+        SecureField("Subject", "ACME: the real one", "modified"),
+    ]
+    signed = signed_by(signer, header_protection="rfc7508", secure_fields=fields)
+    result = check(pki, signed)
+    assert result.status == "pass", result.reason
+    assert result.secure_headers == SecureHeaders("relaxed", tuple(fields))
+    assert header_protection_mismatches(signed, result, ["From", "To", "Subject"]) == [
+        "To",
+        "Subject",
+    ]
+
+
+def test_both_mechanisms_must_agree(pki: TestPki, signer: SmimeIdentity) -> None:
+    """A wrapped message/rfc822 body and an RFC 7508 attribute are each compared (AMB-8)."""
+    inner = MESSAGE.replace(b"Subject: ACME: ", b"Subject: ACME: other", 1)
+    wrapper = MESSAGE.split(b"MIME-Version", 1)[0] + (
+        b"MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n" + inner
+    )
+    signed = signed_by(signer, header_protection="rfc7508", message=wrapper)
+    result = check(pki, signed)
+    assert result.status == "pass", result.reason
+    assert result.protected_headers is not None
+    assert isinstance(result.secure_headers, SecureHeaders)
+    assert header_protection_mismatches(signed, result) == ["Subject"]
+
+
+def test_rfc7508_attribute_of_any_length_is_read_back(signer: SmimeIdentity) -> None:
+    """Every length of attribute and SignedData, 0x80 length octets included, round-trips."""
+    for size in range(1, 300):
+        fields = [SecureField("Subject", "x" * size)]
+        signed = signed_by(signer, "opaque", "rfc7508", secure_fields=fields)
+        der = base64.b64decode(signed.split(b"\r\n\r\n", 1)[1])
+        assert secure_headers_in(der) == SecureHeaders("relaxed", tuple(fields)), size
+
+
+def test_signed_attributes_of_other_signatures(signer: SmimeIdentity) -> None:
+    """cryptography's signatures carry no attribute; garbage is no SignedData (never raises)."""
+    plain = signed_by(signer, "opaque")
+    der = base64.b64decode(plain.split(b"\r\n\r\n", 1)[1])
+    assert secure_headers_in(der) is None
+    assert secure_headers_in(b"\x30\x03\x02\x01\x00") is None
+    assert secure_headers_in(b"") is None
+
+
+def test_header_protection_spellings(signer: SmimeIdentity) -> None:
+    """True/False still mean rfc8551/none; secure_fields without rfc7508 and unknown names
+    are refused."""
+    assert b"message/rfc822" in signed_by(signer, header_protection="rfc8551")
+    assert b"message/rfc822" not in signed_by(signer, header_protection="none")
+    with pytest.raises(ValueError, match="secure_fields"):
+        signed_by(signer, secure_fields=[SecureField("To", "x")])
+    with pytest.raises(ValueError, match="header_protection"):
+        signed_by(signer, header_protection="rfc9788")  # type: ignore[arg-type]
+
+
+def test_malformed_attribute_is_reported(signer: SmimeIdentity) -> None:
+    """An attribute value that is no SecureHeaderFields reads as Malformed (pure, unverified)."""
+    signed = signed_by(signer, "opaque", "rfc7508")
+    info = cms.ContentInfo.load(base64.b64decode(signed.split(b"\r\n\r\n", 1)[1]))
+    attributes = info["content"]["signer_infos"][0]["signed_attrs"]
+    [attribute] = [a for a in attributes if a["type"].dotted == "1.2.840.113549.1.9.16.2.55"]
+    attribute["values"] = cms.SetOfAny([core.Any.load(b"\x31\x05\x0a\x01\x00\x30\x00")])
+    result = secure_headers_in(info.dump())
+    assert isinstance(result, Malformed)
+    assert "empty" in result.reason
+
+
 def test_bare_lf_line_endings_verify(pki: TestPki, signer: SmimeIdentity) -> None:
     """A stored copy with LF line endings is canonicalised back to CRLF before verification."""
     result = check(pki, signed_by(signer).replace(b"\r\n", b"\n"))
@@ -217,7 +406,7 @@ def test_missing_outer_field_is_a_mismatch(pki: TestPki, signer: SmimeIdentity) 
 
 def test_mismatch_fields_can_be_chosen(pki: TestPki, signer: SmimeIdentity) -> None:
     """Only the requested fields are compared; absent on both sides is no mismatch."""
-    signed = signed_by(signer, header_protection=False)
+    signed = signed_by(signer, header_protection="none")
     assert header_protection_mismatches(signed, check(pki, signed), ["Subject", "Cc"]) == [
         "Subject"
     ]

@@ -214,6 +214,27 @@ async def test_answers_an_smime_signed_challenge(mua: Mua) -> None:
     await _answered(mua, challenge)
 
 
+async def test_answers_an_rfc7508_protected_challenge(mua: Mua) -> None:
+    """CHAL-BODY-3, AMB-8: a SecureHeaderFields attribute is header protection too."""
+    signer = mua.world.pki.smime_signer(mua.pending.challenge_from)
+    challenge = ChallengeEmail(
+        mua.pending.challenge_from, mua.pending.identifier, new_token_part(24)
+    ).signed_smime(signer, header_protection="rfc7508", canonicalization="simple")
+    await _answered(mua, challenge)
+
+
+async def test_refuses_an_rfc7508_challenge_with_another_outer_subject(mua: Mua) -> None:
+    """CHAL-BODY-3: the outer Subject is not the one the RFC 7508 attribute protects."""
+    signer = mua.world.pki.smime_signer(mua.pending.challenge_from)
+    challenge = ChallengeEmail(
+        mua.pending.challenge_from, mua.pending.identifier, new_token_part(24)
+    ).signed_smime(signer, header_protection="rfc7508")
+    raw = challenge.build()
+    forged = raw.replace(challenge.token_part1.encode(), new_token_part(24).encode(), 1)
+    assert forged != raw
+    await _refused(mua, forged, "CHAL-BODY-3")
+
+
 async def test_refuses_an_unsigned_challenge(mua: Mua) -> None:
     """CHAL-AUTH-1: no DKIM or S/MIME signature, no answer."""
     await _refused(mua, mua.challenge().unsigned().build(), "CHAL-AUTH-1")

@@ -104,7 +104,7 @@ def _serve_args() -> Namespace:
     """``rfc8823 serve`` without any flag."""
     names = ("config", "db", "resolver", "smarthost", "mx_port", "challenge_from", "http")
     extra = ("dkim_domain", "dkim_selector", "dkim_key", "smime_sign", "eab_required", "reply")
-    return Namespace(**dict.fromkeys(names + extra))
+    return Namespace(**dict.fromkeys((*names, *extra, "smime_header_protection")))
 
 
 def engine_with(*faults: str) -> ChallengeEngine:
@@ -149,6 +149,21 @@ def test_challenge_faults_break_their_rule(fault: str, requirement: str) -> None
     """With the fault, the challenge email breaks the rule; without, nothing is broken."""
     assert broken_ids(challenge_email(engine_with())) == set()
     assert requirement in broken_ids(challenge_email(engine_with(fault)))
+
+
+@pytest.mark.parametrize("protection", ["rfc8551", "rfc7508"])
+@pytest.mark.parametrize(
+    "fault", ["challenge-smime-unprotected", "challenge-smime-protects-other-subject"]
+)
+def test_smime_header_protection_faults_break_chal_body_3(fault: str, protection: str) -> None:
+    """With ``smime_sign``, either header-protection fault breaks CHAL-BODY-3 and nothing else."""
+    changes = {"smime_sign": True, "smime_header_protection": protection}
+    plain = ChallengeEngine(config(**changes), Store(None), clock=time.time, pki=TestPki.load())
+    assert broken_ids(challenge_email(plain)) == set()
+    faulty = ChallengeEngine(
+        config(fault, **changes), Store(None), clock=time.time, pki=TestPki.load()
+    )
+    assert broken_ids(challenge_email(faulty)) == {"CHAL-BODY-3"}
 
 
 def test_unsigned_challenge_has_no_signature() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from rfc8823.auth.dkim import CHALLENGE_RECOMMENDED_HEADERS, CHALLENGE_REQUIRED_HEADERS
 from rfc8823.auth.resolver import Resolver
+from rfc8823.auth.secure_headers import Canonicalization, FieldStatus, SecureField
 from rfc8823.auth.smime import SmimeForm
 from rfc8823.findings import Verdict, by_requirement, failures
 from rfc8823.messages.challenge import (
@@ -20,7 +21,7 @@ from rfc8823.messages.challenge import (
     authenticate_challenge,
     inspect_challenge,
 )
-from rfc8823.messages.mime import parse_message
+from rfc8823.messages.mime import leaf, parse_message
 from rfc8823.requirements import covers
 from rfc8823.strategies.challenge import (
     CA_DOMAIN,
@@ -522,17 +523,26 @@ VIOLATIONS = [
     ),
     _violation(
         lambda b: b.unsigned().signed_smime(
-            smime_identity(CHALLENGE_FROM), header_protection=False
+            smime_identity(CHALLENGE_FROM), header_protection="none"
         ),
         "CHAL-BODY-3",
         name="body3-unprotected",
     ),
     _violation(
         lambda b: b.unsigned().signed_smime(
-            smime_identity(CHALLENGE_FROM), form="opaque", header_protection=False
+            smime_identity(CHALLENGE_FROM), form="opaque", header_protection="none"
         ),
         "CHAL-BODY-3",
         name="body3-unprotected-opaque",
+    ),
+    _violation(
+        lambda b: b.unsigned().signed_smime(
+            smime_identity(CHALLENGE_FROM),
+            header_protection="rfc7508",
+            secure_fields=[SecureField("From", CHALLENGE_FROM), SecureField("To", IDENTIFIER)],
+        ),
+        "CHAL-BODY-3",
+        name="body3-rfc7508-without-subject",
     ),
     _violation(lambda b: b.with_header("X-Note", "x" * 999), "REF-5322-1", name="ref5322-long"),
 ]
@@ -563,6 +573,115 @@ def test_tampered_outer_header_breaks_protection(verify: Verify, field: str) -> 
     assert verdict(report, "CHAL-BODY-3") is Verdict.FAIL
 
 
+@covers("CHAL-BODY-3", "REF-7508-1")
+@pytest.mark.parametrize("form", ["multipart-signed", "opaque"])
+@pytest.mark.parametrize("canonicalization", ["simple", "relaxed"])
+def test_rfc7508_protected_challenge_conforms(
+    verify: Verify, form: SmimeForm, canonicalization: Canonicalization
+) -> None:
+    """An RFC 7508 SecureHeaderFields attribute is header protection too (AMB-8): PASS, and
+    the mechanism is recorded as INFO on REF-7508-1."""
+    builder = base().signed_smime(
+        smime_identity(CHALLENGE_FROM),
+        form=form,
+        header_protection="rfc7508",
+        canonicalization=canonicalization,
+    )
+    for report in (judge(builder, verify), judge(builder)):
+        assert_clean(report)
+        assert verdict(report, "CHAL-BODY-3") is Verdict.PASS
+        assert verdict(report, "REF-7508-1") is Verdict.INFO
+        assert report.verdicts("REF-8551-1") == ()
+    wrapped = judge(smime_signed(base()), verify)
+    assert verdict(wrapped, "REF-8551-1") is Verdict.INFO
+    assert wrapped.verdicts("REF-7508-1") == ()
+
+
+def _outer_changed(raw: bytes, field: str, value: str | None) -> bytes:
+    """``raw`` with the outer ``field`` written as ``value`` (None: left out) after signing."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.startswith(f"{field}:".encode())]
+    if value is not None:
+        lines.append(f"{field}: {value}".encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+@covers("CHAL-BODY-3", "REF-7508-1")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("Subject", f"ACME: {TOKEN_32}"),
+        ("From", "ca@ca.example"),
+        ("To", "eve@mail.example"),
+        ("Subject", None),
+    ],
+)
+def test_rfc7508_outer_change_fails_naming_the_field(
+    verify: Verify, field: str, value: str | None
+) -> None:
+    """An outer From, To or Subject that no longer shows the protected one is a FAIL naming it."""
+    builder = base().signed_smime(smime_identity(CHALLENGE_FROM), header_protection="rfc7508")
+    tampered = _outer_changed(builder.build(), field, value)
+    report = inspect_challenge(tampered, base().expectation(), verify(tampered))
+    [finding] = [f for f in report.findings if f.requirement == "CHAL-BODY-3"]
+    assert finding.verdict is Verdict.FAIL
+    assert f"RFC 7508: protected {field}" in finding.observed or f"{field} [" in finding.observed
+
+
+@covers("CHAL-BODY-3", "REF-7508-1")
+@pytest.mark.parametrize(
+    ("fields", "wording"),
+    [
+        ((("From", "duplicated"), ("To", "duplicated")), "Subject ["),
+        ((("From", "duplicated"), ("To", "duplicated"), ("Subject", "modified")), "modified"),
+        ((("From", "duplicated"), ("To", "deleted"), ("Subject", "duplicated")), "deleted"),
+    ],
+)
+def test_rfc7508_attribute_that_does_not_protect_a_field_fails(
+    verify: Verify, fields: tuple[tuple[str, FieldStatus], ...], wording: str
+) -> None:
+    """A required field left out of the attribute, or declared modified or deleted (RFC 7508
+    §4.4), leaves the outer header unprotected: CHAL-BODY-3 FAIL naming the field."""
+    written = dict(base().header_fields())
+    listed = [SecureField(name, written[name], status) for name, status in fields]
+    builder = base().signed_smime(
+        smime_identity(CHALLENGE_FROM), header_protection="rfc7508", secure_fields=listed
+    )
+    report = judge(builder, verify)
+    assert report.failed_ids() == {"CHAL-BODY-3"}
+    [finding] = [f for f in report.findings if f.requirement == "CHAL-BODY-3"]
+    assert wording in finding.observed
+
+
+@covers("CHAL-BODY-3", "REF-8551-1", "REF-7508-1")
+def test_both_mechanisms_must_agree_with_the_outer_header(verify: Verify) -> None:
+    """A wrapped message/rfc822 body under an RFC 7508 signature: each is compared (AMB-8)."""
+    inner = base(TOKEN_32).build()
+    builder = base().with_body(leaf("message/rfc822", inner, transfer_encoding="7bit"))
+    signed = builder.signed_smime(smime_identity(CHALLENGE_FROM), header_protection="rfc7508")
+    report = judge(signed, verify)
+    [finding] = [f for f in report.findings if f.requirement == "CHAL-BODY-3"]
+    assert finding.verdict is Verdict.FAIL
+    assert finding.observed.startswith("RFC 8551: outer Subject")
+    assert "RFC 7508" not in finding.observed
+    assert verdict(report, "REF-8551-1") is Verdict.INFO
+    assert verdict(report, "REF-7508-1") is Verdict.INFO
+    agreeing = base().with_body(leaf("message/rfc822", base().build(), transfer_encoding="7bit"))
+    both = agreeing.signed_smime(smime_identity(CHALLENGE_FROM), header_protection="rfc7508")
+    assert verdict(judge(both, verify), "CHAL-BODY-3") is Verdict.PASS
+
+
+def test_builder_refuses_unknown_protection_choices() -> None:
+    """Invalid S/MIME header-protection choices fail when the builder is called."""
+    identity = smime_identity(CHALLENGE_FROM)
+    with pytest.raises(ValueError, match="header_protection"):
+        base().signed_smime(identity, header_protection="rfc9788")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="canonicalization"):
+        base().signed_smime(identity, canonicalization="loose")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="secure_fields"):
+        base().signed_smime(identity, secure_fields=[SecureField("To", IDENTIFIER)])
+
+
 @covers("CHAL-DKIM-1", "CHAL-DKIM-2", "CHAL-DKIM-3", "CHAL-BODY-2", "CHAL-BODY-3")
 def test_static_rules_are_judged_without_auth() -> None:
     """``h=``, ``d=``, the S/MIME form and multipart/signed protection need no verification."""
@@ -570,7 +689,7 @@ def test_static_rules_are_judged_without_auth() -> None:
     assert judge(no_subject).failed_ids() == {"CHAL-DKIM-1"}
     esp = base().signed_dkim(dkim_key("ed", domain=ESP_DOMAIN), selector="ed", domain=ESP_DOMAIN)
     assert judge(esp).failed_ids() == {"CHAL-DKIM-3"}
-    unprotected = base().signed_smime(smime_identity(CHALLENGE_FROM), header_protection=False)
+    unprotected = base().signed_smime(smime_identity(CHALLENGE_FROM), header_protection="none")
     assert judge(unprotected).failed_ids() == {"CHAL-BODY-3"}
     legacy = base().signed_smime(smime_identity(CHALLENGE_FROM), legacy_media_types=True)
     assert judge(legacy).failed_ids() == {"CHAL-BODY-2"}

@@ -68,6 +68,7 @@ def test_config_from_toml(tmp_path: Path) -> None:
         ("[tokens]\npart1_octets = 8\n", "128 bits"),
         ("[mail]\nfrom = 'nobody'\n", "not an address"),
         ("[eab]\nrequired = true\n", "EAB key"),
+        ("[mail]\nsmime_header_protection = 'rfc9788'\n", "smime_header_protection"),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -76,6 +77,18 @@ def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         ServerConfig.from_toml(path)
+
+
+def test_smime_header_protection_from_file_and_flag(tmp_path: Path) -> None:
+    """The header-protection mechanism of signed challenges (CHAL-BODY-3, AMB-8): file or flag."""
+    assert ServerConfig().smime_header_protection == "rfc8551"
+    path = tmp_path / "ca.toml"
+    path.write_text('[mail]\nsmime_sign = true\nsmime_header_protection = "rfc7508"\n')
+    assert ServerConfig.from_toml(path).smime_header_protection == "rfc7508"
+    args = build_parser().parse_args(
+        ["serve", "--config", str(path), "--smime-header-protection", "rfc8551"]
+    )
+    assert config_from_args(args).smime_header_protection == "rfc8551"
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:

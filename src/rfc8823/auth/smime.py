@@ -1,7 +1,9 @@
-"""S/MIME signing (cryptography) and verification (openssl cms) of challenge emails.
+"""S/MIME signing (cryptography, asn1crypto) and verification (openssl cms) of challenge emails.
 
 RFC 8823 §3.1 (6)-(7): a signed challenge is multipart/signed or opaque signed-data, uses
-header protection, and its signer certificate names the From address. RFC 8551 §3.1, §3.5.
+header protection, and its signer certificate names the From address. Header protection is
+either RFC 8551 §3.1 wrapping or an RFC 7508 SecureHeaderFields signed attribute (AMB-8).
+RFC 8551 §3.1, §3.5; RFC 5652 §5.
 """
 
 from __future__ import annotations
@@ -15,21 +17,36 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value, parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
+from asn1crypto import algos, core
+from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
+from rfc8823.auth import secure_headers
+from rfc8823.auth.secure_headers import (
+    ASN1_ERRORS,
+    Canonicalization,
+    Malformed,
+    SecureField,
+    SecureHeaders,
+)
 from rfc8823.world.keys import PrivateKey
 
 SmimeForm = Literal["multipart-signed", "opaque"]
 SmimeStatus = Literal["pass", "fail", "none", "error"]
+_DATA = "1.2.840.113549.1.7.1"
+_SIGNED_DATA = "1.2.840.113549.1.7.2"
+HeaderProtection = Literal["none", "rfc8551", "rfc7508"]
+"""How a signature protects the header: not at all, RFC 8551 §3.1 wrapping, RFC 7508 attribute."""
 
 PROTECTED_FIELDS = (
     "From",
@@ -64,6 +81,8 @@ class SmimeResult:
     signer_cert: x509.Certificate | None = None
     inner: bytes | None = None
     protected_headers: tuple[tuple[str, str], ...] | None = None
+    secure_headers: SecureHeaders | Malformed | None = None
+    """The signer's RFC 7508 SecureHeaderFields attribute, read once the signature verified."""
 
 
 def sign(
@@ -73,20 +92,30 @@ def sign(
     chain: Sequence[x509.Certificate],
     *,
     form: SmimeForm = "multipart-signed",
-    header_protection: bool = True,
+    header_protection: HeaderProtection = "rfc8551",
+    canonicalization: Canonicalization = "relaxed",
+    secure_fields: Sequence[SecureField] | None = None,
 ) -> bytes:
     """Sign a complete RFC 5322 message with SHA-256, returning the complete signed message.
 
-    With `header_protection` the signed content is a message/rfc822 part holding the whole
-    original message, and the outer header repeats its fields (RFC 8551 §3.1, CHAL-BODY-3);
-    without it only the body entity is signed. Forms: RFC 8551 §3.5.3 and §3.5.2 (CHAL-BODY-2).
+    ``header_protection`` (CHAL-BODY-3, AMB-8): "rfc8551" signs a message/rfc822 part holding
+    the whole original message (RFC 8551 §3.1); "rfc7508" signs the body entity and lists the
+    message's :data:`PROTECTED_FIELDS` in a SecureHeaderFields signed attribute declared
+    ``canonicalization`` (RFC 7508 §4), or ``secure_fields`` instead when given (negative
+    tests); "none" signs the body entity only. The outer header repeats the message's fields
+    either way. Forms: RFC 8551 §3.5.3 and §3.5.2 (CHAL-BODY-2).
     """
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise TypeError(f"S/MIME signing needs an RSA or EC key, not {type(key).__name__}")
+    protection = _protection(header_protection)
+    if secure_fields is not None and protection != "rfc7508":
+        raise ValueError("secure_fields only apply to header_protection='rfc7508'")
+    if form not in ("multipart-signed", "opaque"):
+        raise ValueError(f"form must be 'multipart-signed' or 'opaque', not {form!r}")
     canonical = _canonical(message)
     fields, body = _split(canonical)
     outer = [field for field in fields if not _is_content_field(field)]
-    if header_protection:
+    if protection == "rfc8551":
         content = b"Content-Type: message/rfc822; forwarded=no\r\n\r\n" + canonical
     else:
         content_fields = [
@@ -97,14 +126,14 @@ def sign(
         if not any(_field_name(field) == b"content-type" for field in content_fields):
             content_fields.insert(0, b"Content-Type: text/plain; charset=us-ascii")
         content = b"\r\n".join(content_fields) + b"\r\n\r\n" + body
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(content)
-    builder = builder.add_signer(identity_cert, key, hashes.SHA256())
-    for cert in chain:
-        builder = builder.add_certificate(cert)
-    if form == "multipart-signed":
-        signature = builder.sign(
-            Encoding.DER, [pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.DetachedSignature]
-        )
+    detached = form == "multipart-signed"
+    if protection == "rfc7508":
+        listed = secure_fields if secure_fields is not None else _secure_fields(outer)
+        attribute = secure_headers.encode(listed, canonicalization)
+        signed = _signed_data(content, identity_cert, key, chain, attribute, detached=detached)
+    else:
+        signed = _pkcs7_signed_data(content, identity_cert, key, chain, detached=detached)
+    if detached:
         boundary = _boundary(content)
         header = [
             *outer,
@@ -121,12 +150,11 @@ def sign(
                 b'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n',
                 b"Content-Transfer-Encoding: base64\r\n",
                 b'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n',
-                _base64_lines(signature),
+                _base64_lines(signed),
                 b"--" + boundary + b"--\r\n",
             ]
         )
-    elif form == "opaque":
-        signed_data = builder.sign(Encoding.DER, [pkcs7.PKCS7Options.Binary])
+    else:
         header = [
             *outer,
             b"MIME-Version: 1.0",
@@ -134,10 +162,161 @@ def sign(
             b"Content-Transfer-Encoding: base64",
             b'Content-Disposition: attachment; filename="smime.p7m"',
         ]
-        body = _base64_lines(signed_data)
-    else:
-        raise ValueError(f"form must be 'multipart-signed' or 'opaque', not {form!r}")
+        body = _base64_lines(signed)
     return b"\r\n".join(header) + b"\r\n\r\n" + body
+
+
+def _protection(choice: HeaderProtection) -> HeaderProtection:
+    if choice not in ("none", "rfc8551", "rfc7508"):
+        raise ValueError(f"header_protection is 'none', 'rfc8551' or 'rfc7508', not {choice!r}")
+    return choice
+
+
+def _secure_fields(outer: Sequence[bytes]) -> list[SecureField]:
+    """The outer fields of :data:`PROTECTED_FIELDS`, as written, all duplicated (RFC 7508 §4.4)."""
+    wanted = {name.lower() for name in PROTECTED_FIELDS}
+    return [
+        SecureField(name, value) for name, value in _raw_fields(outer) if name.lower() in wanted
+    ]
+
+
+def _pkcs7_signed_data(
+    content: bytes,
+    cert: x509.Certificate,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    chain: Sequence[x509.Certificate],
+    *,
+    detached: bool,
+) -> bytes:
+    """DER SignedData from cryptography's PKCS#7 builder (its standard signed attributes)."""
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(content)
+    builder = builder.add_signer(cert, key, hashes.SHA256())
+    for extra in chain:
+        builder = builder.add_certificate(extra)
+    options = [pkcs7.PKCS7Options.Binary]
+    if detached:
+        options.append(pkcs7.PKCS7Options.DetachedSignature)
+    return builder.sign(Encoding.DER, options)
+
+
+class _SignedAttribute(asn1_cms.CMSAttribute):  # type: ignore[misc]  # asn1crypto has no stubs
+    """A CMS attribute that also knows the SecureHeaderFields type (RFC 7508 §4.1).
+
+    A typed value, not an Any: asn1crypto re-encodes a value whose DER length ends in 0x80
+    (it takes that for an indefinite length), which an untyped value cannot survive.
+    """
+
+    _oid_specs: ClassVar[dict[str, type]] = {
+        **asn1_cms.CMSAttribute._oid_specs,
+        secure_headers.OID: secure_headers.SetOfSecureHeaderFields,
+    }
+
+
+class _SignedAttributes(asn1_cms.CMSAttributes):  # type: ignore[misc]
+    _child_spec = _SignedAttribute
+
+
+def _signed_data(
+    content: bytes,
+    cert: x509.Certificate,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    chain: Sequence[x509.Certificate],
+    secure_header_fields: bytes,
+    *,
+    detached: bool,
+) -> bytes:
+    """DER ContentInfo of a SignedData with a SecureHeaderFields signed attribute (RFC 5652 §5,
+    RFC 7508 §4.1).
+
+    Signed attributes: contentType, signingTime, messageDigest (SHA-256 of ``content``) and
+    the attribute; their DER SET is signed with RSA PKCS#1 v1.5 or ECDSA, SHA-256 (§5.4). The
+    signer certificate and ``chain`` travel in ``certificates``. asn1crypto writes each piece
+    once, fresh; the SEQUENCEs around them are joined here, because asn1crypto 1.5 re-encodes a
+    value read back whose length octets end in 0x80 (it takes them for an indefinite length)
+    and fails on that.
+    """
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(content)
+    protected = secure_headers.SecureHeaderFieldsAsn1.load(secure_header_fields, strict=True)
+    signed_attributes = _SignedAttributes(
+        [
+            _SignedAttribute({"type": "content_type", "values": ["data"]}),
+            _SignedAttribute(
+                {"type": "signing_time", "values": [asn1_cms.Time({"utc_time": datetime.now(UTC)})]}
+            ),
+            _SignedAttribute({"type": "message_digest", "values": [digest.finalize()]}),
+            _SignedAttribute({"type": secure_headers.OID, "values": [protected.native]}),
+        ]
+    ).dump()
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(signed_attributes, padding.PKCS1v15(), hashes.SHA256())
+        algorithm = "rsassa_pkcs1v15"
+    else:
+        signature = key.sign(signed_attributes, ec.ECDSA(hashes.SHA256()))
+        algorithm = "sha256_ecdsa"
+    sha256 = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
+    signer_info = _der(
+        0x30,
+        core.Integer(1).dump(),
+        _der(0x30, cert.issuer.public_bytes(), core.Integer(cert.serial_number).dump()),
+        sha256,
+        b"\xa0" + signed_attributes[1:],
+        algos.SignedDigestAlgorithm({"algorithm": algorithm}).dump(),
+        core.OctetString(signature).dump(),
+    )
+    encapsulated = [core.ObjectIdentifier(_DATA).dump()]
+    if not detached:
+        encapsulated.append(_der(0xA0, core.OctetString(content).dump()))
+    certificates = [c.public_bytes(Encoding.DER) for c in (cert, *chain)]
+    signed_data = _der(
+        0x30,
+        core.Integer(1).dump(),
+        _der(0x31, sha256),
+        _der(0x30, *encapsulated),
+        _der(0xA0, *certificates),
+        _der(0x31, signer_info),
+    )
+    return _der(0x30, core.ObjectIdentifier(_SIGNED_DATA).dump(), _der(0xA0, signed_data))
+
+
+def _der(tag: int, *parts: bytes) -> bytes:
+    """One DER TLV of a low tag number: ``tag``, definite length, ``parts`` joined (X.690 §8.1)."""
+    body = b"".join(parts)
+    if len(body) < 0x80:
+        return bytes([tag, len(body)]) + body
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def secure_headers_in(signed_data: bytes) -> SecureHeaders | Malformed | None:
+    """The RFC 7508 SecureHeaderFields of the first signer that carries one; pure, never raises.
+
+    None when no signer has the attribute or the bytes are no readable SignedData (the
+    signature check reports that); :class:`Malformed` when the attribute is not exactly one
+    valid value (RFC 7508 §4.1, RFC 5652 §5.3).
+    """
+    try:
+        info = asn1_cms.ContentInfo.load(signed_data)
+        if info["content_type"].native != "signed_data":
+            return None
+        for signer in info["content"]["signer_infos"]:
+            found = [
+                attribute["values"]
+                for attribute in signer["signed_attrs"]
+                if attribute["type"].dotted == secure_headers.OID
+            ]
+            if not found:
+                continue
+            if len(found) != 1 or len(found[0]) != 1:
+                return Malformed("SecureHeaderFields must be one attribute with one value")
+            value = found[0][0].parse()
+            identifier = value.class_ << 6 | value.method << 5 | value.tag
+            if value.tag >= 31:
+                return Malformed(f"the attribute value has tag {value.tag}, not SET")
+            return secure_headers.decode(_der(identifier, value.contents))
+    except ASN1_ERRORS:
+        return None
+    return None
 
 
 def verify(
@@ -179,15 +358,26 @@ def header_protection_mismatches(
 ) -> list[str]:
     """Names of `fields` whose outer values differ from the protected ones, in `fields` order.
 
-    Values are compared decoded, unfolded and with whitespace runs collapsed. Without header
-    protection every field the outer header has is listed. CHAL-BODY-3, RFC 8551 §3.1.
+    Each mechanism the signature uses is checked and a field differing under either is listed
+    (so both must agree). RFC 8551 §3.1 wrapping: values compared decoded, unfolded and with
+    white space runs collapsed. RFC 7508: in the attribute's canonicalization, only fields
+    whose status is duplicated counting as shown (:func:`secure_headers.mismatches`). Without
+    header protection every field the outer header has is listed. CHAL-BODY-3, AMB-8.
     """
-    try:
-        outer = _decoded_headers(_PARSER.parsebytes(_canonical(outer_message), headersonly=True))
-    except _PARSE_ERRORS:
-        outer = ()
-    protected = result.protected_headers or ()
-    return [field for field in fields if _values(outer, field) != _values(protected, field)]
+    canonical = _canonical(outer_message)
+    secure = result.secure_headers if isinstance(result.secure_headers, SecureHeaders) else None
+    differing: set[str] = set()
+    if result.protected_headers is not None or secure is None:
+        try:
+            outer = _decoded_headers(_PARSER.parsebytes(canonical, headersonly=True))
+        except _PARSE_ERRORS:
+            outer = ()
+        protected = result.protected_headers or ()
+        differing.update(f for f in fields if _values(outer, f) != _values(protected, f))
+    if secure is not None:
+        raw = _raw_fields(_split(canonical)[0])
+        differing.update(secure_headers.mismatches(raw, secure, fields))
+    return [field for field in fields if field in differing]
 
 
 def _verify_multipart(
@@ -283,6 +473,7 @@ def _openssl_verify(
         signer,
         inner,
         _protected_headers(inner),
+        secure_headers_in(cms),
     )
 
 
@@ -389,6 +580,22 @@ def _split(canonical: bytes) -> tuple[list[bytes], bytes]:
         else:
             fields.append(line)
     return fields, body
+
+
+def _raw_fields(fields: Sequence[bytes]) -> tuple[tuple[str, str], ...]:
+    """(name, value) of raw header fields: the value after the colon and its white space, as
+    written (folds kept), the way RFC 7508 simple canonicalization compares it (§4.3)."""
+    pairs = []
+    for field in fields:
+        name, colon, value = field.partition(b":")
+        if colon:
+            pairs.append(
+                (
+                    name.strip().decode("ascii", "replace"),
+                    value.lstrip(b" \t").decode("utf-8", "replace"),
+                )
+            )
+    return tuple(pairs)
 
 
 def _field_name(field: bytes) -> bytes:

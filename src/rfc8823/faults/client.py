@@ -137,9 +137,10 @@ declare(
     ),
     _fault(
         ANSWERS_UNPROTECTED_HEADERS,
-        ("CHAL-BODY-3", "REF-8551-1", "SEC-6"),
-        "ignores S/MIME header protection: answers the outer Subject when it differs",
-        _refused("smime-header-protection-broken"),
+        ("CHAL-BODY-3", "REF-8551-1", "REF-7508-1", "SEC-6"),
+        "ignores S/MIME header protection (RFC 8551 wrapping or RFC 7508 attribute): answers "
+        "the outer Subject when it differs",
+        _refused("smime-header-protection-broken", "smime-7508-subject-differs"),
     ),
     _fault(
         ANSWERS_TWICE,
@@ -184,7 +185,7 @@ declare(
     ),
     _fault(
         SPACED_THUMBPRINT,
-        ("A-KA-1", "KA-2", "FLOW-5"),
+        ("A-KA-1", "KA-2", "FLOW-5", "RESP-BODY-2"),
         "hashes the JWK with spaces after ',' and ':' for its thumbprint (not RFC 7638 form)",
         (_KA,),
     ),
@@ -232,7 +233,7 @@ declare(
     ),
     _fault(
         SIGNS_FEW_HEADERS,
-        ("RESP-DKIM-2",),
+        ("RESP-DKIM-2", "RESP-DKIM-3"),
         "DKIM-signs only From, To and Subject of its response",
         (f"{_RESPONSE}::test_response_is_dkim_signed_for_the_from_domain",),
     ),
@@ -244,7 +245,7 @@ declare(
     ),
     _fault(
         CSR_SIGNING_CAN_ENCRYPT,
-        ("CSR-KU-2",),
+        ("CSR-KU-2", "CSR-KU-3"),
         "adds the key's encryption bit to the keyUsage of a signing-only CSR",
         (_CSR,),
     ),

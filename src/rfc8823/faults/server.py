@@ -14,6 +14,8 @@ _S = "suites/server/"
 _CHALLENGE_EMAIL = _S + "test_challenge_email.py::test_challenge_email_conforms"
 _CHALLENGE_DKIM = _S + "test_challenge_email.py::test_challenge_dkim_signature"
 _TOKEN_IN_SUBJECT = _S + "test_challenge_email.py::test_token_part1_in_subject"
+_CHALLENGE_SMIME = _S + "test_challenge_email.py::test_challenge_smime_signature"
+_SMIME_SIGN = ("--server-config", "smime_sign=true")
 _FRESH_TOKENS = _S + "test_challenge_object.py::test_tokens_are_fresh_and_long"
 _VALID_SHAPE = _S + "test_challenge_object.py::test_valid_authorization_shape"
 _BASICS = _S + "test_acme_basics.py::"
@@ -24,8 +26,16 @@ _FINALIZE = _S + "test_finalize_certificates.py::"
 _ISSUED = _FINALIZE + "test_issued_certificate_matches_the_request"
 
 
-def _server(name: str, breaks: tuple[str, ...], summary: str, *suites: str) -> Fault:
-    return Fault(name=name, role="server", breaks=breaks, summary=summary, suites=suites)
+def _server(
+    name: str,
+    breaks: tuple[str, ...],
+    summary: str,
+    *suites: str,
+    options: tuple[str, ...] = (),
+) -> Fault:
+    return Fault(
+        name=name, role="server", breaks=breaks, summary=summary, suites=suites, options=options
+    )
 
 
 CHALLENGE_FAULTS = (
@@ -84,6 +94,21 @@ CHALLENGE_FAULTS = (
         ("CHAL-SUBJ-1",),
         "the Subject is 'ACME:<token-part1>', no white space after the label (§3.1 (1))",
         _CHALLENGE_EMAIL,
+    ),
+    _server(
+        "challenge-smime-unprotected",
+        ("CHAL-BODY-3",),
+        "the S/MIME signature covers the body only: no header field is protected (§3.1 (7))",
+        _CHALLENGE_SMIME,
+        options=_SMIME_SIGN,
+    ),
+    _server(
+        "challenge-smime-protects-other-subject",
+        ("CHAL-BODY-3",),
+        "the RFC 7508 SecureHeaderFields attribute protects another Subject than the outer "
+        "one (§3.1 (7))",
+        _CHALLENGE_SMIME,
+        options=_SMIME_SIGN,
     ),
     _server(
         "token-part1-short",

@@ -17,7 +17,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from rfc8823.auth import dkim, smime
+from rfc8823.auth import dkim, secure_headers, smime
 from rfc8823.auth.dkim import (
     CHALLENGE_RECOMMENDED_HEADERS,
     CHALLENGE_REQUIRED_HEADERS,
@@ -25,7 +25,8 @@ from rfc8823.auth.dkim import (
     DkimResult,
 )
 from rfc8823.auth.resolver import Resolver
-from rfc8823.auth.smime import SmimeForm, SmimeResult
+from rfc8823.auth.secure_headers import Canonicalization, Malformed, SecureField, SecureHeaders
+from rfc8823.auth.smime import HeaderProtection, SmimeForm, SmimeResult
 from rfc8823.findings import Finding, Verdict, broken, info, passed, risk
 from rfc8823.messages.headers import (
     ALLOWED_SUBJECT_CHARSETS,
@@ -145,7 +146,9 @@ class _DkimSigning:
 class _SmimeSigning:
     identity: SmimeIdentity
     form: SmimeForm
-    header_protection: bool
+    header_protection: HeaderProtection
+    canonicalization: Canonicalization
+    secure_fields: tuple[SecureField, ...] | None
     legacy_media_types: bool
 
 
@@ -363,19 +366,33 @@ class ChallengeEmail:
         identity: SmimeIdentity,
         *,
         form: SmimeForm = "multipart-signed",
-        header_protection: bool = True,
+        header_protection: HeaderProtection = "rfc8551",
+        canonicalization: Canonicalization = "relaxed",
+        secure_fields: Sequence[SecureField] | None = None,
         legacy_media_types: bool = False,
     ) -> ChallengeEmail:
         """Sign with S/MIME (RFC 8551; CHAL-AUTH-1, CHAL-BODY-2, CHAL-BODY-3).
 
-        ``header_protection`` wraps the message as message/rfc822 (RFC 8551 §3.1);
-        ``legacy_media_types`` writes the pre-RFC 5751 ``application/x-pkcs7-*`` names.
+        ``header_protection`` (AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551
+        §3.1); "rfc7508" lists the header fields in a SecureHeaderFields signed attribute
+        declared ``canonicalization`` (RFC 7508 §4), or exactly ``secure_fields`` when given
+        (negative tests); "none" signs the body only. ``legacy_media_types`` writes the
+        pre-RFC 5751 ``application/x-pkcs7-*`` names.
         """
         if not isinstance(identity.key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise TypeError(f"S/MIME signs with RSA or EC, not {type(identity.key).__name__}")
         if form not in ("multipart-signed", "opaque"):
             raise ValueError(f"form must be 'multipart-signed' or 'opaque', not {form!r}")
-        signing = _SmimeSigning(identity, form, header_protection, legacy_media_types)
+        if header_protection not in ("none", "rfc8551", "rfc7508"):
+            raise ValueError(f"header_protection {header_protection!r} is not none/rfc8551/rfc7508")
+        if canonicalization not in ("simple", "relaxed"):
+            raise ValueError(f"canonicalization {canonicalization!r} is not simple/relaxed")
+        if secure_fields is not None and header_protection != "rfc7508":
+            raise ValueError("secure_fields only apply to header_protection='rfc7508'")
+        listed = None if secure_fields is None else tuple(secure_fields)
+        signing = _SmimeSigning(
+            identity, form, header_protection, canonicalization, listed, legacy_media_types
+        )
         return replace(self, smime_signing=signing)
 
     def unsigned(self) -> ChallengeEmail:
@@ -452,6 +469,8 @@ class ChallengeEmail:
                 identity.chain,
                 form=chosen.form,
                 header_protection=chosen.header_protection,
+                canonicalization=chosen.canonicalization,
+                secure_fields=chosen.secure_fields,
             )
             if chosen.legacy_media_types:
                 raw = _legacy_media_types(raw)
@@ -858,23 +877,76 @@ def _normalised(message: ParsedMessage, name: str) -> list[str]:
     return [" ".join(decode_header_value(value).text.split()) for value in message.all(name)]
 
 
-def _judge_protection(parsed: ParsedMessage, signed: _SignedContent, out: list[Finding]) -> None:
-    """Protected From/To/Subject equal the outer ones (CHAL-BODY-3, RFC 8551 §3.1, AMB-8)."""
-    if not signed.visible:
-        out.append(info("CHAL-BODY-3", "opaque signed-data not opened without verification"))
+def _secure_headers(
+    parsed: ParsedMessage, shape: _Smime, result: SmimeResult | None
+) -> SecureHeaders | Malformed | None:
+    """The RFC 7508 attribute: from a passing verification, else read from the CMS as sent."""
+    if result is not None and result.status == "pass":
+        return result.secure_headers
+    multipart = shape.form == "multipart-signed"
+    path, types = ("2", _SIGNATURE_PROTOCOLS) if multipart else ("1", _OPAQUE_TYPES)
+    for part in parsed.parts:
+        if part.path == path and part.content_type in types:
+            return smime.secure_headers_in(part.payload)
+    return None
+
+
+def _wrapping_problems(parsed: ParsedMessage, inner: ParsedMessage) -> list[str]:
+    """From/To/Subject of a message/rfc822 wrapper that differ from the outer ones (RFC 8551)."""
+    return [
+        f"RFC 8551: outer {field} {_normalised(parsed, field)} differs from the protected "
+        f"{_normalised(inner, field)}"
+        for field in MUST_PROTECT
+        if _normalised(parsed, field) != _normalised(inner, field)
+    ]
+
+
+def _judge_protection(
+    parsed: ParsedMessage,
+    signed: _SignedContent,
+    secure: SecureHeaders | Malformed | None,
+    out: list[Finding],
+) -> None:
+    """From/To/Subject protected and equal to the outer ones (CHAL-BODY-3, AMB-8).
+
+    Either mechanism counts: RFC 8551 §3.1 message/rfc822 wrapping, compared decoded and with
+    white space collapsed, or an RFC 7508 SecureHeaderFields attribute, compared in the
+    canonicalization it declares (§4.3-§4.4); when both appear, both must agree with the
+    outer header. Which one is used is INFO on REF-8551-1 / REF-7508-1.
+    """
+    if isinstance(secure, Malformed):
+        observed = f"malformed RFC 7508 SecureHeaderFields: {secure.reason}"
+        out.append(broken("CHAL-BODY-3", observed, "a valid attribute (RFC 7508 §4.1)"))
         return
-    inner = signed.protected
-    if inner is None:
-        observed = "signed content is not message/rfc822 (RFC 7508 attributes not inspected)"
-        out.append(broken("CHAL-BODY-3", observed, "RFC 8551 §3.1 header protection"))
+    used = []
+    problems = []
+    if signed.protected is not None:
+        used.append("RFC 8551 §3.1 wrapping")
+        out.append(info("REF-8551-1", "headers protected by message/rfc822 wrapping (AMB-8)"))
+        problems += _wrapping_problems(parsed, signed.protected)
+    if secure is not None:
+        used.append(f"an RFC 7508 attribute ({secure.canonicalization})")
+        observed = "headers protected by a SecureHeaderFields signed attribute (AMB-8)"
+        out.append(info("REF-7508-1", observed, f"{secure.canonicalization} canonicalization"))
+        for field in MUST_PROTECT:
+            reason = secure_headers.mismatch(parsed.headers, secure, field)
+            if reason is None and not secure.named(field) and parsed.all(field):
+                reason = f"{field} is not protected"
+            if reason is not None:
+                problems.append(f"RFC 7508: {reason}")
+    if not used:
+        if not signed.visible:
+            out.append(info("CHAL-BODY-3", "opaque signed-data not opened without verification"))
+            return
+        observed = "signed content is not message/rfc822 and carries no RFC 7508 attribute"
+        out.append(broken("CHAL-BODY-3", observed, "RFC 8551 §3.1 or RFC 7508 protection"))
         return
-    differing = [f for f in MUST_PROTECT if _normalised(parsed, f) != _normalised(inner, f)]
-    if differing:
-        outer_values = {f: _normalised(parsed, f) for f in differing}
-        inner_values = {f: _normalised(inner, f) for f in differing}
-        out.append(broken("CHAL-BODY-3", f"outer {outer_values}", f"protected {inner_values}"))
+    if problems:
+        expected = "From, To and Subject protected and equal to the outer ones"
+        out.append(broken("CHAL-BODY-3", "; ".join(problems), expected))
     else:
-        out.append(passed("CHAL-BODY-3", "From, To and Subject protected and equal"))
+        shown = " and ".join(used)
+        out.append(passed("CHAL-BODY-3", f"From, To and Subject protected by {shown} and equal"))
 
 
 def _readable_parts(
@@ -954,7 +1026,7 @@ def inspect_challenge(
     if shape is not None:
         _judge_smime(shape, smime_result, from_addr, out)
         signed = _signed_content(parsed, shape, smime_result)
-        _judge_protection(parsed, signed, out)
+        _judge_protection(parsed, signed, _secure_headers(parsed, shape, smime_result), out)
     _judge_body(_readable_parts(parsed, signed), out)
     _judge_line_length(raw, out)
     return ChallengeReport(

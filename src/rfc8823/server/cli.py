@@ -60,7 +60,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--dkim-domain", help="DKIM d= (default: the from domain)")
     parser.add_argument("--dkim-selector", help="DKIM selector (default: rsa)")
     parser.add_argument("--dkim-key", type=Path, help="PEM private key for DKIM")
-    parser.add_argument("--smime-sign", action="store_true", default=None)
+    parser.add_argument(
+        "--smime-sign", action="store_true", default=None, help="S/MIME-sign challenge emails"
+    )
+    parser.add_argument(
+        "--smime-header-protection",
+        choices=("rfc8551", "rfc7508"),
+        help="with --smime-sign: protect the header by message/rfc822 wrapping (RFC 8551, "
+        "the default) or a SecureHeaderFields signed attribute (RFC 7508)",
+    )
     parser.add_argument("--eab-required", action="store_true", default=None)
     parser.set_defaults(handler=serve)
 
@@ -78,6 +86,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         "dkim_selector": args.dkim_selector,
         "dkim_key_path": args.dkim_key,
         "smime_sign": args.smime_sign,
+        "smime_header_protection": args.smime_header_protection,
         "eab_required": args.eab_required,
         "faults": FaultSet.from_env() or None,
     }

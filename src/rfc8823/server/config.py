@@ -24,6 +24,8 @@ DEFAULT_CHALLENGE_FROM = "acme-challenge@ca.test"
 HOUR = 3600.0
 DAY = 24 * HOUR
 
+SmimeHeaderProtection = Literal["rfc8551", "rfc7508"]
+"""How an S/MIME-signed challenge protects its header (CHAL-BODY-3, AMB-8)."""
 MailAt = Literal["authz", "post"]
 """When the challenge email goes out: at the first authorization fetch, or at the POST (AMB-3)."""
 ChallengeVariant: TypeAlias = "Callable[[ChallengeEmail], ChallengeEmail]"
@@ -62,6 +64,11 @@ class ServerConfig:
     lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
     keeps a log of every request.
 
+    ``smime_sign`` S/MIME-signs challenge emails (DKIM stays on top); ``smime_header_protection``
+    chooses how the signature protects From, To, Subject and the other fields (CHAL-BODY-3,
+    AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551 §3.1, the default),
+    "rfc7508" lists them in a SecureHeaderFields signed attribute (RFC 7508).
+
     ``faults`` names the deliberate violations switched on (self-validation, issue 9; none by
     default): see :mod:`rfc8823.faults.server`.
     """
@@ -74,6 +81,7 @@ class ServerConfig:
     dkim_selector: str = "rsa"
     dkim_key_path: Path | None = None
     smime_sign: bool = False
+    smime_header_protection: SmimeHeaderProtection = "rfc8551"
     resolver: DnsEndpoint | None = None
     mx_port: int = 25
     smarthost: tuple[str, int] | None = None
@@ -111,6 +119,11 @@ class ServerConfig:
             raise ValueError(
                 f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
             )
+        if self.smime_header_protection not in ("rfc8551", "rfc7508"):
+            raise ValueError(
+                f"smime_header_protection must be 'rfc8551' or 'rfc7508', "
+                f"not {self.smime_header_protection!r}"
+            )
         if self.mail_at not in ("authz", "post"):
             raise ValueError(f"mail_at must be 'authz' or 'post', not {self.mail_at!r}")
         if self.retry_after < 0 or self.reject_nonces < 0:
@@ -145,7 +158,8 @@ class ServerConfig:
         """Read a TOML file; relative paths in it are taken relative to the file.
 
         Sections and keys: ``[http] host, port``; ``[store] db_path``; ``[mail] from,
-        dkim_domain, dkim_selector, dkim_key, smime_sign, resolver ("host:port"), mx_port,
+        dkim_domain, dkim_selector, dkim_key, smime_sign, smime_header_protection ("rfc8551" or
+        "rfc7508"), resolver ("host:port"), mx_port,
         smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
         reply_wait_after_post, mail_at``; ``[tokens] part1_octets, part2_octets, part1_padded``;
         ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[eab] required`` and
@@ -173,6 +187,7 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "dkim_selector": "dkim_selector",
         "dkim_key": "dkim_key_path",
         "smime_sign": "smime_sign",
+        "smime_header_protection": "smime_header_protection",
         "resolver": "resolver",
         "mx_port": "mx_port",
         "smarthost": "smarthost",

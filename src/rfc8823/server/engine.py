@@ -29,9 +29,15 @@ from rfc8823.auth.dkim import (
     DkimPrivateKey,
 )
 from rfc8823.auth.resolver import DnsError, Resolver
+from rfc8823.auth.secure_headers import SecureField
 from rfc8823.findings import Verdict
 from rfc8823.messages.challenge import ChallengeEmail
-from rfc8823.messages.headers import domain_of, normalize_address, parse_acme_subject
+from rfc8823.messages.headers import (
+    domain_of,
+    format_challenge_subject,
+    normalize_address,
+    parse_acme_subject,
+)
 from rfc8823.messages.mime import make_message_id, parse_message
 from rfc8823.messages.response import (
     ResponseExpectation,
@@ -205,7 +211,7 @@ class ChallengeEngine:
         if self.config.token_part1_padded:
             email = email.with_padding()
         if self.smime_identity is not None:
-            email = email.signed_smime(self.smime_identity)
+            email = self._smime_signed(email, self.smime_identity)
         email = email.signed_dkim(
             self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
         )
@@ -214,6 +220,22 @@ class ChallengeEngine:
         if self.config.challenge_variant is not None:
             email = self.config.challenge_variant(email)
         return email.build()
+
+    def _smime_signed(self, email: ChallengeEmail, identity: SmimeIdentity) -> ChallengeEmail:
+        """S/MIME-signed with the configured header protection (CHAL-BODY-3, AMB-8), or as a
+        CA with a header-protection fault signs it (self-validation)."""
+        faults = self.config.faults
+        if faults and faults.on("challenge-smime-unprotected"):
+            return email.signed_smime(identity, header_protection="none")
+        if faults and faults.on("challenge-smime-protects-other-subject"):
+            kept = [SecureField(n, v) for n, v in email.header_fields() if n != "Subject"]
+            other = format_challenge_subject(new_token_part(self.config.token_part1_octets))
+            return email.signed_smime(
+                identity,
+                header_protection="rfc7508",
+                secure_fields=[*kept, SecureField("Subject", other)],
+            )
+        return email.signed_smime(identity, header_protection=self.config.smime_header_protection)
 
     def _with_faults(self, email: ChallengeEmail, address: str) -> ChallengeEmail:
         """The challenge as a CA with the configured faults writes it (self-validation)."""

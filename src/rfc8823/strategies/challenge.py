@@ -22,7 +22,8 @@ from rfc8823.auth.dkim import (
     DkimPrivateKey,
     dkim_txt_record,
 )
-from rfc8823.auth.smime import SmimeForm
+from rfc8823.auth.secure_headers import Canonicalization, SecureField
+from rfc8823.auth.smime import HeaderProtection, SmimeForm
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.mime import format_date, leaf, mixed, text_plain
 from rfc8823.strategies.headers import (
@@ -46,6 +47,8 @@ DKIM_SELECTORS: dict[str, KeyKind] = {"rsa": "rsa2048", "ed": "ed25519"}
 _LABEL = len("ACME: ")
 _SMIME_KINDS: tuple[KeyKind, ...] = ("p256", "rsa2048")
 _SMIME_FORMS: st.SearchStrategy[SmimeForm] = st.sampled_from(("multipart-signed", "opaque"))
+_HEADER_PROTECTIONS: tuple[HeaderProtection, ...] = ("rfc8551", "rfc7508")
+_CANONICALIZATIONS: tuple[Canonicalization, ...] = ("simple", "relaxed")
 _NOT_AUTO_GENERATED = (None, "no", "auto-replied", "auto-replied; type=acme", "AUTO-NOTIFIED")
 _HTML = "<html><body><p>ACME challenge for {to}: nothing to do unless you asked for it.</p>"
 _HTML_END = "</body></html>"
@@ -159,14 +162,22 @@ def _dkim_headers() -> st.SearchStrategy[tuple[str, ...]]:
 
 @st.composite
 def _signed(draw: st.DrawFn, builder: ChallengeEmail) -> ChallengeEmail:
-    """DKIM (RSA or Ed25519), S/MIME (either form, EC or RSA) or both (CHAL-AUTH-1)."""
+    """DKIM (RSA or Ed25519), S/MIME or both (CHAL-AUTH-1).
+
+    S/MIME in either form, EC or RSA, headers protected by RFC 8551 wrapping or an RFC 7508
+    attribute of either canonicalization (CHAL-BODY-3, AMB-8).
+    """
     how = draw(st.sampled_from(("dkim", "smime", "both")))
     if how in ("smime", "both"):
         identity = smime_identity(
             builder.challenge_from, key_kind=draw(st.sampled_from(_SMIME_KINDS))
         )
-        form = draw(_SMIME_FORMS)
-        builder = builder.signed_smime(identity, form=form)
+        builder = builder.signed_smime(
+            identity,
+            form=draw(_SMIME_FORMS),
+            header_protection=draw(st.sampled_from(_HEADER_PROTECTIONS)),
+            canonicalization=draw(st.sampled_from(_CANONICALIZATIONS)),
+        )
     if how in ("dkim", "both"):
         selector = draw(st.sampled_from(tuple(DKIM_SELECTORS)))
         builder = builder.signed_dkim(
@@ -393,7 +404,21 @@ def _smime_legacy_types(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
 def _smime_unprotected(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
     form = draw(_SMIME_FORMS)
     identity = smime_identity(b.challenge_from)
-    builder = b.unsigned().signed_smime(identity, form=form, header_protection=False)
+    builder = b.unsigned().signed_smime(identity, form=form, header_protection="none")
+    return Deviation(builder, "CHAL-BODY-3")
+
+
+def _smime_attribute_differs(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
+    """An RFC 7508 attribute that protects another Subject than the outer one (CHAL-BODY-3)."""
+    kept = [SecureField(n, v) for n, v in b.header_fields() if n in ("From", "To")]
+    other = SecureField("Subject", f"ACME: {b64url_encode(b'another token-part1!')}")
+    builder = b.unsigned().signed_smime(
+        smime_identity(b.challenge_from),
+        form=draw(_SMIME_FORMS),
+        header_protection="rfc7508",
+        canonicalization=draw(st.sampled_from(_CANONICALIZATIONS)),
+        secure_fields=[*kept, other],
+    )
     return Deviation(builder, "CHAL-BODY-3")
 
 
@@ -428,6 +453,7 @@ _VIOLATIONS: tuple[_Violation, ...] = (
     _smime_bad_path,
     _smime_legacy_types,
     _smime_unprotected,
+    _smime_attribute_differs,
     _long_line,
 )
 

@@ -438,7 +438,7 @@ class ResponseEmail:
         if spec.smime is not None:
             identity = spec.smime
             crlf = smime_sign(
-                crlf, identity.cert, identity.key, identity.chain, header_protection=False
+                crlf, identity.cert, identity.key, identity.chain, header_protection="none"
             )
         message = crlf.replace(b"\r\n", spec.line_ending)
         for signing in spec.dkim:
