@@ -30,7 +30,7 @@ async def test_challenge_is_not_answered(client: ClientSuite, bad: BadChallenge)
     run.deliver(crafted.data)
     run.release(real)
     for token in crafted.tokens:
-        await run.expect_no_response(token, bad.why)
+        await run.expect_no_response(token, bad.why, challenge=crafted.data)
     await run.issued()
 
 

@@ -46,6 +46,7 @@ async def assert_answered(
     response = await run.response()
     report = run.judge(response, challenge)
     assert report.acceptable, f"observed a response a CA must refuse: {report.rejection_reasons}"
+    await run.issued()
     await run.close()
 
 
