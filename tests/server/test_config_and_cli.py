@@ -11,8 +11,9 @@ import pytest
 
 from rfc8823.auth.resolver import DnsEndpoint, Resolver
 from rfc8823.cli import build_parser
+from rfc8823.endpoints import parse_host_port
 from rfc8823.server.cli import config_from_args
-from rfc8823.server.config import ServerConfig, parse_host_port
+from rfc8823.server.config import ServerConfig
 from rfc8823.server.zonefile import parse_zone_data
 from rfc8823.tokens import b64url_encode
 
@@ -116,6 +117,15 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     assert parse_host_port("[::1]:53") == ("::1", 53)
     with pytest.raises(ValueError, match="host:port"):
         parse_host_port("localhost:http")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2525", ("127.0.0.1", 2525)), (":0", ("127.0.0.1", 0)), ("[::1]:25", ("::1", 25))],
+)
+def test_host_port_with_a_default_host(text: str, expected: tuple[str, int]) -> None:
+    """Command-line endpoints may leave out the host (loopback) and ask for port 0."""
+    assert parse_host_port(text, "127.0.0.1") == expected
 
 
 def test_zone_data_format() -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from rfc8823.endpoints import parse_host_port
 from rfc8823.targets import DkimRecord, EabCredentials, ServerCapabilities
 from rfc8823.targets.remote_server import (
     RemoteSettings,
     load_toml,
     parse_capability,
-    parse_host_port,
     settings_from_options,
 )
 

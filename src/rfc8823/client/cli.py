@@ -24,8 +24,8 @@ from rfc8823.client.enroll import (
 )
 from rfc8823.client.errors import EnrollmentError, ExitCode, UsageError
 from rfc8823.client.reply import DkimConfig, SubmissionConfig
+from rfc8823.endpoints import parse_host_port
 from rfc8823.faults import FAULTS_ENV, FaultSet, UnknownFaultError
-from rfc8823.server.config import parse_host_port
 from rfc8823.tokens import b64url_decode
 
 PROG = "rfc8823 enroll"
@@ -104,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _endpoint(text: str, option: str) -> tuple[str, int]:
     try:
-        return parse_host_port(text)
+        return parse_host_port(text, "127.0.0.1")
     except ValueError as error:
         raise UsageError(option, str(error)) from None
 

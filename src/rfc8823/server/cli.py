@@ -20,8 +20,9 @@ from types import FrameType
 from typing import Any
 
 from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.endpoints import parse_host_port
 from rfc8823.faults import FAULTS_ENV, FaultSet, UnknownFaultError
-from rfc8823.server.config import ServerConfig, parse_host_port
+from rfc8823.server.config import ServerConfig
 from rfc8823.server.runner import ReferenceServer
 from rfc8823.server.zonefile import load_zone_file
 from rfc8823.world.world import World
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def _host_port(text: str) -> tuple[str, int]:
     try:
-        return parse_host_port(text)
+        return parse_host_port(text, "127.0.0.1")
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.endpoints import parse_host_port
 from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.tokens import b64url_decode
 
@@ -31,16 +32,6 @@ MailAt = Literal["authz", "post"]
 ChallengeVariant: TypeAlias = "Callable[[ChallengeEmail], ChallengeEmail]"
 """A change to the signed challenge builder just before it is built (a test CA's variations)."""
 
-
-def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """``host:port`` or ``:port`` or ``port`` as a (host, port) pair; ``ValueError`` otherwise."""
-    host, colon, port = text.rpartition(":")
-    if not colon:
-        host, port = default_host, text
-    host = host.strip("[]") or default_host
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{text!r} is not host:port")
-    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -240,9 +231,9 @@ def _convert(key: str, value: Any, base: Path) -> Any:
     if key in ("db_path", "dkim_key"):
         return base / Path(str(value))
     if key == "resolver":
-        return DnsEndpoint(*parse_host_port(str(value)))
+        return DnsEndpoint(*parse_host_port(str(value), "127.0.0.1"))
     if key == "smarthost":
-        return parse_host_port(str(value))
+        return parse_host_port(str(value), "127.0.0.1")
     if key in _SCALE:
         return float(value) * _SCALE[key]
     if key == "keys":

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from rfc8823.endpoints import parse_host_port
 from rfc8823.targets.server import (
     DkimRecord,
     EabCredentials,
@@ -63,14 +64,6 @@ _ACME_KEYS = {
     "eab_hmac_key",
 }
 
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """``host:port`` (IPv6 in brackets) as a pair; ValueError for anything else."""
-    host, colon, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise ValueError(f"{text!r} is not host:port")
-    return host, int(port)
 
 
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
