@@ -324,11 +324,11 @@ async def test_replayed_or_foreign_token(
         await post_once(earlier)
         builder = flow.reply().with_subject(f"Re: ACME: {earlier.token_part1}")
         await send_signed(ca, flow, builder)
-        await expect_rejected(ca, conformance, flow, "SEC-5", "another authorization's token")
+        await expect_rejected(ca, conformance, flow, "SRV-VAL-3", "another authorization's token")
         named = await current_decision(earlier)
         judge(
             conformance,
-            "RESP-BODY-2",
+            "SRV-VAL-3",
             not named.validated,
             f"the authorization named in the Subject, given another one's digest: {named}",
             "not validated",
@@ -343,7 +343,7 @@ async def test_replayed_or_foreign_token(
         await ca.deliver_direct(address, old)
     else:
         await send_signed(ca, flow, flow.reply().with_digest(earlier.reply().digest))
-    await expect_rejected(ca, conformance, flow, "SEC-5", f"{replay} of a validated order")
+    await expect_rejected(ca, conformance, flow, "SRV-VAL-3", f"{replay} of a validated order")
 
 
 @covers("SEC-10")

@@ -182,6 +182,13 @@ REPLY_FAULTS = (
         _FORGERY + "test_digest_built_wrongly",
     ),
     _server(
+        "accept-earlier-authorizations-digest",
+        ("SRV-VAL-3", "SEC-5"),
+        "a digest made for any challenge the account was sent for the address is accepted, "
+        "as if replies were matched by address (§3 step 4)",
+        _FORGERY + "test_replayed_or_foreign_token",
+    ),
+    _server(
         "accept-html-only-reply",
         ("RESP-BODY-1", "RESP-HTML-1"),
         "a reply without the block in a text/plain part is accepted (§3.2 (7))",

@@ -48,7 +48,7 @@ from rfc8823.messages.response import (
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
 from rfc8823.server.store import Store
-from rfc8823.tokens import b64url_encode, new_token_part
+from rfc8823.tokens import b64url_encode, expected_digests, new_token_part
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.pki import SmimeIdentity, TestPki
@@ -394,6 +394,8 @@ class ChallengeEngine:
         report = inspect_response(raw, expect, auth)
         if self.config.faults:
             report = self._read_with_faults(report, raw)
+            if self.config.faults.on("accept-earlier-authorizations-digest"):
+                report = self._any_authorizations_digest(report, authz, account.thumbprint)
         incorrect = None if self.config.faults.on("wrong-digest-not-invalid") else judge(report)
         verdict = self.store.apply_reply(
             challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
@@ -405,6 +407,26 @@ class ChallengeEngine:
             reasons = ("SRV-VAL-6", *reasons)
         detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
         self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
+
+    def _any_authorizations_digest(
+        self, report: ResponseReport, authz: AuthzRecord, thumbprint: str
+    ) -> ResponseReport:
+        """Under ``accept-earlier-authorizations-digest``: a digest made for any challenge this
+        account was sent for the address passes, as if replies were matched by address."""
+        if "RESP-BODY-2" not in report.rejection_reasons:
+            return report
+        known = {
+            digest
+            for other in self.store.challenges_for_address(authz.address, authz.account_id)
+            if other.token_part1 is not None
+            for digest in expected_digests(
+                self.written_token_part1(other.token_part1), other.token_part2, thumbprint
+            ).values()
+        }
+        if not known & {found.rstrip("=") for found in report.digests_found}:
+            return report
+        kept = tuple(r for r in report.rejection_reasons if r != "RESP-BODY-2")
+        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
 
     def _read_with_faults(self, report: ResponseReport, raw: bytes) -> ResponseReport:
         """The judgement of a reply as a CA with the configured faults makes it.

@@ -318,6 +318,16 @@ class Store:
             ).fetchall()
         return [challenge_record(row) for row in rows]
 
+    def challenges_for_address(self, address: str, account_id: str) -> list[ChallengeRecord]:
+        """Every challenge of ``account_id``'s authorizations for ``address``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.* FROM challenges c JOIN authorizations a ON a.id = c.authz_id "
+                "WHERE a.address = ? AND a.account_id = ? ORDER BY c.rowid",
+                (address, account_id),
+            ).fetchall()
+        return [challenge_record(row) for row in rows]
+
     def mails_for_address_since(self, address: str, since: float) -> list[float]:
         """Creation times of authorizations (each mails once) for ``address`` since (SEC-8)."""
         with self._lock:
