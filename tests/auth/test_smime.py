@@ -13,7 +13,13 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rfc8823.auth.secure_headers import Canonicalization, Malformed, SecureField, SecureHeaders
+from rfc8823.auth.secure_headers import (
+    Canonicalization,
+    FieldStatus,
+    Malformed,
+    SecureField,
+    SecureHeaders,
+)
 from rfc8823.auth.smime import (
     PROTECTED_FIELDS,
     HeaderProtection,
@@ -277,7 +283,8 @@ def test_rfc7508_refolding_counts_only_in_simple(
 
 
 def test_rfc7508_declared_fields_are_signed_as_given(pki: TestPki, signer: SmimeIdentity) -> None:
-    """``secure_fields`` replace the message's own; a modified Subject is a mismatch (§4.4)."""
+    """``secure_fields`` replace the message's own; a modified Subject the outer header does
+    not show is a mismatch, and so is a To left out of the attribute (§4.4, §4.5.2)."""
     fields = [
         SecureField("From", "ACME CA <acme-challenge@ca.test>"),
         SecureField("Subject", "ACME: the real one", "modified"),
@@ -290,6 +297,25 @@ def test_rfc7508_declared_fields_are_signed_as_given(pki: TestPki, signer: Smime
         "To",
         "Subject",
     ]
+
+
+@pytest.mark.parametrize("status", ["deleted", "modified"])
+def test_rfc7508_status_shown_unchanged_outside_is_no_mismatch(
+    pki: TestPki, signer: SmimeIdentity, status: FieldStatus
+) -> None:
+    """Signed and not encrypted, the outer header shows every field as signed whatever its
+    status: no mismatch; a changed outer value still is one (RFC 7508 §4.4, §4.5.2)."""
+    fields = [
+        SecureField("From", "ACME CA <acme-challenge@ca.test>"),
+        SecureField("To", "alice@mail.test", status),
+        SecureField("Subject", f"ACME: {TOKEN_PART1}", status),
+    ]
+    signed = signed_by(signer, header_protection="rfc7508", secure_fields=fields)
+    result = check(pki, signed)
+    assert result.status == "pass", result.reason
+    assert header_protection_mismatches(signed, result, ["From", "To", "Subject"]) == []
+    changed = with_outer(signed, "Subject", b"Subject: Encrypted message")
+    assert header_protection_mismatches(changed, check(pki, changed), ["Subject"]) == ["Subject"]
 
 
 def test_both_mechanisms_must_agree(pki: TestPki, signer: SmimeIdentity) -> None:

@@ -1,8 +1,9 @@
 """RFC 7508 SecureHeaderFields: the signed attribute that protects header fields, and its checks.
 
 A signer lists header fields (name, value, status) and a canonicalization in a CMS signed
-attribute; a receiver compares them with the outer header (RFC 7508 §4; CHAL-BODY-3,
-REF-7508-1, AMB-8). Pure: DER in and out, no I/O; malformed DER gives a :class:`Malformed`.
+attribute (RFC 7508 §4.1, module in Appendix A); a receiver compares them with the outer header
+in that canonicalization (§4.3, §4.5.2; CHAL-BODY-3, REF-7508-1, AMB-8). Pure: DER in and
+out, no I/O; malformed DER gives a :class:`Malformed`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class _Algorithm(core.Enumerated):  # type: ignore[misc]  # asn1crypto has no st
 
 
 class _HeaderFieldStatus(core.Integer):  # type: ignore[misc]
+    """HeaderFieldStatus: an INTEGER with named values, not an ENUMERATED (RFC 7508 §4.1)."""
+
     _map: ClassVar[dict[int, str]] = {0: "duplicated", 1: "deleted", 2: "modified"}
 
 
@@ -54,11 +57,16 @@ class _HeaderField(core.Sequence):  # type: ignore[misc]
 
 
 class _HeaderFields(core.SequenceOf):  # type: ignore[misc]
+    """SEQUENCE SIZE (1..MAX) OF HeaderField: ordered, at least one (RFC 7508 §4.1)."""
+
     _child_spec = _HeaderField
 
 
 class SecureHeaderFieldsAsn1(core.Set):  # type: ignore[misc]
-    """SecureHeaderFields ::= SET { canonAlgorithm, secHeaderFields } (RFC 7508 §4.1)."""
+    """SecureHeaderFields ::= SET { canonAlgorithm, secHeaderFields } (RFC 7508 §4.1).
+
+    A SET: DER writes the ENUMERATED before the SEQUENCE (X.690 §10.3); either order is read.
+    """
 
     _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("canon_algorithm", _Algorithm),
@@ -67,14 +75,18 @@ class SecureHeaderFieldsAsn1(core.Set):  # type: ignore[misc]
 
 
 class SetOfSecureHeaderFields(core.SetOf):  # type: ignore[misc]
-    """The attribute's values: a SET OF SecureHeaderFields, of which RFC 7508 uses one."""
+    """The attribute's values (RFC 5652 §5.3 attrValues): a SET OF SecureHeaderFields, of which
+    a signer sends one."""
 
     _child_spec = SecureHeaderFieldsAsn1
 
 
 @dataclass(frozen=True)
 class SecureField:
-    """One protected header field: its name, its value as written, and its status (§4.4)."""
+    """One protected header field: its name, its value as written, and its status (§4.1, §4.4).
+
+    The status defaults to duplicated, as the ASN.1 DEFAULT does.
+    """
 
     name: str
     value: str
@@ -104,6 +116,7 @@ def encode(fields: Sequence[SecureField], canonicalization: Canonicalization) ->
     """The DER of one SecureHeaderFields value (RFC 7508 §4.1); ValueError for bad input.
 
     Field names are printable US-ASCII without a colon (RFC 5322 §2.2); at least one field.
+    A duplicated status is left out, as DER requires for a DEFAULT value (X.690 §11.5).
     """
     if canonicalization not in ("simple", "relaxed"):
         raise ValueError(f"canonicalization is 'simple' or 'relaxed', not {canonicalization!r}")
@@ -130,8 +143,13 @@ def encode(fields: Sequence[SecureField], canonicalization: Canonicalization) ->
 def decode(der: bytes) -> SecureHeaders | Malformed:
     """A SecureHeaderFields value read from DER; :class:`Malformed` for anything else, never raises.
 
-    Checks the §4.1 constraints: a known canonicalization, at least one field, names of
-    printable US-ASCII without a colon, statuses duplicated/deleted/modified.
+    Checks the §4.1 constraints: a known canonicalization, at least one field, each field a
+    name, a value, an optional INTEGER status and nothing more (asn1crypto would skip a member
+    it cannot place), names of printable US-ASCII without a colon, statuses
+    duplicated/deleted/modified. The ASN.1 would let a name hold a space; §4.1 says names are
+    RFC 5322 field names, which cannot, so such a name is refused. Read leniently as a
+    receiver: a duplicated status written out (DER leaves it out; a CA's real attribute
+    carries it) and the SET's two members in either order.
     """
     try:
         parsed = SecureHeaderFieldsAsn1.load(der, strict=True)
@@ -140,8 +158,11 @@ def decode(der: bytes) -> SecureHeaders | Malformed:
             (entry["field_name"].native, entry["field_value"].native, entry["field_status"].native)
             for entry in parsed["sec_header_fields"]
         ]
+        extra = any(len(entry.children) > 3 for entry in parsed["sec_header_fields"])
     except ASN1_ERRORS as exc:
         return Malformed(f"not DER of SecureHeaderFields: {' '.join(str(exc).split())}")
+    if extra:
+        return Malformed("a HeaderField has members after field-Status (or in its place)")
     canonicalization = _ALGORITHMS.get(algorithm)
     if canonicalization is None:
         return Malformed(f"unknown canonAlgorithm {algorithm!r}")
@@ -158,10 +179,12 @@ def decode(der: bytes) -> SecureHeaders | Malformed:
 
 
 def canonical(name: str, value: str, canonicalization: Canonicalization) -> tuple[str, str]:
-    """A field in the form the comparison uses (RFC 7508 §4.3, by RFC 6376 §3.4.1-§3.4.2).
+    """A field in the form the comparison uses (RFC 7508 §4.3, which takes DKIM's header
+    canonicalizations: RFC 6376 §3.4.1 simple, §3.4.2 relaxed).
 
-    simple: unchanged (the value as written after the colon and its white space). relaxed: the
-    name in lower case; the value unfolded, white space runs as one space, none at either end.
+    simple changes nothing: the name exactly, the value as written (folds kept) after the
+    colon and the white space that separates it. relaxed: the name in lower case; the value
+    unfolded, each white space run as one space, none left at either end.
     """
     if canonicalization == "simple":
         return name, value
@@ -172,33 +195,34 @@ def canonical(name: str, value: str, canonicalization: Canonicalization) -> tupl
 def mismatch(outer: Sequence[tuple[str, str]], secure: SecureHeaders, name: str) -> str | None:
     """Why the outer ``name`` fields do not show exactly the protected ones; None when they do.
 
-    ``outer`` are the header's (name, value as written) pairs. Values compare in the signer's
-    canonicalization (simple: names too exactly). By status (RFC 7508 §4.4, §4.5.2):
-    duplicated fields must be repeated one for one in the outer header; a deleted field was
-    taken out of it and a modified one replaced there, so the outer header does not show the
-    protected value either way. An outer field of a name the attribute does not protect is
-    unprotected; absent on both sides is no mismatch. CHAL-BODY-3, AMB-8.
+    ``outer`` are the header's (name, value as written) pairs. Both sides compare in the
+    signer's canonicalization (§4.3), as a multiset: each protected field must be repeated
+    once in the outer header (§4.5.2). Every status counts the same. deleted and modified
+    (§4.4) record what the sender's encryption step did to the outer header, and the
+    receiver's decryption puts the protected values back before comparing (§4.6). A signed,
+    unencrypted message (an RFC 8823 challenge) went through neither step, so its outer header
+    must show those fields as signed too; a status is only named in the reason. An outer field
+    of a name the attribute does not protect is unprotected; absent on both sides is no
+    mismatch. CHAL-BODY-3, AMB-8.
     """
     protected = secure.named(name)
     written = [(n, v) for n, v in outer if n.lower() == name.lower()]
     shown = [v for _, v in written]
     if not protected:
         return f"{name} {shown} is not protected" if written else None
-    declared = [f for f in protected if f.status != "duplicated"]
-    if declared:
-        field = declared[0]
-        return (
-            f"{name} is declared {field.status}: the outer header has {shown}, "
-            f"not the protected {field.value!r}"
-        )
     algorithm = secure.canonicalization
     expected = sorted(canonical(f.name, f.value, algorithm) for f in protected)
     if sorted(canonical(n, v, algorithm) for n, v in written) == expected:
         return None
     values = [f.value for f in protected]
     if not written:
-        return f"protected {name} {values} is missing from the outer header"
-    return f"outer {name} {shown} differs from the protected {values} ({algorithm})"
+        reason = f"protected {name} {values} is missing from the outer header"
+    else:
+        reason = f"outer {name} {shown} differs from the protected {values} ({algorithm})"
+    declared = sorted({f.status for f in protected if f.status != "duplicated"})
+    if declared:
+        reason += f"; declared {'/'.join(declared)}, a change only encryption makes (§4.4)"
+    return reason
 
 
 def mismatches(

@@ -101,9 +101,9 @@ def sign(
     ``header_protection`` (CHAL-BODY-3, AMB-8): "rfc8551" signs a message/rfc822 part holding
     the whole original message (RFC 8551 §3.1); "rfc7508" signs the body entity and lists the
     message's :data:`PROTECTED_FIELDS` in a SecureHeaderFields signed attribute declared
-    ``canonicalization`` (RFC 7508 §4), or ``secure_fields`` instead when given (negative
-    tests); "none" signs the body entity only. The outer header repeats the message's fields
-    either way. Forms: RFC 8551 §3.5.3 and §3.5.2 (CHAL-BODY-2).
+    ``canonicalization`` (RFC 7508 §4.1, §4.5.1), or ``secure_fields`` instead when given
+    (negative tests); "none" signs the body entity only. The outer header repeats the
+    message's fields either way. Forms: RFC 8551 §3.5.3 and §3.5.2 (CHAL-BODY-2).
     """
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise TypeError(f"S/MIME signing needs an RSA or EC key, not {type(key).__name__}")
@@ -360,9 +360,10 @@ def header_protection_mismatches(
 
     Each mechanism the signature uses is checked and a field differing under either is listed
     (so both must agree). RFC 8551 §3.1 wrapping: values compared decoded, unfolded and with
-    white space runs collapsed. RFC 7508: in the attribute's canonicalization, only fields
-    whose status is duplicated counting as shown (:func:`secure_headers.mismatches`). Without
-    header protection every field the outer header has is listed. CHAL-BODY-3, AMB-8.
+    white space runs collapsed. RFC 7508: in the attribute's canonicalization (§4.3), every
+    listed field whatever its status, the message being signed and not encrypted (§4.5.2,
+    :func:`secure_headers.mismatches`). Without header protection every field the outer
+    header has is listed. CHAL-BODY-3, AMB-8.
     """
     canonical = _canonical(outer_message)
     secure = result.secure_headers if isinstance(result.secure_headers, SecureHeaders) else None
@@ -584,7 +585,8 @@ def _split(canonical: bytes) -> tuple[list[bytes], bytes]:
 
 def _raw_fields(fields: Sequence[bytes]) -> tuple[tuple[str, str], ...]:
     """(name, value) of raw header fields: the value after the colon and its white space, as
-    written (folds kept), the way RFC 7508 simple canonicalization compares it (§4.3)."""
+    written (folds kept), the way RFC 7508 simple canonicalization compares it (§4.3, by
+    RFC 6376 §3.4.1)."""
     pairs = []
     for field in fields:
         name, colon, value = field.partition(b":")

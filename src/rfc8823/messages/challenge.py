@@ -375,7 +375,7 @@ class ChallengeEmail:
 
         ``header_protection`` (AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551
         §3.1); "rfc7508" lists the header fields in a SecureHeaderFields signed attribute
-        declared ``canonicalization`` (RFC 7508 §4), or exactly ``secure_fields`` when given
+        declared ``canonicalization`` (RFC 7508 §4.1, §4.3), or exactly ``secure_fields`` when given
         (negative tests); "none" signs the body only. ``legacy_media_types`` writes the
         pre-RFC 5751 ``application/x-pkcs7-*`` names.
         """
@@ -911,8 +911,10 @@ def _judge_protection(
 
     Either mechanism counts: RFC 8551 §3.1 message/rfc822 wrapping, compared decoded and with
     white space collapsed, or an RFC 7508 SecureHeaderFields attribute, compared in the
-    canonicalization it declares (§4.3-§4.4); when both appear, both must agree with the
-    outer header. Which one is used is INFO on REF-8551-1 / REF-7508-1.
+    canonicalization it declares (§4.3, §4.5.2). A field declared deleted or modified (§4.4)
+    must still be shown: only encryption changes the outer header, and a challenge is
+    signed, not encrypted. When both mechanisms appear, both must agree with the outer header.
+    Which one is used is INFO on REF-8551-1 / REF-7508-1.
     """
     if isinstance(secure, Malformed):
         observed = f"malformed RFC 7508 SecureHeaderFields: {secure.reason}"
