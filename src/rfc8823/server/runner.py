@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import uvicorn
@@ -32,6 +31,7 @@ from rfc8823.server.records import ChallengeRecord, OrderRecord, ReplyRecord
 from rfc8823.server.store import Store
 from rfc8823.world.mailstore import MailStore
 from rfc8823.world.pki import TestPki
+from rfc8823.world.service import Service
 from rfc8823.world.smtp import SmtpServer
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def resource_id(url: str) -> str:
     return url.rstrip("/").rpartition("/")[2]
 
 
-class ReferenceServer:
+class ReferenceServer(Service):
     """The reference CA as a running service on loopback (ephemeral ports by default).
 
     ``clock`` (seconds since the epoch) drives lifetimes, so tests can move time forward.
@@ -195,28 +195,6 @@ class ReferenceServer:
             self._tls_dir.cleanup()
             self._tls_dir = None
         self.store.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- waits for tests -------------------------------------------------------------
 

@@ -16,11 +16,11 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self
 
 from rfc8823.targets.client import ImapAccount
 from rfc8823.world.ports import unused_port
+from rfc8823.world.service import Service
 
 READY_TEXT = b"starting up"
 HOST = "127.0.0.1"
@@ -70,7 +70,7 @@ service submission-login {{
 """
 
 
-class Dovecot:
+class Dovecot(Service):
     """Dovecot serving IMAP for test users; ``with`` or ``start()``/``stop()``.
 
     Its log (stderr) is read to the end on a thread of its own, so it never blocks on a
@@ -145,17 +145,6 @@ class Dovecot:
         if self._base is not None:
             shutil.rmtree(self._base, ignore_errors=True)
             self._base = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def add_user(self, user: str, password: str) -> ImapAccount:
         """Give ``user`` a mailbox and a login: a password file of its own, read at login."""

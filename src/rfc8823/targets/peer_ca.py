@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Self, TypeVar
 
 from rfc8823.messages.headers import parse_acme_subject
@@ -21,6 +20,7 @@ from rfc8823.messages.mime import parse_message
 from rfc8823.server.app import LoggedRequest, RequestLog
 from rfc8823.server.config import ChallengeVariant, MailAt, ServerConfig
 from rfc8823.server.runner import ReferenceServer
+from rfc8823.world.service import Service
 from rfc8823.world.world import World
 
 __all__ = ["IssuedChallenge", "LoggedRequest", "MailAt", "PeerBehaviour", "PeerCa"]
@@ -64,7 +64,7 @@ class IssuedChallenge:
     status: str
 
 
-class PeerCa:
+class PeerCa(Service):
     """One reference CA for one test: challenges to ``smarthost``, every request logged."""
 
     def __init__(
@@ -100,17 +100,6 @@ class PeerCa:
     def stop(self) -> None:
         """Stop serving; safe to call twice."""
         self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def directory_url(self) -> str:

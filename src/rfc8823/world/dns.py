@@ -15,8 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from types import TracebackType
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, Self, cast, get_args
 
 import dns.exception
 import dns.name
@@ -40,6 +39,7 @@ from dnslib import (
 )
 
 from rfc8823.auth.resolver import DnsEndpoint
+from rfc8823.world.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -492,7 +492,7 @@ def _bind_pair(host: str, port: int = 0) -> tuple[socket.socket, socket.socket]:
     raise OSError(f"no port on {host} free for both UDP and TCP (asked for {port or 'any'})")
 
 
-class DnsServer:
+class DnsServer(Service):
     """Authoritative DNS over UDP and TCP on one loopback port, served from its own thread.
 
     Use `with DnsServer(zones=[...]) as dns:` or `async with ...`, or start()/stop().
@@ -556,7 +556,7 @@ class DnsServer:
                 if k == key and upper in (None, t) and transport in (None, via)
             )
 
-    def start(self) -> None:
+    def start(self) -> Self:
         """Bind UDP and TCP on one ephemeral port and serve until stop()."""
         if self._thread is not None:
             raise RuntimeError("DnsServer already started")
@@ -575,6 +575,7 @@ class DnsServer:
             self.stop()
             raise RuntimeError("DnsServer failed to start") from error
         logger.info("dns: serving %s on %s:%d", self._records.zones, self._host, self._port)
+        return self
 
     def stop(self) -> None:
         """Stop serving, close every socket and join the thread."""
@@ -591,30 +592,6 @@ class DnsServer:
             logger.warning("dns: server thread did not stop within %.1fs", _STOP_TIMEOUT)
         self._thread = self._loop = self._stopping = None
         self._port = None
-
-    def __enter__(self) -> DnsServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> DnsServer:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _handle(self, data: bytes, transport: Transport) -> bytes | None:
         try:

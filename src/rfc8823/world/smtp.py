@@ -20,6 +20,7 @@ from typing import Any, Literal, Self
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
+from rfc8823.world.service import Service
 
 __all__ = ["DEFAULT_MAX_SIZE", "MessageHook", "SmtpServer", "TlsMode"]
 
@@ -31,7 +32,7 @@ MessageHook = Callable[[ReceivedMessage], Awaitable[None] | None]
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 
 
-class SmtpServer:
+class SmtpServer(Service):
     """One SMTP listener (an MX, a submission port, a relay) recording what it accepts.
 
     ``tls`` picks plain, STARTTLS (RFC 3207) or implicit TLS (RFC 8314); ``auth`` maps user to
@@ -134,7 +135,7 @@ class SmtpServer:
     ) -> None:
         await self.stop_async()
 
-    def start(self) -> None:
+    def start(self) -> Self:
         """Listen on a private event loop in a daemon thread (for sync code)."""
         if self._thread is not None or self._server is not None:
             raise RuntimeError(f"SMTP server {self.name!r} is already running")
@@ -155,6 +156,7 @@ class SmtpServer:
             self._thread.join(self._ready_timeout)
             self._thread = None
             raise failure[0]
+        return self
 
     def stop(self) -> None:
         """Stop the threaded server and wait for its thread to end."""
@@ -167,18 +169,6 @@ class SmtpServer:
             raise TimeoutError(f"SMTP server {self.name!r} did not stop in {self._ready_timeout} s")
         self._thread = None
         self._thread_stop = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     async def _serve_in_thread(self, ready: threading.Event, failure: list[BaseException]) -> None:
         stopping = asyncio.Event()
