@@ -99,8 +99,9 @@ async def ca(
     server_capabilities: ServerCapabilities,
     https_context: ssl.SSLContext,
     timeouts: Timeouts,
+    conformance: Conformance,
 ) -> AsyncIterator[ServerSuite]:
-    """This test's driver of the CA: world, endpoints, capabilities, ACME requests, mail."""
+    """This test's driver of the CA: world, endpoints, capabilities, ACME, mail, findings."""
     async with httpx.AsyncClient(verify=https_context, timeout=timeouts.http) as http:
         yield ServerSuite(
             world,
@@ -108,4 +109,5 @@ async def ca(
             server_capabilities,
             AcmeDriver(http, server_endpoints.directory_url, eab=server_endpoints.eab),
             timeouts,
+            conformance,
         )

@@ -4,7 +4,8 @@ ACME requests go through :class:`rfc8823.acme.driver.AcmeDriver`, which hands re
 so a test asserts on exactly what the CA answered. The user's side of the mail goes through the
 world: challenge emails land in ``world.store``, replies are built with ``ResponseEmail`` and
 submitted through the world's submission port, whose provider DKIM-signs them and relays them to
-the CA's reply listener (RFC 8823 §3.2 (8)).
+the CA's reply listener (RFC 8823 §3.2 (8)). ``ServerSuite.check`` and ``expect_refused`` record
+a finding on the rule a check judges before they assert, so a failure is reported on that rule.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from rfc8823.acme.driver import Account, AcmeDriver, OrderHandle
+from rfc8823.acme.driver import Account, AcmeDriver, OrderHandle, expect_problem, problem_of
 from rfc8823.acme.identifier import EMAIL_REPLY_00
+from rfc8823.acme.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from rfc8823.domains import to_a_label
+from rfc8823.findings import broken, passed
 from rfc8823.messages.challenge import ChallengeAuth, authenticate_challenge
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseEmail
+from rfc8823.report.plugin import Conformance
 from rfc8823.targets import ServerCapabilities, ServerEndpoints
 from rfc8823.tokens import Concatenation
 from rfc8823.world.keys import KeyKind, cached_key
@@ -33,6 +38,9 @@ from rfc8823.world.world import World
 SHARED_ACCOUNT_KEY = "server-suite-account"
 MAIL_BEFORE_POST = 2.0
 """Seconds to wait for the challenge email after the authz fetch before POSTing first (AMB-3)."""
+
+Rules = str | tuple[str, ...]
+"""The requirement ID, or IDs, that one check judges."""
 
 
 @dataclass(frozen=True)
@@ -183,13 +191,58 @@ class ServerSuite:
         capabilities: ServerCapabilities,
         acme: AcmeDriver,
         timeouts: Timeouts,
+        conformance: Conformance,
     ) -> None:
         self.world = world
         self.endpoints = endpoints
         self.capabilities = capabilities
         self.acme = acme
         self.timeouts = timeouts
+        self.conformance = conformance
         self._taken: set[int] = set()
+
+    def check(self, rules: Rules, holds: bool, observed: str, expected: str) -> None:
+        """Record a finding on each rule checked, then fail unless it holds.
+
+        A failed test is then judged by the rule it broke, not by every ID it covers (DESIGN,
+        "Verdicts"); the failure message names the rule, so a WARN-level break counts too.
+        """
+        ids = (rules,) if isinstance(rules, str) else rules
+        findings = [(passed if holds else broken)(rid, observed, expected) for rid in ids]
+        self.conformance.record(*findings)
+        if not holds:
+            pytest.fail("; ".join(str(f) for f in findings), pytrace=False)
+
+    def expect_refused(
+        self, rules: Rules, response: httpx.Response, *types: ProblemType, status: int | None = None
+    ) -> Problem:
+        """The CA refuses as ``rules`` demand, with one of ``types`` (and ``status``), as an
+        RFC 7807 problem document (A-ERR-1); findings on each, then ``expect_problem``.
+
+        RFC 8555 §6.7.
+        """
+        names = " or ".join(t.short_name for t in types) or "any problem type"
+        shown = f"HTTP {response.status_code} {response.headers.get('Content-Type')}: "
+        shown += response.text[:300]
+        self.check(rules, response.status_code >= 400, shown, f"an error ({names})")
+        media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        problem = problem_of(response)
+        self.check(
+            "A-ERR-1",
+            media == PROBLEM_CONTENT_TYPE and problem is not None,
+            shown,
+            f"an {PROBLEM_CONTENT_TYPE} problem document",
+        )
+        assert problem is not None
+        wanted = names + (f" with HTTP {status}" if status is not None else "")
+        self.check(
+            rules,
+            (not types or problem.type in types)
+            and (status is None or response.status_code == status),
+            f"problem type {problem.type}, {shown}",
+            wanted,
+        )
+        return expect_problem(response, *types, status=status)
 
     async def account(self, *, fresh: bool = False, kind: KeyKind = "p256") -> Account:
         """The suite's shared account, or (``fresh``) a new one with a new key."""

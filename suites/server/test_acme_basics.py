@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rfc8823.acme.driver import Account, expect_problem, json_object
+from rfc8823.acme.driver import Account, json_object
 from rfc8823.acme.jws import encode_json, public_jwk, sign_flattened, sign_jws
 from rfc8823.acme.problems import ProblemType
 from rfc8823.report.plugin import Conformance
@@ -55,12 +55,11 @@ async def assert_not_triggered(flow: ChallengeFlow) -> None:
 @covers("A-DIR-1", "A-HTTPS-1")
 async def test_directory_lists_the_entry_points(ca: ServerSuite, conformance: Conformance) -> None:
     """The directory (over HTTPS) names newNonce, newAccount, newOrder, revokeCert, keyChange."""
-    assert ca.endpoints.directory_url.startswith("https://"), (
-        f"observed directory URL {ca.endpoints.directory_url}; expected https (RFC 8555 §6.1)"
-    )
+    url = ca.endpoints.directory_url
+    ca.check("A-HTTPS-1", url.startswith("https://"), f"directory URL {url}", "https (§6.1)")
     directory = await ca.acme.directory()
     missing = [name for name in DIRECTORY_ENTRIES if not isinstance(directory.get(name), str)]
-    assert not missing, f"observed directory {directory}; expected entries {missing}"
+    ca.check("A-DIR-1", not missing, f"directory {directory}", f"entries {missing}")
     meta = directory.get("meta", {})
     conformance.info(
         "A-DIR-1",
@@ -113,7 +112,7 @@ async def test_bad_nonce_on_challenge_post(ca: ServerSuite, fault: str) -> None:
     response = await ca.acme.post_signed(
         flow.challenge_url, {}, key=account.key, kid=account.url, nonce=nonce
     )
-    expect_problem(response, ProblemType.BAD_NONCE, status=400)
+    ca.expect_refused("A-NONCE-2", response, ProblemType.BAD_NONCE, status=400)
     assert response.headers.get("Replay-Nonce"), "observed badNonce without a fresh Replay-Nonce"
     await assert_not_triggered(flow)
 
@@ -145,7 +144,7 @@ async def test_key_header_rules(ca: ServerSuite, shape: str) -> None:
     }[shape]
     payload = encode_json({"identifiers": [{"type": "email", "value": ca.new_address()}]})
     response = await post_body(account, url, await bent_post(account, url, payload, header=header))
-    expect_problem(response, ProblemType.MALFORMED, ProblemType.UNAUTHORIZED)
+    ca.expect_refused("A-JWS-2", response, ProblemType.MALFORMED, ProblemType.UNAUTHORIZED)
 
 
 @covers("A-JWS-3", "A-ERR-1")
@@ -162,10 +161,15 @@ async def test_none_and_mac_algorithms_are_refused(ca: ServerSuite, alg: str) ->
         "signature": b64url_encode(signature),
     }
     response = await post_body(account, url, body)
-    problem = expect_problem(response, ProblemType.BAD_SIGNATURE_ALGORITHM, ProblemType.MALFORMED)
+    problem = ca.expect_refused(
+        "A-JWS-3", response, ProblemType.BAD_SIGNATURE_ALGORITHM, ProblemType.MALFORMED
+    )
     if problem.type == ProblemType.BAD_SIGNATURE_ALGORITHM:
-        assert "ES256" in (problem.algorithms or ()), (
-            f"observed algorithms {problem.algorithms}; expected a list including ES256"
+        ca.check(
+            "A-JWS-3",
+            "ES256" in (problem.algorithms or ()),
+            f"algorithms {problem.algorithms}",
+            "a list including ES256",
         )
 
 
@@ -217,7 +221,7 @@ async def test_jws_serialization_rules(ca: ServerSuite, shape: str) -> None:
     else:
         body = {"protected": good["protected"], "signature": good["signature"]}
     response = await post_body(account, flow.challenge_url, body)
-    expect_problem(response, ProblemType.MALFORMED)
+    ca.expect_refused("A-JWS-4", response, ProblemType.MALFORMED)
     await assert_not_triggered(flow)
 
 
@@ -230,7 +234,8 @@ async def test_padded_base64url_is_refused(ca: ServerSuite) -> None:
     padding = "=" * (-len(good["signature"]) % 4)
     assert padding, "ES256 signatures are 86 characters, so they take '==' padding"
     body = {**good, "signature": good["signature"] + padding}
-    expect_problem(await post_body(account, flow.challenge_url, body), ProblemType.MALFORMED)
+    response = await post_body(account, flow.challenge_url, body)
+    ca.expect_refused("A-HTTPS-1", response, ProblemType.MALFORMED)
 
 
 @covers("A-URL-1", "A-ERR-1")
@@ -241,7 +246,7 @@ async def test_url_header_must_match(ca: ServerSuite) -> None:
     response = await ca.acme.post_signed(
         flow.challenge_url, {}, key=account.key, kid=account.url, signed_url=flow.authz_url
     )
-    expect_problem(response, ProblemType.UNAUTHORIZED)
+    ca.expect_refused("A-URL-1", response, ProblemType.UNAUTHORIZED)
     await assert_not_triggered(flow)
 
 
@@ -265,17 +270,25 @@ async def test_account_creation_and_lookup(ca: ServerSuite) -> None:
     key = fresh_key()
     contact = f"mailto:{ca.new_address()}"
     created = await ca.acme.new_account_raw(key, {"contact": [contact]})
+    shown = f"newAccount HTTP {created.status_code}: {created.text[:300]}"
+    ca.check("A-ACCT-1", created.status_code == 201, shown, "HTTP 201")
     body = json_object(created, 201)
     location = created.headers.get("Location")
-    assert location, "observed newAccount 201 without Location"
-    assert body.get("status") == "valid", f"observed account status {body.get('status')!r}"
+    ca.check("A-ACCT-1", bool(location), f"{shown}, Location {location!r}", "a Location")
+    status = body.get("status")
+    ca.check("A-ACCT-1", status == "valid", f"account status {status!r}", "valid")
     again = await ca.acme.new_account_raw(key)
-    assert again.status_code == 200, f"observed HTTP {again.status_code} for a known key"
-    assert again.headers.get("Location") == location, (
-        f"observed Location {again.headers.get('Location')}; expected {location}"
+    ca.check(
+        "A-ACCT-1", again.status_code == 200, f"HTTP {again.status_code} for a known key", "200"
+    )
+    ca.check(
+        "A-ACCT-1",
+        again.headers.get("Location") == location,
+        f"Location {again.headers.get('Location')} for a known key",
+        f"{location}",
     )
     unknown = await ca.acme.new_account_raw(fresh_key(), {"onlyReturnExisting": True})
-    expect_problem(unknown, ProblemType.ACCOUNT_DOES_NOT_EXIST)
+    ca.expect_refused("A-ACCT-1", unknown, ProblemType.ACCOUNT_DOES_NOT_EXIST)
 
 
 @covers("A-STATE-1", "A-CHAL-4", "SRV-VAL-6")
@@ -284,8 +297,15 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
     account = await ca.account()
     flow = await ca.flow(account)
     posted = json_object(await flow.post())
-    assert posted.get("status") in ("pending", "processing"), f"observed {posted.get('status')!r}"
+    status = posted.get("status")
+    ca.check("A-STATE-1", status in ("pending", "processing"), f"{status!r} on POST", "pending")
     again = await flow.post()
+    ca.check(
+        "A-CHAL-4",
+        again.status_code == 200,
+        f"re-POST while {status} HTTP {again.status_code}: {again.text[:300]}",
+        "200",
+    )
     json_object(again)
     await ca.mail_barrier()
     extra = len(ca.mail_to(flow.address)) - 1
@@ -300,15 +320,23 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
     )
     await flow.answer()
     valid = await flow.wait_challenge("valid")
-    assert valid.get("status") == "valid", f"observed challenge {valid.get('status')!r}"
-    after = json_object(await flow.post())
-    assert after.get("status") == "valid", f"observed {after.get('status')!r} after a re-POST"
+    status = valid.get("status")
+    ca.check("A-STATE-1", status == "valid", f"challenge {status!r} after a reply", "valid")
+    repost = await flow.post()
+    ca.check(
+        "A-CHAL-4",
+        repost.status_code == 200,
+        f"re-POST once valid HTTP {repost.status_code}: {repost.text[:300]}",
+        "200",
+    )
+    status = json_object(repost).get("status")
+    ca.check("A-STATE-1", status == "valid", f"{status!r} after a re-POST", "valid")
     await flow.answer()
     await ca.settle()
-    authz = await account.fetch(flow.authz_url)
-    assert authz.get("status") == "valid", f"observed authz {authz.get('status')!r}"
-    order = await flow.order.refresh()
-    assert order.get("status") == "ready", f"observed order {order.get('status')!r}"
+    status = (await account.fetch(flow.authz_url)).get("status")
+    ca.check("SRV-VAL-6", status == "valid", f"authz {status!r} after a second reply", "valid")
+    status = (await flow.order.refresh()).get("status")
+    ca.check("SRV-VAL-6", status == "ready", f"order {status!r} after a second reply", "ready")
 
 
 async def deactivate(flow: ChallengeFlow) -> dict[str, Any]:
@@ -321,19 +349,20 @@ async def test_deactivated_authz_stays_deactivated(ca: ServerSuite) -> None:
     """Deactivate, then send a correct reply and POST: the authorization is not revived."""
     account = await ca.account()
     flow = await ca.flow(account)
-    body = await deactivate(flow)
-    assert body.get("status") == "deactivated", f"observed {body.get('status')!r}"
+    status = (await deactivate(flow)).get("status")
+    ca.check("A-AUTHZ-2", status == "deactivated", f"{status!r} on deactivation", "deactivated")
     await flow.answer()
     await flow.post()
     await ca.settle()
     authz = await account.fetch(flow.authz_url)
-    assert authz.get("status") == "deactivated", (
-        f"observed authz {authz.get('status')!r} after a reply; expected deactivated"
-    )
+    status = authz.get("status")
+    ca.check("A-AUTHZ-2", status == "deactivated", f"authz {status!r} after a reply", "deactivated")
     statuses = [c.get("status") for c in authz.get("challenges", [])]
-    assert "valid" not in statuses, f"observed challenge statuses {statuses}"
-    order = await flow.order.refresh()
-    assert order.get("status") != "ready", "observed the order ready with a deactivated authz"
+    ca.check("A-AUTHZ-2", "valid" not in statuses, f"challenge statuses {statuses}", "none valid")
+    status = (await flow.order.refresh()).get("status")
+    ca.check(
+        "A-AUTHZ-2", status != "ready", f"order {status!r} with a deactivated authz", "not ready"
+    )
 
 
 @covers("A-CHAL-2")

@@ -43,28 +43,43 @@ async def test_pending_challenge_object_shape(ca: ServerSuite) -> None:
     """Pending authz and challenge: type, url, status, unpadded base64url token, bare ``from``."""
     flow = await ca.flow()
     authz, challenge = flow.authz, flow.challenge
-    assert authz.get("identifier") == {"type": IDENTIFIER_EMAIL, "value": flow.address}
-    assert authz.get("status") == "pending", f"observed authz {authz.get('status')!r}"
-    assert isinstance(authz.get("challenges"), list), "observed no challenges array"
-    assert "wildcard" not in authz or authz["wildcard"] is False, "observed wildcard on email"
-    assert challenge.get("type") == EMAIL_REPLY_00, f"observed type {challenge.get('type')!r}"
-    assert isinstance(challenge.get("url"), str), "observed a challenge without url"
-    assert challenge.get("status") == "pending", f"observed status {challenge.get('status')!r}"
+    echoed = authz.get("identifier")
+    ordered = {"type": IDENTIFIER_EMAIL, "value": flow.address}
+    ca.check("A-AUTHZ-1", echoed == ordered, f"authz identifier {echoed!r}", f"{ordered!r}")
+    shown = f"authz {authz}"
+    ca.check("A-AUTHZ-1", authz.get("status") == "pending", shown, "status pending")
+    ca.check("A-AUTHZ-1", isinstance(authz.get("challenges"), list), shown, "a challenges array")
+    ca.check("A-AUTHZ-1", authz.get("wildcard", False) is False, shown, "no wildcard on email")
+    shown = f"challenge {challenge}"
+    ca.check("CHAL-OBJ-1", challenge.get("type") == EMAIL_REPLY_00, shown, f"{EMAIL_REPLY_00}")
+    ca.check("A-CHAL-1", isinstance(challenge.get("url"), str), shown, "a url")
+    ca.check("A-CHAL-1", challenge.get("status") == "pending", shown, "status pending")
     token = challenge.get("token")
-    assert isinstance(token, str), f"observed token {token!r}; expected a string"
-    assert _B64URL_UNPADDED.fullmatch(token), (
-        f"observed token {token!r}; expected unpadded base64url (RFC 8555 §6.1)"
+    ca.check(
+        "CHAL-OBJ-2",
+        isinstance(token, str) and _B64URL_UNPADDED.fullmatch(token) is not None,
+        f"token {token!r}",
+        "unpadded base64url (RFC 8555 §6.1)",
     )
+    assert isinstance(token, str)
     b64url_decode(token)
     sender = challenge.get("from")
-    assert isinstance(sender, str), f"observed from={sender!r}; expected the challenge sender"
+    ca.check("CHAL-OBJ-3", isinstance(sender, str), f"from={sender!r}", "the challenge sender")
+    assert isinstance(sender, str)
     parsed = parse_single_address(sender)
-    assert parsed.addr_spec == sender, f"observed from={sender!r}; expected a bare addr-spec"
-    assert parsed.bare, f"observed from={sender!r} with a display name; expected a bare addr-spec"
+    ca.check(
+        "CHAL-OBJ-3",
+        parsed.addr_spec == sender and parsed.bare,
+        f"from={sender!r}",
+        "a bare addr-spec, no display name",
+    )
     assert flow.email is not None
     raw_from = parse_message(flow.email.data).first("From") or ""
-    assert parse_single_address(raw_from).addr_spec == sender, (
-        f"observed email From {raw_from!r}; expected the challenge's from {sender!r}"
+    ca.check(
+        "CHAL-OBJ-3",
+        parse_single_address(raw_from).addr_spec == sender,
+        f"email From {raw_from!r}",
+        f"the challenge's from {sender!r}",
     )
 
 
@@ -73,15 +88,23 @@ async def test_valid_authorization_shape(ca: ServerSuite) -> None:
     """After a conforming reply and POST: authz valid with expires, challenge valid + validated."""
     flow = await ca.flow()
     challenge = await flow.complete()
-    assert isinstance(challenge.get("validated"), str), (
-        f"observed a valid challenge without validated: {challenge}"
+    ca.check(
+        "A-CHAL-1",
+        isinstance(challenge.get("validated"), str),
+        f"valid challenge {challenge}",
+        "a validated time",
     )
     authz = await flow.account.fetch(flow.authz_url)
-    assert authz.get("status") == "valid", f"observed authz {authz.get('status')!r}"
-    assert isinstance(authz.get("expires"), str), "observed a valid authz without expires"
+    status = authz.get("status")
+    ca.check("A-STATE-1", status == "valid", f"authz {status!r} after a valid challenge", "valid")
+    expires = authz.get("expires")
+    ca.check("A-AUTHZ-1", isinstance(expires, str), f"valid authz expires={expires!r}", "a time")
     valid = [c for c in authz.get("challenges", []) if c.get("status") == "valid"]
-    assert [c.get("type") for c in valid] == [EMAIL_REPLY_00], (
-        f"observed valid challenges {valid}; expected the email-reply-00 one"
+    ca.check(
+        "A-AUTHZ-1",
+        [c.get("type") for c in valid] == [EMAIL_REPLY_00],
+        f"valid challenges {valid}",
+        "the email-reply-00 one",
     )
 
 
@@ -90,10 +113,17 @@ async def test_challenge_post_with_empty_object(ca: ServerSuite, conformance: Co
     """POST ``{}`` to the challenge answers 200 with the challenge object; extra members too."""
     flow = await ca.flow()
     response = await flow.post()
+    shown = f"POST {{}} HTTP {response.status_code}: {response.text[:300]}"
+    ca.check(("CHAL-OBJ-4", "A-CHAL-2"), response.status_code == 200, shown, "200")
     body = json_object(response)
-    assert body.get("url") == flow.challenge_url, f"observed {body}; expected the challenge"
-    assert body.get("type") == EMAIL_REPLY_00, f"observed {body}; expected the challenge"
-    assert body.get("status") in ("pending", "processing"), f"observed {body.get('status')!r}"
+    ca.check(
+        ("CHAL-OBJ-4", "A-CHAL-2"),
+        body.get("url") == flow.challenge_url
+        and body.get("type") == EMAIL_REPLY_00
+        and body.get("status") in ("pending", "processing"),
+        f"answer {body}",
+        "the challenge object, pending or processing",
+    )
     again = await flow.post({"keyAuthorization": "ignored", "extra": 1})
     conformance.info(
         "CHAL-OBJ-4",
@@ -119,10 +149,20 @@ async def test_tokens_are_fresh_and_long(ca: ServerSuite, conformance: Conforman
         flow = await ca.flow(account, address)
         part1s.append(flow.token_part1)
         part2s.append(flow.token_part2)
-    assert len(set(part1s)) == len(part1s), f"observed repeated token-part1 values: {part1s}"
-    assert len(set(part2s)) == len(part2s), f"observed repeated token-part2 values: {part2s}"
+    ca.check(
+        ("TOK-2", "SEC-5"),
+        len(set(part1s)) == len(part1s),
+        f"token-part1 values {part1s}",
+        "none repeated",
+    )
+    ca.check("TOK-2", len(set(part2s)) == len(part2s), f"token-part2 values {part2s}", "distinct")
     short1 = [t for t in part1s if entropy_octets(t) < MIN_OCTETS]
-    assert not short1, f"observed token-part1 {short1} under {MIN_OCTETS} octets (TOK-3)"
+    ca.check(
+        ("TOK-3", "SEC-5"),
+        not short1,
+        f"token-part1 {short1} under {MIN_OCTETS} octets",
+        f">= {MIN_OCTETS} octets",
+    )
     short2 = [t for t in part2s if entropy_octets(t) < MIN_OCTETS]
     if short2:
         conformance.record(
@@ -137,4 +177,9 @@ async def test_tokens_are_fresh_and_long(ca: ServerSuite, conformance: Conforman
             for (a, x), (b, y) in itertools.combinations(zip(tokens, octets, strict=True), 2)
             if differing_bits(x, y) < MIN_DIFFERING_BITS
         ]
-        assert not close, f"observed {name} values differing in few bits (a counter?): {close}"
+        ca.check(
+            ("TOK-3", "SEC-5") if name == "token-part1" else "TOK-1",
+            not close,
+            f"{name} values differing in few bits (a counter?): {close}",
+            "random values",
+        )

@@ -14,11 +14,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from rfc8823.acme.driver import Account, OrderHandle, csr_field, expect_problem, json_object
+from rfc8823.acme.driver import Account, OrderHandle, csr_field, json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.certificates import inspect_certificate, parse_pem_chain
 from rfc8823.csr import Usage, build_csr, key_usage_from_bits
-from rfc8823.findings import Verdict, broken, passed
+from rfc8823.findings import Verdict, broken
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_encode
@@ -28,6 +28,8 @@ from .helpers import ServerSuite
 
 PEM_CHAIN = "application/pem-certificate-chain"
 REFUSED_CSR = (ProblemType.BAD_CSR, ProblemType.MALFORMED)
+NAMING = ("CSR-ID-1", "A-FIN-2")
+"""The rules a CSR's names are judged by: exactly the ordered addresses (RFC 8555 §7.4)."""
 
 
 def csr_key(kind: KeyKind) -> PrivateKey:
@@ -57,7 +59,7 @@ async def download(ca: ServerSuite, order: OrderHandle) -> Issued:
     response = await account.post(url, None)
     assert response.status_code == 200, f"observed certificate download HTTP {response.status_code}"
     media = response.headers.get("Content-Type", "").split(";")[0].strip()
-    assert media == PEM_CHAIN, f"observed Content-Type {media!r}; expected {PEM_CHAIN}"
+    ca.check("A-CERT-1", media == PEM_CHAIN, f"certificate Content-Type {media!r}", PEM_CHAIN)
     return Issued(done, response, parse_pem_chain(response.text))
 
 
@@ -90,7 +92,7 @@ async def test_finalize_before_ready_is_order_not_ready(ca: ServerSuite) -> None
     flow = await ca.flow(account)
     csr = build_csr(csr_key("p256"), [flow.address], "both")
     response = await account.finalize(flow.order.body, csr)
-    expect_problem(response, ProblemType.ORDER_NOT_READY, status=403)
+    ca.expect_refused("A-FIN-1", response, ProblemType.ORDER_NOT_READY, status=403)
 
 
 @covers("A-FIN-1", "A-HTTPS-1")
@@ -101,13 +103,15 @@ async def test_csr_encoding_rules(ca: ServerSuite, shape: str) -> None:
     csr = build_csr(csr_key("p256"), list(order.addresses), "both")
     if shape == "PEM instead of DER":
         value = b64url_encode(csr.public_bytes(serialization.Encoding.PEM))
+        rule = "A-FIN-1"
     else:
         value = csr_field(csr)
         value += "=" * (-len(value) % 4) or "===="
+        rule = "A-HTTPS-1"
     response = await order.account.post(str(body["finalize"]), {"csr": value})
-    expect_problem(response, *REFUSED_CSR)
-    now = await order.refresh()
-    assert now.get("status") == "ready", f"observed order {now.get('status')!r}; expected ready"
+    ca.expect_refused(rule, response, *REFUSED_CSR)
+    status = (await order.refresh()).get("status")
+    ca.check(rule, status == "ready", f"order {status!r} after a refused finalize", "ready")
 
 
 USAGE_CASES: list[tuple[KeyKind, Usage | None]] = [
@@ -144,7 +148,7 @@ async def test_issued_certificate_matches_the_request(
     csr = build_csr(key, list(order.addresses), usage)
     outcome = await finalize_refused_or_issued(ca, order, body, csr)
     if isinstance(outcome, httpx.Response):
-        problem = expect_problem(outcome, ProblemType.BAD_CSR)
+        problem = ca.expect_refused("CSR-KU-5", outcome, ProblemType.BAD_CSR)
         capability = CAPABILITY.get(usage or "")
         declared = capability is None or ca.capabilities.declared(capability)
         assert not declared, (
@@ -171,8 +175,7 @@ async def test_key_usage_outside_smime_is_refused(
     csr = build_csr(csr_key("p256"), list(order.addresses), None, extra_extensions=[(usage, True)])
     outcome = await finalize_refused_or_issued(ca, order, body, csr)
     if isinstance(outcome, httpx.Response):
-        expect_problem(outcome, ProblemType.BAD_CSR)
-        conformance.record(passed("A-FIN-3", "keyCertSign requested: badCSR"))
+        ca.expect_refused("A-FIN-3", outcome, ProblemType.BAD_CSR)
         return
     granted = outcome.chain[0].extensions.get_extension_for_class(x509.KeyUsage).value
     assert not granted.key_cert_sign, "observed keyCertSign granted in an S/MIME certificate"
@@ -214,7 +217,9 @@ NAME_SHAPES = [
 
 @covers("CSR-ID-1", "A-FIN-2", "CERT-1")
 @pytest.mark.parametrize("shape", NAME_SHAPES)
-async def test_csr_names_exactly_the_ordered_addresses(ca: ServerSuite, shape: str) -> None:
+async def test_csr_names_exactly_the_ordered_addresses(
+    ca: ServerSuite, conformance: Conformance, shape: str
+) -> None:
     """Only CSRs naming exactly the ordered addresses are issued; others get badCSR."""
     count = 2 if shape == "ordered address missing" else 1
     addresses = [ca.new_address() for _ in range(count)]
@@ -222,17 +227,18 @@ async def test_csr_names_exactly_the_ordered_addresses(ca: ServerSuite, shape: s
     case = name_case(shape, addresses, ca.new_address("other.test"))
     csr = build_csr(csr_key("p256"), list(case.san), "both", subject_cn=case.cn)
     outcome = await finalize_refused_or_issued(ca, order, body, csr)
-    if not case.accepted:
-        assert isinstance(outcome, httpx.Response), (
-            f"observed a certificate for a CSR with {shape}; expected badCSR"
-        )
-        expect_problem(outcome, ProblemType.BAD_CSR)
-        return
-    assert not isinstance(outcome, httpx.Response), (
-        f"observed {outcome.status_code} {outcome.text[:200]} for a CSR with {shape}; "
-        "expected a certificate"
+    shown = f"a CSR with {shape}: " + (
+        f"HTTP {outcome.status_code} {outcome.text[:200]}"
+        if isinstance(outcome, httpx.Response)
+        else "a certificate"
     )
+    issued = not isinstance(outcome, httpx.Response)
+    ca.check(NAMING, issued == case.accepted, shown, "a certificate" if case.accepted else "badCSR")
+    if isinstance(outcome, httpx.Response):
+        ca.expect_refused(NAMING, outcome, ProblemType.BAD_CSR)
+        return
     findings = inspect_certificate(outcome.chain[0], addresses, requested="both")
+    conformance.record(*findings)
     failed = [str(f) for f in findings if f.verdict in (Verdict.FAIL, Verdict.WARN)]
     assert not failed, "certificate: " + "; ".join(failed)
 
@@ -246,7 +252,7 @@ async def test_dns_name_holding_an_address(ca: ServerSuite, conformance: Conform
     csr = build_csr(csr_key("p256"), [], "both", extra_extensions=[(extra, False)])
     outcome = await finalize_refused_or_issued(ca, order, body, csr)
     if isinstance(outcome, httpx.Response):
-        expect_problem(outcome, ProblemType.BAD_CSR)
+        ca.expect_refused("CSR-ID-1", outcome, ProblemType.BAD_CSR)
         conformance.info("CSR-ID-1", "a dNSName holding the address: badCSR")
         return
     san = outcome.chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -263,8 +269,7 @@ async def test_csr_with_the_account_key(ca: ServerSuite, conformance: Conformanc
     csr = build_csr(account.key, list(order.addresses), "both")
     outcome = await finalize_refused_or_issued(ca, order, body, csr)
     if isinstance(outcome, httpx.Response):
-        expect_problem(outcome, ProblemType.BAD_CSR, ProblemType.BAD_PUBLIC_KEY)
-        conformance.record(passed("A-ACCTKEY-1", "CSR with the account key refused"))
+        ca.expect_refused("A-ACCTKEY-1", outcome, ProblemType.BAD_CSR, ProblemType.BAD_PUBLIC_KEY)
     else:
         conformance.record(
             broken("A-ACCTKEY-1", "issued a certificate for the account key", "badCSR")
@@ -301,10 +306,17 @@ async def test_revocation(ca: ServerSuite) -> None:
         issued.append((order.account, result.chain[0], key))
     (account, first, _), (_, second, second_key) = issued
     response = await revoke(account, first, reason=4)
-    assert response.status_code == 200, f"observed revokeCert HTTP {response.status_code}"
-    expect_problem(await revoke(account, first, reason=4), ProblemType.ALREADY_REVOKED)
-    expect_problem(await revoke(account, second, reason=7), ProblemType.BAD_REVOCATION_REASON)
+    ca.check(
+        "A-REV-1", response.status_code == 200, f"revokeCert HTTP {response.status_code}", "200"
+    )
+    again = await revoke(account, first, reason=4)
+    ca.expect_refused("A-REV-1", again, ProblemType.ALREADY_REVOKED)
+    bad_reason = await revoke(account, second, reason=7)
+    ca.expect_refused("A-REV-1", bad_reason, ProblemType.BAD_REVOCATION_REASON)
     by_key = await revoke(account, second, reason=None, key=second_key)
-    assert by_key.status_code == 200, (
-        f"observed HTTP {by_key.status_code} {by_key.text[:200]} revoking with the certificate key"
+    ca.check(
+        "A-REV-1",
+        by_key.status_code == 200,
+        f"HTTP {by_key.status_code} {by_key.text[:200]} revoking with the certificate key",
+        "200",
     )

@@ -10,7 +10,7 @@ import secrets
 import httpx
 import pytest
 
-from rfc8823.acme.driver import OrderHandle, expect_problem, json_object
+from rfc8823.acme.driver import OrderHandle, json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.certificates import inspect_certificate, parse_pem_chain
 from rfc8823.csr import Usage, build_csr
@@ -82,7 +82,8 @@ async def test_eai_order_answered_as_declared(ca: ServerSuite, conformance: Conf
     if ca.capabilities.eai:
         json_object(response, 201)
         return
-    expect_problem(
+    ca.expect_refused(
+        "I18N-1",
         response,
         ProblemType.REJECTED_IDENTIFIER,
         ProblemType.UNSUPPORTED_IDENTIFIER,

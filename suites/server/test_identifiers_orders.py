@@ -9,25 +9,28 @@ from collections.abc import Callable
 
 import pytest
 
-from rfc8823.acme.driver import expect_problem, json_object
+from rfc8823.acme.driver import json_object
 from rfc8823.acme.identifier import EMAIL_REPLY_00, IDENTIFIER_EMAIL
 from rfc8823.acme.problems import ProblemType
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 
-from .helpers import ServerSuite
+from .helpers import Rules, ServerSuite
 
 REFUSED = (ProblemType.MALFORMED, ProblemType.REJECTED_IDENTIFIER)
 """What a CA answers for an ``email`` value it will not mail (RFC 8555 §6.7; ID-EMAIL-2/3/5)."""
 
 
-async def assert_nothing_mailed(ca: ServerSuite, *addresses: str) -> None:
+async def assert_nothing_mailed(ca: ServerSuite, rules: Rules, *addresses: str) -> None:
     """After a control order's email has arrived, no message went to ``addresses`` (SEC-9)."""
     await ca.mail_barrier()
     sent = ca.mail_to(*addresses)
-    assert not sent, (
-        f"observed {len(sent)} message(s) to {addresses} for a refused identifier "
-        f"(first from <{sent[0].mail_from}>); expected none"
+    ca.check(
+        rules,
+        not sent,
+        f"{len(sent)} message(s) to {addresses} for a refused identifier"
+        + (f" (first from <{sent[0].mail_from}>)" if sent else ""),
+        "none",
     )
 
 
@@ -38,20 +41,24 @@ async def test_email_order_is_created_and_echoed(ca: ServerSuite) -> None:
     address = ca.new_address()
     order = await account.new_order(address)
     body = order.body
-    assert body.get("status") == "pending", (
-        f"observed status {body.get('status')!r}; expected pending"
-    )
-    assert body.get("identifiers") == [{"type": IDENTIFIER_EMAIL, "value": address}], (
-        f"observed identifiers {body.get('identifiers')!r}; expected the one ordered"
+    ordered = {"type": IDENTIFIER_EMAIL, "value": address}
+    status = body.get("status")
+    ca.check("A-ORD-1", status == "pending", f"status {status!r}", "pending")
+    identifiers = body.get("identifiers")
+    ca.check(
+        ("ID-EMAIL-1", "ID-EMAIL-2", "IANA-1"),
+        identifiers == [ordered],
+        f"identifiers {identifiers!r}",
+        f"the one ordered, {[ordered]!r}",
     )
     for member in ("expires", "finalize"):
-        assert isinstance(body.get(member), str), f"observed no {member!r} in {body}; expected one"
-    assert len(order.authorizations) == 1, (
-        f"observed {len(order.authorizations)} authorizations; expected one per identifier"
-    )
+        ca.check("A-ORD-1", isinstance(body.get(member), str), f"order {body}", f"{member!r}")
+    count = len(order.authorizations)
+    ca.check("A-ORD-1", count == 1, f"{count} authorizations", "one per identifier")
     authz = await account.fetch(order.authorizations[0])
-    assert authz.get("identifier") == {"type": IDENTIFIER_EMAIL, "value": address}, (
-        f"observed authz identifier {authz.get('identifier')!r}; expected the ordered one"
+    echoed = authz.get("identifier")
+    ca.check(
+        ("ID-EMAIL-1", "IANA-1"), echoed == ordered, f"authz identifier {echoed!r}", f"{ordered!r}"
     )
 
 
@@ -102,8 +109,8 @@ async def test_malformed_email_values_are_refused(ca: ServerSuite, shape: str) -
     address = ca.new_address()
     value = MALFORMED_VALUES[shape](address)
     response = await account.new_order_raw([{"type": "email", "value": value}])
-    expect_problem(response, *REFUSED)
-    await assert_nothing_mailed(ca, address)
+    ca.expect_refused("ID-EMAIL-2", response, *REFUSED)
+    await assert_nothing_mailed(ca, "SEC-9", address)
 
 
 WILDCARD_VALUES: dict[str, Callable[[str], str]] = {
@@ -121,9 +128,10 @@ async def test_wildcard_email_values_are_refused(ca: ServerSuite, shape: str) ->
     address = ca.new_address()
     value = WILDCARD_VALUES[shape](address)
     response = await account.new_order_raw([{"type": "email", "value": value}])
-    expect_problem(response, *REFUSED)
-    assert "Location" not in response.headers, "observed an order URL for a refused order"
-    await assert_nothing_mailed(ca, address, value)
+    ca.expect_refused("ID-EMAIL-3", response, *REFUSED)
+    location = response.headers.get("Location")
+    ca.check("ID-EMAIL-3", location is None, f"order URL {location} for a refused order", "none")
+    await assert_nothing_mailed(ca, "ID-EMAIL-3", address, value)
 
 
 INJECTION_VALUES: dict[str, Callable[[str, str], str]] = {
@@ -145,12 +153,14 @@ async def test_injection_values_are_refused_unmailed(ca: ServerSuite, shape: str
     address, victim = ca.new_address(), ca.new_address("other.test")
     value = INJECTION_VALUES[shape](address, victim)
     response = await account.new_order_raw([{"type": "email", "value": value}])
-    expect_problem(response, *REFUSED)
-    await assert_nothing_mailed(ca, address, victim)
+    ca.expect_refused(("ID-EMAIL-5", "SEC-9"), response, *REFUSED)
+    await assert_nothing_mailed(ca, ("ID-EMAIL-5", "SEC-9"), address, victim)
 
 
 @covers("A-ORD-3", "IANA-2", "A-ERR-1")
-async def test_dns_identifier_holding_an_address_is_refused(ca: ServerSuite) -> None:
+async def test_dns_identifier_holding_an_address_is_refused(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
     """``{"type": "dns", "value": "<address>"}`` is refused rather than handled as email (AMB-4)."""
     account = await ca.account()
     address = ca.new_address()
@@ -158,12 +168,15 @@ async def test_dns_identifier_holding_an_address_is_refused(ca: ServerSuite) -> 
     if response.status_code == 201:
         authz = await account.fetch(json_object(response, 201)["authorizations"][0])
         types = [c.get("type") for c in authz.get("challenges", [])]
-        pytest.fail(
-            f"observed a dns order for {address!r} accepted with challenges {types}; expected "
-            "malformed, rejectedIdentifier or unsupportedIdentifier (a dns value holds no '@')"
+        conformance.info("IANA-2", f"challenges {types} offered for a dns identifier", "AMB-4")
+        ca.check(
+            "A-ORD-3",
+            False,
+            f"a dns order for {address!r} accepted with challenges {types}",
+            "malformed, rejectedIdentifier or unsupportedIdentifier (a dns value holds no '@')",
         )
-    expect_problem(response, *REFUSED, ProblemType.UNSUPPORTED_IDENTIFIER)
-    await assert_nothing_mailed(ca, address)
+    ca.expect_refused("A-ORD-3", response, *REFUSED, ProblemType.UNSUPPORTED_IDENTIFIER)
+    await assert_nothing_mailed(ca, "A-ORD-3", address)
 
 
 @covers("A-ORD-3", "A-ERR-1")
@@ -174,9 +187,9 @@ async def test_unknown_identifier_type_is_unsupported(
     account = await ca.account()
     address = ca.new_address()
     response = await account.new_order_raw([{"type": "mailbox", "value": address}])
-    problem = expect_problem(response, ProblemType.UNSUPPORTED_IDENTIFIER, *REFUSED)
+    problem = ca.expect_refused("A-ORD-3", response, ProblemType.UNSUPPORTED_IDENTIFIER, *REFUSED)
     conformance.info("A-ORD-3", f"unknown identifier type answered with {problem.type}")
-    await assert_nothing_mailed(ca, address)
+    await assert_nothing_mailed(ca, "A-ORD-3", address)
 
 
 @covers("A-ERR-2", "ID-EMAIL-3", "A-ORD-3")
@@ -193,17 +206,16 @@ async def test_one_bad_identifier_refuses_the_order(
     response = await account.new_order_raw(
         [{"type": "email", "value": good}, {"type": "email", "value": bad}]
     )
-    problem = expect_problem(response, *REFUSED, ProblemType.COMPOUND)
+    problem = ca.expect_refused("ID-EMAIL-3", response, *REFUSED, ProblemType.COMPOUND)
     named = [sub.identifier.value for sub in problem.subproblems if sub.identifier is not None]
     if problem.subproblems:
-        assert bad in named, (
-            f"observed subproblems for {named}; expected one naming the refused {bad!r}"
-        )
-        assert good not in named, f"observed a subproblem for the acceptable {good!r}"
+        shown = f"subproblems for {named}"
+        ca.check("A-ERR-2", bad in named, shown, f"one naming the refused {bad!r}")
+        ca.check("A-ERR-2", good not in named, shown, f"none for the acceptable {good!r}")
         conformance.info("A-ERR-2", f"subproblems name {named}")
     else:
         conformance.info("A-ERR-2", "no subproblems (optional)")
-    await assert_nothing_mailed(ca, good)
+    await assert_nothing_mailed(ca, "ID-EMAIL-3", good)
 
 
 @covers("A-PREAUTH-1", "FLOW-3")

@@ -5,7 +5,7 @@ RFC 8823 §6 (as derived in the catalog, SEC-8); RFC 8555 §6.6 (``rateLimited``
 
 from __future__ import annotations
 
-from rfc8823.acme.driver import expect_problem, json_object
+from rfc8823.acme.driver import json_object
 from rfc8823.acme.problems import ProblemType
 from rfc8823.findings import broken
 from rfc8823.report.plugin import Conformance
@@ -48,9 +48,10 @@ async def test_challenge_mail_to_one_address_is_rate_limited(
             )
         )
         return
-    expect_problem(refusal, ProblemType.RATE_LIMITED)
-    assert refusal.headers.get("Retry-After"), (
-        "observed rateLimited without Retry-After; expected a Retry-After header (A-RATE-1)"
+    ca.expect_refused("SEC-8", refusal, ProblemType.RATE_LIMITED)
+    retry_after = refusal.headers.get("Retry-After")
+    ca.check(
+        "A-RATE-1", bool(retry_after), f"rateLimited, Retry-After {retry_after!r}", "a Retry-After"
     )
     assert mailed <= accepted, (
         f"observed {mailed} challenge emails for {accepted} accepted orders; expected at most "
