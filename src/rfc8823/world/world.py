@@ -36,6 +36,7 @@ from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.pki import TestPki
 from rfc8823.world.sendmail import send_message_async
+from rfc8823.world.service import Service
 from rfc8823.world.smtp import SmtpServer, TlsMode
 
 DEFAULT_DOMAINS: tuple[str, ...] = (
@@ -108,7 +109,7 @@ class WorldDomain:
         )
 
 
-class World:
+class World(Service):
     """DNS, domains, PKI and SMTP listeners on loopback; ``with``, ``async with`` or start/stop.
 
     The synchronous form runs every server on a thread of its own (plain pytest fixtures); the
@@ -200,18 +201,8 @@ class World:
         if isinstance(stack, ExitStack):
             stack.close()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     async def __aenter__(self) -> Self:
+        """Start everything on this event loop: the SMTP listeners natively, DNS on its thread."""
         stack = AsyncExitStack()
         try:
             stack.enter_context(self.dns)
