@@ -21,7 +21,7 @@ from rfc8823.csr.inspector import PARSE_ERRORS, extension_value
 from rfc8823.csr.key_usage import Usage, describe_key_usage, judge_key_usage, usage_bits_text
 from rfc8823.csr.keys import key_description, spki_der
 from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 
 _PEM_BLOCK = re.compile(
     r"-----BEGIN (?P<begin>[^-\r\n]*)-----\r?\n(?P<body>.*?)-----END (?P<end>[^-\r\n]*)-----",
@@ -61,6 +61,13 @@ def inspect_certificate(
     findings = [*names.findings, *_eku_findings(extensions)]
     findings.extend(_leaf_findings(extensions, public_key, csr_key))
     findings.extend(_key_usage_findings(extensions, public_key, requested or "both"))
+    key_usage = extension_value(extensions, x509.KeyUsage)
+    findings.append(
+        info(
+            "REF-5280-2",
+            f"keyUsage {describe_key_usage(key_usage)}" if key_usage else "no keyUsage extension",
+        )
+    )
     judged = {rid: _PASSES[rid] for rid in sorted(names.judged)}
     return with_passes(findings, judged)
 

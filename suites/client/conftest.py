@@ -31,6 +31,19 @@ from rfc8823.targets.dovecot import Dovecot, dovecot_binary
 from rfc8823.world.world import World
 
 from .harness import ClientSuite
+from .sanity import block_if_needed
+
+FIRST_MARK = "first"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own mark: ``first`` tests (the happy path) run before the rest."""
+    config.addinivalue_line("markers", f"{FIRST_MARK}: run before the other tests (sanity)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The happy path first, so its verdict is known before the tests that build on it."""
+    items.sort(key=lambda item: item.get_closest_marker(FIRST_MARK) is None)
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +105,7 @@ def _client_case(
 
 @pytest.fixture
 async def client(
+    request: pytest.FixtureRequest,
     world: World,
     client_target: ClientUnderTest,
     client_settings: ClientSuiteSettings,
@@ -115,6 +129,7 @@ async def client(
         world, client_target, client_settings, conformance, tmp_path, dovecot, _peer_stops
     )
     try:
+        await block_if_needed(request.node, suite)
         yield suite
     finally:
         await suite.close()

@@ -12,6 +12,11 @@ Mail flows as it would on the Internet, through hops the suite controls:
 A test can hold the CA's challenge, put mail of its own into the client's mailbox first
 (forged, unsolicited, duplicated), then release it; and it reads what the client sent (the
 CA's request log, the responses) afterwards. The hops and deliveries are in ``mailpaths``.
+
+What a test only needs from the client (its order, a response, a certificate) stops it as
+BLOCKED on that prerequisite when it does not happen (``prerequisites.py``, decision 9); what a
+test judges goes through findings. A message of the test's own that does not reach the client's
+mailbox, or a crash of the suite's CA, is the harness's failure (ERROR), never a verdict.
 RFC 8823 §3; DESIGN "Real parts".
 """
 
@@ -30,7 +35,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.csr import Usage
-from rfc8823.findings import Finding
+from rfc8823.findings import Finding, broken, passed
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import (
@@ -39,6 +44,7 @@ from rfc8823.messages.response import (
     authenticate_response,
     inspect_response,
 )
+from rfc8823.report.outcomes import Blocked, HarnessError, Prerequisite, RuleBroken
 from rfc8823.report.plugin import Conformance
 from rfc8823.targets.client import (
     ClientCapabilities,
@@ -60,11 +66,15 @@ from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
 from .mailpaths import HOST, Forward, Hop, MaildirWriter, deliver_smtp, send
+from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
 
 USER_DOMAIN = "example.test"
 CA_DOMAIN = "ca.test"
 DKIM_SELECTOR = "rsa"
 _MARGIN = 5.0
+QUIET_PER_ANSWER_TIME = 2.0
+"""The quiet window after a must-not-answer challenge: this many times the client's own answer
+time for a good challenge in this run, and never below ``--client-quiet``."""
 T = TypeVar("T")
 
 
@@ -121,9 +131,14 @@ class Enrollment:
         return self.peer.requests()
 
     async def _before_the_end(
-        self, waiting: Awaitable[T], now: Callable[[], T | None], what: str
+        self,
+        waiting: Awaitable[T],
+        now: Callable[[], T | None],
+        what: str,
+        prerequisite: Prerequisite,
     ) -> T:
-        """``waiting``'s result, unless the client ends or the enrollment time runs out first."""
+        """``waiting``'s result, unless the client ends or the enrollment time runs out first:
+        then BLOCKED on ``prerequisite`` (what the test needed did not happen)."""
         assert self.task is not None, "the enrollment was not started"
         pending = asyncio.ensure_future(waiting)
         limit = self.request.timeout + _MARGIN
@@ -143,7 +158,7 @@ class Enrollment:
         if found is not None:
             return found
         ended = self.task.result().describe() if self.task in done else f"running after {limit} s"
-        raise AssertionError(f"observed no {what}; the client: {ended}{self.mail_trace()}")
+        raise Blocked(prerequisite, f"no {what}; the client: {ended}{self.mail_trace()}")
 
     async def sent_challenge(self) -> ReceivedMessage:
         """The first challenge email the CA sent (held or not)."""
@@ -155,8 +170,15 @@ class Enrollment:
 
         limit = self.request.timeout + _MARGIN
         return await self._before_the_end(
-            store.wait_until(lambda _: True, limit), first, "challenge email from the CA"
+            store.wait_until(lambda _: True, limit),
+            first,
+            f"challenge email from the CA (newOrder payloads: {self.new_orders()})",
+            CHALLENGE,
         )
+
+    def new_orders(self) -> list[object]:
+        """The JSON payloads of the client's newOrder requests so far (FLOW-1)."""
+        return [r.payload_json() for r in self.requests() if r.url.endswith("/acme/new-order")]
 
     async def ca_challenge(self) -> IssuedChallenge:
         """What the CA knows of the challenge it sent (once it has sent it)."""
@@ -167,27 +189,37 @@ class Enrollment:
     async def held_challenge(self) -> ReceivedMessage:
         """The CA's challenge email, held back from the client (``hold=True``)."""
         message = await self._before_the_end(
-            self.challenges.next_held(), self.challenges.held_now, "challenge email from the CA"
+            self.challenges.next_held(),
+            self.challenges.held_now,
+            f"challenge email from the CA (newOrder payloads: {self.new_orders()})",
+            CHALLENGE,
         )
         self.issued_challenge = self.issued_challenge or self.peer.challenge_of(message.data)
         return message
 
-    def deliver(self, data: bytes, *, mail_from: str | None = None) -> None:
-        """Put a message of the test's own into the client's mailbox, after the queued ones."""
-        self.challenges.send_on(
-            ReceivedMessage(
-                mail_from=mail_from or self.challenge_from,
-                rcpt_tos=(self.address,),
-                data=data,
-                peer=(HOST, 0),
-                helo="rfc8823-suite",
-                tls=False,
-                auth_user=None,
-                smtputf8=not (data.isascii() and self.address.isascii()),
-                listener="suite",
-                received_at=time.time(),
-            )
+    async def deliver(self, data: bytes, *, mail_from: str | None = None) -> None:
+        """Put a message of the test's own into the client's mailbox, after the queued ones,
+        and wait until it is there: a message that never reached the mailbox proves nothing
+        about the client (HarnessError)."""
+        message = ReceivedMessage(
+            mail_from=mail_from or self.challenge_from,
+            rcpt_tos=(self.address,),
+            data=data,
+            peer=(HOST, 0),
+            helo="rfc8823-suite",
+            tls=False,
+            auth_user=None,
+            smtputf8=not (data.isascii() and self.address.isascii()),
+            listener="suite",
+            received_at=time.time(),
         )
+        self.challenges.send_on(message)
+        try:
+            failure = await self.challenges.forwarded(message, self.request.timeout + _MARGIN)
+        except TimeoutError:
+            failure = "the challenge hop was still busy delivering it"
+        if failure is not None:
+            raise HarnessError(f"the test's message did not reach the mailbox: {failure}")
 
     def release(self, message: ReceivedMessage) -> None:
         """Let a held message go on to the client's mailbox."""
@@ -196,9 +228,7 @@ class Enrollment:
     async def quiet_window(self) -> float:
         """Seconds left to watch for responses: the quiet time after the last delivery."""
         await self.challenges.settle(self.request.timeout + _MARGIN)
-        return max(
-            0.0, self.challenges.last_forwarded + self.suite.settings.quiet - time.monotonic()
-        )
+        return max(0.0, self.challenges.last_forwarded + self.suite.quiet - time.monotonic())
 
     async def outcome(self) -> EnrollmentOutcome:
         """How the enrollment ended (bounded); the CA's challenge is looked up on the way."""
@@ -221,12 +251,13 @@ class Enrollment:
         return self.result
 
     async def issued(self) -> EnrollmentOutcome:
-        """The outcome, asserting the certificate was issued (the positive control)."""
+        """The outcome, with the certificate the test needs (BLOCKED on CERTIFICATE without)."""
         outcome = await self.outcome()
-        assert outcome.issued, (
-            f"observed {outcome.describe()}; expected the certificate for {self.address} to be "
-            f"issued{self.mail_trace()}"
-        )
+        if not outcome.issued:
+            raise Blocked(
+                CERTIFICATE,
+                f"{outcome.describe()}: no certificate for {self.address}{self.mail_trace()}",
+            )
         return outcome
 
     def mail_trace(self) -> str:
@@ -260,13 +291,13 @@ class Enrollment:
 
         limit = self.request.timeout + _MARGIN
         return await self._before_the_end(
-            store.wait_until(lambda _: True, limit), first, "response email"
+            store.wait_until(lambda _: True, limit), first, "response email", ANSWER
         )
 
     async def held_response(self) -> ReceivedMessage:
         """The client's response, held back from the CA (``hold_responses=True``)."""
         return await self._before_the_end(
-            self.responses.next_held(), self.responses.held_now, "response email"
+            self.responses.next_held(), self.responses.held_now, "response email", ANSWER
         )
 
     async def response(self) -> ReceivedMessage:
@@ -291,21 +322,32 @@ class Enrollment:
             self.responses.received.wait_until(answers, limit),
             first,
             f"response to token-part1 {issued.token_part1}",
+            ANSWER,
         )
 
+    async def response_or_none(self) -> ReceivedMessage | None:
+        """The response to the CA's challenge, or None when the client sent none in time (a
+        test that judges the answering itself). BLOCKED if the CA could not even send one."""
+        await self.ca_challenge()
+        try:
+            return await self.response()
+        except Blocked as error:
+            if error.prerequisite is ANSWER:
+                return None
+            raise
+
     def require_issued_challenge(self) -> IssuedChallenge:
-        """The CA's challenge for this enrollment."""
-        assert self.issued_challenge is not None, f"the CA sent no challenge{self.mail_trace()}"
+        """The CA's challenge for this enrollment (BLOCKED on CHALLENGE before it is sent)."""
+        if self.issued_challenge is None:
+            raise Blocked(CHALLENGE, f"the CA sent no challenge{self.mail_trace()}")
         return self.issued_challenge
 
     async def expect_no_response(
-        self, token_part1: str, why: str, *, challenge: bytes | None = None
+        self, token_part1: str, why: str, rules: Sequence[str], *, challenge: bytes | None = None
     ) -> None:
-        """Assert no response to ``token_part1`` arrives by the end of the quiet window.
-
-        With the ``challenge`` that must go unanswered, a message threaded under its
-        Message-ID counts as an answer too, whatever its Subject says.
-        """
+        """No response to ``token_part1`` may arrive by the end of the quiet window: judged on
+        ``rules``. With the ``challenge`` that must go unanswered, a message threaded under its
+        Message-ID counts as an answer too, whatever its Subject says."""
         wanted = token_part1.rstrip("=")
         message_id = parse_message(challenge).first("Message-ID") if challenge else None
 
@@ -317,14 +359,24 @@ class Enrollment:
         try:
             found = await self.responses.received.wait_until(answers, remaining)
         except TimeoutError:
+            self.suite.conformance.record(
+                *(
+                    passed(rid, f"no response within {self.suite.quiet:.2f} s ({why})")
+                    for rid in rules
+                )
+            )
             return
-        raise AssertionError(
-            f"observed a response to a challenge the client must not answer ({why}): "
-            f"{quoted(found)}"
-        )
+        findings = [
+            broken(rid, f"a response to a challenge it must not answer: {quoted(found)}", why)
+            for rid in rules
+        ]
+        self.suite.conformance.record(*findings)
+        raise RuleBroken(findings)
 
-    async def expect_single_response(self, token_part1: str, why: str) -> ReceivedMessage:
-        """Assert exactly one response to ``token_part1`` by the end of the quiet window."""
+    async def expect_single_response(
+        self, token_part1: str, why: str, rules: Sequence[str]
+    ) -> ReceivedMessage:
+        """Exactly one response to ``token_part1`` by the end of the quiet window (``rules``)."""
         first = await self.response()
         wanted = token_part1.rstrip("=")
 
@@ -333,12 +385,16 @@ class Enrollment:
             return token == wanted and message.seq != first.seq
 
         remaining = await self.quiet_window()
-        with contextlib.suppress(TimeoutError):
+        try:
             second = await self.responses.received.wait_until(another, remaining)
-            raise AssertionError(
-                f"observed a second response to token-part1 {token_part1} ({why}): {quoted(second)}"
+        except TimeoutError:
+            self.suite.conformance.record(
+                *(passed(rid, f"one response to token-part1 {token_part1}") for rid in rules)
             )
-        return first
+            return first
+        self.suite.conformance.fail(
+            tuple(rules), f"a second response to token-part1 {token_part1}: {quoted(second)}", why
+        )
 
     def judge(self, response: ReceivedMessage, challenge: ReceivedMessage) -> ResponseReport:
         """The response judged against the challenge it answers (RFC 8823 §3.2)."""
@@ -369,7 +425,10 @@ class Enrollment:
                 await self.task
         await self.challenges.stop()
         await self.responses.stop()
+        crashes = self.peer.internal_errors()
         self.suite.stop_later(self.peer)
+        if crashes:
+            raise HarnessError(f"the suite's CA failed internally: {'; '.join(crashes)}")
 
 
 class ClientSuite:
@@ -393,6 +452,15 @@ class ClientSuite:
         self._dovecot = dovecot
         self._stopping = stopping
         self._runs: list[Enrollment] = []
+        self.answer_time: float | None = None
+        """Seconds the client took to answer a good challenge in this run (the happy path)."""
+
+    @property
+    def quiet(self) -> float:
+        """How long silence must last to count as not answering: twice the client's own answer
+        time for a good challenge in this run, never below ``--client-quiet``."""
+        observed = self.answer_time or 0.0
+        return max(self.settings.quiet, QUIET_PER_ANSWER_TIME * observed)
 
     @property
     def capabilities(self) -> ClientCapabilities:
@@ -403,6 +471,11 @@ class ClientSuite:
         """Attach the findings about ``requirements`` to the report."""
         wanted = set(requirements)
         self.conformance.record(*(f for f in findings if f.requirement in wanted))
+
+    def conclude(self, findings: Sequence[Finding], requirements: Sequence[str]) -> None:
+        """Attach the findings about ``requirements``; stop the test for FAIL-level ones."""
+        wanted = set(requirements)
+        self.conformance.conclude(*(f for f in findings if f.requirement in wanted))
 
     def require(self, flag: str, what: str) -> None:
         """UNSUPPORTED unless the client declares the capability ``flag``."""

@@ -102,6 +102,8 @@ class Hop:
         self._queue: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
         self._held: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        self._outcomes: dict[int, str | None] = {}
+        self._forwarded = asyncio.Condition()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -127,14 +129,26 @@ class Hop:
     async def _run(self) -> None:
         while True:
             message = await self._queue.get()
+            outcome: str | None = None
             try:
                 await self._forward(message)
             except Exception as error:  # a hop records what it could not pass on, and goes on
-                self.failures.append(f"{self.name}: message {message.seq} not forwarded: {error}")
-                log.warning("%s", self.failures[-1])
+                outcome = f"{self.name}: message {message.seq} not forwarded: {error}"
+                self.failures.append(outcome)
+                log.warning("%s", outcome)
             finally:
                 self.last_forwarded = time.monotonic()
                 self._queue.task_done()
+            async with self._forwarded:
+                self._outcomes[id(message)] = outcome
+                self._forwarded.notify_all()
+
+    async def forwarded(self, message: ReceivedMessage, timeout: float) -> str | None:  # noqa: ASYNC109
+        """Wait until ``message`` (queued by :meth:`send_on`) has been passed on: None when it
+        was, else why not. TimeoutError when the hop is still busy after ``timeout``."""
+        async with asyncio.timeout(timeout), self._forwarded:
+            await self._forwarded.wait_for(lambda: id(message) in self._outcomes)
+            return self._outcomes[id(message)]
 
     async def next_held(self) -> ReceivedMessage:
         """The next message the hop holds back (unbounded: callers bound it)."""

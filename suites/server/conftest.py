@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from rfc8823.acme.driver import AcmeDriver
+from rfc8823.report.outcomes import HarnessError
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
 from rfc8823.targets import ServerCapabilities, ServerEndpoints, ServerUnderTest
@@ -26,6 +27,19 @@ from rfc8823.targets.server_plugin import CAPABILITY_MARK, configured_target, ea
 from rfc8823.world.world import World
 
 from .helpers import ServerSuite, Timeouts
+from .sanity import block_if_needed
+
+FIRST_MARK = "first"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own mark: ``first`` tests (the happy path) run before the rest."""
+    config.addinivalue_line("markers", f"{FIRST_MARK}: run before the other tests (sanity)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The happy path first, so its verdict is known before the tests that build on it."""
+    items.sort(key=lambda item: item.get_closest_marker(FIRST_MARK) is None)
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +95,9 @@ def https_context(server_endpoints: ServerEndpoints) -> ssl.SSLContext:
 @pytest.fixture(autouse=True)
 def _server_case(
     request: pytest.FixtureRequest, conformance: Conformance, server_target: ServerUnderTest
-) -> None:
-    """Name the target in the report; UNSUPPORTED when a needed capability is not declared."""
+) -> Iterator[None]:
+    """Name the target in the report; UNSUPPORTED when a needed capability is not declared;
+    ERROR when the CA crashed inside while the test ran (a crash is no verdict)."""
     conformance.target = Target(server_target.name, server_target.version)
     for mark in request.node.iter_markers(CAPABILITY_MARK):
         for name in mark.args:
@@ -90,10 +105,16 @@ def _server_case(
                 conformance.unsupported(
                     name, f"{server_target.name} does not declare the {name} capability"
                 )
+    before = len(server_target.internal_errors())
+    yield
+    crashes = server_target.internal_errors()[before:]
+    if crashes:
+        raise HarnessError(f"{server_target.name} failed internally: {'; '.join(crashes)}")
 
 
 @pytest.fixture
 async def ca(
+    request: pytest.FixtureRequest,
     world: World,
     server_endpoints: ServerEndpoints,
     server_capabilities: ServerCapabilities,
@@ -103,7 +124,7 @@ async def ca(
 ) -> AsyncIterator[ServerSuite]:
     """This test's driver of the CA: world, endpoints, capabilities, ACME, mail, findings."""
     async with httpx.AsyncClient(verify=https_context, timeout=timeouts.http) as http:
-        yield ServerSuite(
+        suite = ServerSuite(
             world,
             server_endpoints,
             server_capabilities,
@@ -111,3 +132,5 @@ async def ca(
             timeouts,
             conformance,
         )
+        await block_if_needed(request.node, suite)
+        yield suite

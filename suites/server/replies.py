@@ -1,27 +1,28 @@
 """The user's side of response validation: replies signed and sent as a test needs, and verdicts.
 
 Black box (DESIGN): the CA's decision is read over ACME only, from the challenge and
-authorization status after a reply (RFC 8555 §7.5.1). A negative check POSTs the challenge,
-waits behind a barrier (a control order validated after the reply under test, so a CA judging
-mail in arrival order has judged it), and asserts the authorization is not valid. Its positive
-control then answers the same authorization correctly, or a fresh one when the forged reply
-failed it, and asserts it becomes valid: a CA that never validates cannot pass a negative test.
-RFC 8823 §3.2; catalog §2.5.
+authorization status after a reply (RFC 8555 §7.5.1), through the authorization URL. A
+negative check POSTs the challenge, then waits behind a barrier — a control order whose
+conforming reply goes out after the reply under test and validates — so the check cannot pass
+against a CA that never validates or never received the mail: without the barrier the test is
+BLOCKED, not passed. The reply under test must then have left the authorization unvalidated.
+Afterwards a correct reply to the same authorization, when it is still open, shows whether the
+wrong one spoiled it (recorded, SRV-VAL-2). RFC 8823 §3.2; catalog §2.5.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import pytest
 from hypothesis import strategies as st
 
 from rfc8823.acme.driver import Account
 from rfc8823.acme.problems import ProblemType
-from rfc8823.findings import Verdict, broken, passed, risk
+from rfc8823.findings import broken, passed
 from rfc8823.messages.response import ResponseEmail
-from rfc8823.report.plugin import Conformance
+from rfc8823.report.outcomes import RuleBroken
+from rfc8823.report.plugin import Conformance, Rules, Severity
 from rfc8823.strategies.headers import reply_prefixes
 from rfc8823.world.sendmail import SendResult
 
@@ -29,9 +30,6 @@ from .helpers import ChallengeFlow, ServerSuite
 
 INCORRECT_RESPONSE = ProblemType.INCORRECT_RESPONSE.value
 """The problem type a wrong digest from the identifier naturally gets (SRV-VAL-2)."""
-
-Severity = Literal["catalog", "risk"]
-"""How a broken check counts: as the catalog row says (decision 1), or as a WARN risk."""
 
 _OPEN = frozenset({"pending", "processing"})
 _COMMON_PREFIXES = ("Re: ", "RE: ", "AW: ", "Re: Re: ", "[EXT] Re: ")
@@ -82,26 +80,16 @@ class Decision:
 
 def judge(
     conformance: Conformance,
-    requirement: str,
+    requirement: Rules,
     holds: bool,
     observed: str,
     expected: str,
     *,
     severity: Severity = "catalog",
 ) -> None:
-    """Record the check on ``requirement``; a FAIL-level break also fails the test.
-
-    A WARN-level break (a SHOULD, a derived row, or an interoperability ``risk``) is recorded
-    and the test goes on, as decision 1 and the DESIGN's verdicts say.
-    """
-    if holds:
-        conformance.record(passed(requirement, observed, expected))
-        return
-    make = risk if severity == "risk" else broken
-    finding = make(requirement, observed, expected)
-    conformance.record(finding)
-    if finding.verdict is Verdict.FAIL:
-        pytest.fail(str(finding), pytrace=False)
+    """Record the check on ``requirement`` (one ID or several); only a FAIL-level break stops
+    the test."""
+    conformance.judge(requirement, holds, observed, expected, severity=severity)
 
 
 def provider_signed(
@@ -130,19 +118,25 @@ async def send_signed(ca: ServerSuite, flow: ChallengeFlow, builder: ResponseEma
 
 
 async def post_once(flow: ChallengeFlow) -> None:
-    """The readiness POST of the challenge, unless already made (RFC 8555 §7.5.1)."""
+    """The readiness POST of the challenge, unless already made (RFC 8555 §7.5.1).
+
+    A refused POST is judged on A-CHAL-2, the rule that the challenge URL takes ``{}``.
+    """
     if flow.posted:
         return
     response = await flow.post()
-    assert response.status_code == 200, (
-        f"observed challenge POST HTTP {response.status_code}: {response.text[:300]}; expected 200"
+    flow.suite.check(
+        "A-CHAL-2",
+        response.status_code == 200,
+        f"challenge POST HTTP {response.status_code}: {response.text[:300]}",
+        "200 with the challenge object",
     )
 
 
 async def current_decision(flow: ChallengeFlow) -> Decision:
-    """The challenge and authorization as they are now."""
-    challenge = await flow.account.fetch(flow.challenge_url)
-    return Decision(challenge, await flow.account.fetch(flow.authz_url))
+    """The challenge and authorization as they are now (read through the authorization)."""
+    challenge, authz = await flow.read()
+    return Decision(challenge, authz)
 
 
 async def decision_after_barrier(ca: ServerSuite, flow: ChallengeFlow) -> Decision:
@@ -156,19 +150,31 @@ async def decision_when_valid(flow: ChallengeFlow) -> Decision:
     """POST (once) and wait, bounded, until the challenge is valid or final."""
     await post_once(flow)
     challenge = await flow.wait_challenge("valid")
-    return Decision(challenge, await flow.account.fetch(flow.authz_url))
+    return Decision(challenge, flow.authz)
 
 
-async def positive_control(ca: ServerSuite, flow: ChallengeFlow, decision: Decision) -> None:
-    """A correct reply validates the same authorization, or a fresh one if it is closed."""
+def refusals(ca: ServerSuite) -> str:
+    """What the CA's SMTP refused in this test, for an observation (empty when nothing)."""
+    if not ca.refused:
+        return ""
+    return "; refused at SMTP: " + "; ".join(f"{e.code} {e.text}" for e in ca.refused)
+
+
+async def after_a_refused_reply(
+    ca: ServerSuite, conformance: Conformance, flow: ChallengeFlow, decision: Decision
+) -> None:
+    """Whether a correct reply still validates the authorization a refused reply left open.
+
+    The barrier already showed the CA validates conforming replies; this records (SRV-VAL-2,
+    INFO) whether a stranger's wrong reply can spoil a pending authorization.
+    """
     if not decision.open:
-        await (await ca.flow(flow.account)).complete()
         return
     await flow.answer()
     after = await decision_when_valid(flow)
-    assert after.validated, (
-        f"positive control: observed {after} after a correct reply to the same authorization; "
-        "expected valid"
+    shown = "validated" if after.validated else f"not validated ({after})"
+    conformance.info(
+        "SRV-VAL-2", f"a correct reply after the refused one to the same authorization: {shown}"
     )
 
 
@@ -180,21 +186,34 @@ async def expect_rejected(
     what: str,
     *,
     severity: Severity = "catalog",
+    proof: bool = False,
 ) -> Decision:
-    """The reply just sent must not validate; then the positive control must."""
+    """The reply just sent must not validate, judged once the barrier has validated.
+
+    ``proof``: the reply voids the proof of mailbox control, so its acceptance is also
+    recorded on SEC-11 at FAIL (catalog decision 8).
+    """
     decision = await decision_after_barrier(ca, flow)
+    observed = f"{what}: {decision}{refusals(ca)}"
+    proof_finding = None
+    if proof:
+        make = broken if decision.validated else passed
+        proof_finding = make("SEC-11", observed, "no validation without proof of mailbox control")
+        conformance.record(proof_finding)
     judge(
         conformance,
         requirement,
         not decision.validated,
-        f"{what}: {decision}",
+        observed,
         "the authorization not validated",
         severity=severity,
     )
+    if proof_finding is not None and decision.validated:
+        raise RuleBroken([proof_finding])
     if decision.status == "invalid":
         conformance.info("SRV-VAL-2", f"{what} made the challenge invalid", str(decision))
     if not decision.validated:
-        await positive_control(ca, flow, decision)
+        await after_a_refused_reply(ca, conformance, flow, decision)
     return decision
 
 
@@ -206,19 +225,19 @@ async def record_outcome(
     what: str,
     detail: str = "implementation-defined",
 ) -> Decision:
-    """Where the spec leaves the outcome open: record it (INFO); positive control if refused."""
+    """Where the spec leaves the outcome open: record it (INFO) once the barrier validated."""
     decision = await decision_after_barrier(ca, flow)
-    shown = "validated" if decision.validated else f"not validated ({decision})"
+    shown = "validated" if decision.validated else f"not validated ({decision}{refusals(ca)})"
     conformance.info(requirement, f"{what}: {shown}", detail)
     if not decision.validated:
-        await positive_control(ca, flow, decision)
+        await after_a_refused_reply(ca, conformance, flow, decision)
     return decision
 
 
 async def expect_validated(
     conformance: Conformance,
     flow: ChallengeFlow,
-    requirement: str,
+    requirement: Rules,
     what: str,
     *,
     severity: Severity = "catalog",
@@ -251,20 +270,67 @@ async def another_authorization(
 
 
 @dataclass(frozen=True)
+class Freedom:
+    """One freedom of RFC 8823 §3.2 a conforming reply may use, with the rows that grant it."""
+
+    name: str
+    requirements: tuple[str, ...]
+
+
+PREFIX = Freedom("a reply prefix other than 'Re: '", ("RESP-SUBJ-1", "RESP-SUBJ-3"))
+FOLDS = Freedom("white space and folds inside token-part1", ("RESP-SUBJ-4",))
+ENCODED = Freedom("an RFC 2047 encoded-word Subject", ("RESP-SUBJ-2",))
+DIGEST_BREAKS = Freedom("line breaks inside the digest", ("RESP-BODY-3",))
+TEXT_AROUND = Freedom("text before or after the block", ("RESP-BODY-4",))
+ALTERNATIVE = Freedom("multipart/alternative with a text/html part", ("RESP-BODY-1",))
+FREEDOMS = (PREFIX, FOLDS, ENCODED, DIGEST_BREAKS, TEXT_AROUND, ALTERNATIVE)
+_DEFAULT_PREFIX = "Re: "
+
+
+@dataclass(frozen=True)
 class ReplyVariation:
     """How to write a conforming reply, drawn before the challenge exists (so it replays).
 
     Positions are per mille of the token or Subject length, so one variation applies to any
-    token; the digest is always 43 characters (a SHA-256 value in base64url).
+    token; the digest is always 43 characters (a SHA-256 value in base64url). Each part is a
+    :class:`Freedom`; :meth:`only` keeps one, so a refused reply can be traced to the freedom
+    the CA does not grant.
     """
 
-    prefix: str
+    prefix: str = _DEFAULT_PREFIX
     folds: tuple[tuple[int, str], ...] = ()
     encoding: tuple[str, Literal["Q", "B"], str | None, tuple[int, ...]] | None = None
     digest_breaks: tuple[int, ...] = ()
     text_before: str = ""
     text_after: str = ""
     alternative: bool = False
+
+    def freedoms(self) -> tuple[Freedom, ...]:
+        """The freedoms this variation uses."""
+        used = {
+            PREFIX: self.prefix != _DEFAULT_PREFIX,
+            FOLDS: bool(self.folds),
+            ENCODED: self.encoding is not None,
+            DIGEST_BREAKS: bool(self.digest_breaks),
+            TEXT_AROUND: bool(self.text_before or self.text_after),
+            ALTERNATIVE: self.alternative,
+        }
+        return tuple(freedom for freedom in FREEDOMS if used[freedom])
+
+    def only(self, freedom: Freedom) -> ReplyVariation:
+        """This variation with every freedom but ``freedom`` taken back to the plain reply."""
+        plain = ReplyVariation()
+        if freedom == PREFIX:
+            return replace(plain, prefix=self.prefix)
+        if freedom == FOLDS:
+            return replace(plain, folds=self.folds)
+        if freedom == ENCODED:
+            return replace(plain, encoding=self.encoding)
+        if freedom == DIGEST_BREAKS:
+            return replace(plain, digest_breaks=self.digest_breaks)
+        if freedom == TEXT_AROUND:
+            return replace(plain, text_before=self.text_before, text_after=self.text_after)
+        return replace(plain, alternative=self.alternative)
 
     def apply(self, reply: ResponseEmail) -> ResponseEmail:
         """The reply written this way."""
@@ -289,6 +355,17 @@ class ReplyVariation:
 def _at(per_mille: int, length: int) -> int:
     """A position strictly inside a text of ``length`` characters."""
     return max(1, min(length - 1, per_mille * length // 1000))
+
+
+EVERY_FREEDOM_ONCE: tuple[ReplyVariation, ...] = (
+    ReplyVariation(prefix="AW: "),
+    ReplyVariation(folds=((500, "\r\n "),)),
+    ReplyVariation(encoding=("utf-8", "Q", None, (500,))),
+    ReplyVariation(digest_breaks=(20,)),
+    ReplyVariation(text_before=_TEXT_BEFORE[1], text_after=_TEXT_AFTER[1]),
+    ReplyVariation(alternative=True),
+)
+"""One example per freedom, so each row the variation test covers is judged in every run."""
 
 
 @st.composite

@@ -8,17 +8,20 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import httpx
 import pytest
 
 from rfc8823.acme.driver import Account, json_object
 from rfc8823.acme.jws import encode_json, public_jwk, sign_flattened, sign_jws
 from rfc8823.acme.problems import ProblemType
+from rfc8823.report.outcomes import HarnessError
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import KeyKind, cached_key
 
 from .helpers import ChallengeFlow, ServerSuite, fresh_key
+from .replies import expect_validated, post_once
 
 DIRECTORY_ENTRIES = ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange")
 
@@ -38,17 +41,31 @@ async def bent_post(
     return sign_flattened(protected, payload, account.key, alg="ES256")
 
 
+def status_of(response: httpx.Response) -> object:
+    """The ``status`` member of a JSON object response, None when it is no such object."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("status") if isinstance(body, dict) else None
+
+
 async def post_body(account: Account, url: str, body: dict[str, Any]) -> Any:
     """POST a JWS object given as a dict, as JSON bytes."""
     return await account.driver.post_raw(url, encode_json(body))
 
 
-async def assert_not_triggered(flow: ChallengeFlow) -> None:
-    """The challenge is still pending, unless the flow had to POST to get its email (AMB-3)."""
-    status = (await flow.account.fetch(flow.challenge_url)).get("status")
+async def assert_not_triggered(ca: ServerSuite, flow: ChallengeFlow, rule: str) -> None:
+    """The challenge is still pending, unless the flow had to POST to get its email (AMB-3):
+    the refused or misdirected POST under ``rule`` started no validation."""
+    challenge, _ = await flow.read()
+    status = challenge.get("status")
     allowed = ("pending", "processing") if flow.posted else ("pending",)
-    assert status in allowed, (
-        f"observed challenge {status!r} after a refused or non-challenge POST; expected {allowed}"
+    ca.check(
+        rule,
+        status in allowed,
+        f"challenge {status!r} after a refused or non-challenge POST",
+        f"{' or '.join(allowed)}: no validation started",
     )
 
 
@@ -69,18 +86,25 @@ async def test_directory_lists_the_entry_points(ca: ServerSuite, conformance: Co
 
 
 @covers("A-NONCE-1")
+@pytest.mark.needs("challenge-email")
 async def test_new_nonce_and_replay_nonce_headers(ca: ServerSuite) -> None:
     """newNonce: HEAD 200 and GET 204, no-store; each successful POST carries a fresh nonce."""
     url = await ca.acme.url("newNonce")
     head = await ca.acme.http.head(url)
     get = await ca.acme.http.get(url)
-    assert (head.status_code, get.status_code) == (200, 204), (
-        f"observed HEAD {head.status_code}, GET {get.status_code}; expected 200, 204"
+    ca.check(
+        "A-NONCE-1",
+        (head.status_code, get.status_code) == (200, 204),
+        f"newNonce HEAD {head.status_code}, GET {get.status_code}",
+        "200, 204",
     )
-    for response in (head, get):
-        assert "no-store" in response.headers.get("Cache-Control", ""), (
-            f"observed Cache-Control {response.headers.get('Cache-Control')!r}; expected no-store"
-        )
+    caching = [response.headers.get("Cache-Control", "") for response in (head, get)]
+    ca.check(
+        "A-NONCE-1",
+        all("no-store" in value for value in caching),
+        f"newNonce Cache-Control {caching}",
+        "no-store on both",
+    )
     nonces = [head.headers.get("Replay-Nonce"), get.headers.get("Replay-Nonce")]
     account = await ca.account()
     flow = await ca.flow(account)
@@ -89,13 +113,19 @@ async def test_new_nonce_and_replay_nonce_headers(ca: ServerSuite) -> None:
         await account.post(flow.authz_url, None),
         await flow.post(),
     ):
-        assert response.status_code in (200, 201), f"observed HTTP {response.status_code}"
+        if response.status_code not in (200, 201):
+            raise HarnessError(f"a conforming request answered HTTP {response.status_code}")
         nonces.append(response.headers.get("Replay-Nonce"))
-    assert all(nonces), f"observed Replay-Nonce values {nonces}; expected one on each response"
-    assert len(set(nonces)) == len(nonces), f"observed a repeated nonce among {nonces}"
+    ca.check(
+        "A-NONCE-1",
+        all(nonces) and len(set(nonces)) == len(nonces),
+        f"Replay-Nonce values {nonces}",
+        "a fresh nonce on each response",
+    )
 
 
 @covers("A-NONCE-2")
+@pytest.mark.needs("challenge-email")
 @pytest.mark.parametrize("fault", ["reused", "unknown"])
 async def test_bad_nonce_on_challenge_post(ca: ServerSuite, fault: str) -> None:
     """A reused or invented nonce on the challenge POST: badNonce with a fresh Replay-Nonce."""
@@ -106,18 +136,21 @@ async def test_bad_nonce_on_challenge_post(ca: ServerSuite, fault: str) -> None:
         first = await ca.acme.post_signed(
             flow.authz_url, None, key=account.key, kid=account.url, nonce=nonce
         )
-        assert first.status_code == 200, f"observed HTTP {first.status_code} on a fresh nonce"
+        shown = f"HTTP {first.status_code} on a fresh nonce"
+        ca.check("A-NONCE-1", first.status_code == 200, shown, "the fresh nonce taken")
     else:
         nonce = b64url_encode(secrets.token_bytes(16))
     response = await ca.acme.post_signed(
         flow.challenge_url, {}, key=account.key, kid=account.url, nonce=nonce
     )
     ca.expect_refused("A-NONCE-2", response, ProblemType.BAD_NONCE, status=400)
-    assert response.headers.get("Replay-Nonce"), "observed badNonce without a fresh Replay-Nonce"
-    await assert_not_triggered(flow)
+    fresh = response.headers.get("Replay-Nonce")
+    ca.check("A-NONCE-2", bool(fresh), f"badNonce with Replay-Nonce {fresh!r}", "a fresh nonce")
+    await assert_not_triggered(ca, flow, "A-NONCE-2")
 
 
 @covers("A-JWS-1")
+@pytest.mark.needs("challenge-email")
 async def test_wrong_content_type_is_415(ca: ServerSuite) -> None:
     """A JWS POSTed as application/json is refused with HTTP 415."""
     account = await ca.account()
@@ -126,12 +159,16 @@ async def test_wrong_content_type_is_415(ca: ServerSuite) -> None:
         {}, key=account.key, url=flow.challenge_url, nonce=await ca.acme.nonce(), kid=account.url
     )
     response = await ca.acme.post_raw(flow.challenge_url, body, content_type="application/json")
-    assert response.status_code == 415, (
-        f"observed HTTP {response.status_code}: {response.text[:200]}; expected 415"
+    ca.check(
+        "A-JWS-1",
+        response.status_code == 415,
+        f"HTTP {response.status_code}: {response.text[:200]}",
+        "415",
     )
 
 
 @covers("A-JWS-2", "A-ERR-1")
+@pytest.mark.needs("account")
 @pytest.mark.parametrize("shape", ["jwk and kid", "neither", "jwk instead of kid"])
 async def test_key_header_rules(ca: ServerSuite, shape: str) -> None:
     """Exactly one of ``jwk``/``kid``, and ``kid`` outside newAccount: else malformed."""
@@ -148,6 +185,7 @@ async def test_key_header_rules(ca: ServerSuite, shape: str) -> None:
 
 
 @covers("A-JWS-3", "A-ERR-1")
+@pytest.mark.needs("account")
 @pytest.mark.parametrize("alg", ["none", "HS256"])
 async def test_none_and_mac_algorithms_are_refused(ca: ServerSuite, alg: str) -> None:
     """``alg`` none or a MAC is refused: badSignatureAlgorithm listing ES256, or malformed."""
@@ -186,13 +224,15 @@ async def test_eddsa_account_keys(ca: ServerSuite, conformance: Conformance) -> 
 
 
 @covers("A-KA-1")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize("kind", ["p384", "rsa2048", "ed25519"])
 async def test_key_authorization_for_each_account_key_type(
     ca: ServerSuite, conformance: Conformance, kind: KeyKind
 ) -> None:
     """A reply made with the RFC 7638 thumbprint of a P-384, RSA or Ed25519 account validates.
 
-    ES256 (P-256) is the only algorithm a CA must take; a refused key type is recorded.
+    ES256 (P-256) is the only algorithm a CA must take; a refused key type is recorded (INFO:
+    nothing about key authorizations could be judged then).
     """
     key = cached_key(f"server-suite-account-{kind}", kind)
     response = await ca.acme.new_account_raw(key)
@@ -201,10 +241,14 @@ async def test_key_authorization_for_each_account_key_type(
         return
     account = await ca.acme.account(key)
     flow = await ca.flow(account)
-    await flow.complete()
+    await flow.answer()
+    await expect_validated(
+        conformance, flow, "A-KA-1", f"a reply with the thumbprint of a {kind} account key"
+    )
 
 
 @covers("A-JWS-4", "A-ERR-1")
+@pytest.mark.needs("challenge-email")
 @pytest.mark.parametrize("shape", ["unprotected header", "general serialization", "no payload"])
 async def test_jws_serialization_rules(ca: ServerSuite, shape: str) -> None:
     """No unprotected header, no multiple signatures, no detached payload: malformed."""
@@ -222,23 +266,26 @@ async def test_jws_serialization_rules(ca: ServerSuite, shape: str) -> None:
         body = {"protected": good["protected"], "signature": good["signature"]}
     response = await post_body(account, flow.challenge_url, body)
     ca.expect_refused("A-JWS-4", response, ProblemType.MALFORMED)
-    await assert_not_triggered(flow)
+    await assert_not_triggered(ca, flow, "A-JWS-4")
 
 
 @covers("A-HTTPS-1", "A-ERR-1")
+@pytest.mark.needs("challenge-email")
 async def test_padded_base64url_is_refused(ca: ServerSuite) -> None:
     """A JWS member written with '=' padding is malformed (RFC 8555 §6.1)."""
     account = await ca.account()
     flow = await ca.flow(account)
     good = await bent_post(account, flow.challenge_url, b"{}")
     padding = "=" * (-len(good["signature"]) % 4)
-    assert padding, "ES256 signatures are 86 characters, so they take '==' padding"
+    if not padding:
+        raise HarnessError("an ES256 signature of 86 characters takes '==' padding")
     body = {**good, "signature": good["signature"] + padding}
     response = await post_body(account, flow.challenge_url, body)
     ca.expect_refused("A-HTTPS-1", response, ProblemType.MALFORMED)
 
 
 @covers("A-URL-1", "A-ERR-1")
+@pytest.mark.needs("challenge-email")
 async def test_url_header_must_match(ca: ServerSuite) -> None:
     """A challenge POST whose signed ``url`` is the authz URL is refused as unauthorized."""
     account = await ca.account()
@@ -247,20 +294,71 @@ async def test_url_header_must_match(ca: ServerSuite) -> None:
         flow.challenge_url, {}, key=account.key, kid=account.url, signed_url=flow.authz_url
     )
     ca.expect_refused("A-URL-1", response, ProblemType.UNAUTHORIZED)
-    await assert_not_triggered(flow)
+    await assert_not_triggered(ca, flow, "A-URL-1")
 
 
 @covers("A-GET-1")
+@pytest.mark.needs("authorization")
 async def test_resources_need_post_as_get(ca: ServerSuite) -> None:
-    """A plain GET of an authorization or challenge is 405; POST-as-GET is 200."""
+    """A plain GET of an authorization or order is 405; POST-as-GET is 200.
+
+    The challenge URL is left alone: its reads are judged in
+    ``test_reading_a_challenge_starts_no_validation``.
+    """
+    account = await ca.account()
+    flow = await ca.flow(account, receive=False)
+    for url in (flow.authz_url, flow.order.url):
+        response = await ca.acme.http.get(url)
+        shown = f"GET {url} HTTP {response.status_code}"
+        ca.check("A-GET-1", response.status_code == 405, shown, "405")
+        read = await account.post(url, None)
+        ca.check(
+            "A-GET-1",
+            read.status_code == 200,
+            f"POST-as-GET {url} HTTP {read.status_code}: {read.text[:200]}",
+            "200 with the resource",
+        )
+
+
+@covers("A-GET-1")
+@pytest.mark.needs("barrier")
+async def test_reading_a_challenge_starts_no_validation(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """A POST-as-GET of the challenge URL is a read, processed as a GET would be (RFC 8555
+    §6.3): with a correct reply waiting, reading the challenge must not start its validation;
+    only the ``{}`` POST does (§7.5.1). The harness itself reads through the authorization."""
     account = await ca.account()
     flow = await ca.flow(account)
-    for url in (flow.authz_url, flow.challenge_url, flow.order.url):
-        response = await ca.acme.http.get(url)
-        assert response.status_code == 405, (
-            f"observed GET {url} -> HTTP {response.status_code}; expected 405"
-        )
-        json_object(await account.post(url, None))
+    if flow.posted:
+        conformance.info("A-GET-1", "not tried: the challenge email came only after the POST")
+        return
+    await flow.answer()
+    plain_get = await ca.acme.http.get(flow.challenge_url)
+    ca.check(
+        "A-GET-1",
+        plain_get.status_code == 405,
+        f"GET {flow.challenge_url} HTTP {plain_get.status_code}",
+        "405",
+    )
+    read = await account.post(flow.challenge_url, None)
+    ca.check(
+        "A-GET-1",
+        read.status_code == 200,
+        f"POST-as-GET of the challenge HTTP {read.status_code}: {read.text[:200]}",
+        "200 with the challenge",
+    )
+    await ca.settle()
+    challenge, authz = await flow.read()
+    ca.check(
+        "A-GET-1",
+        challenge.get("status") == "pending" and authz.get("status") == "pending",
+        f"challenge {challenge.get('status')!r}, authorization {authz.get('status')!r} after a "
+        "POST-as-GET of the challenge with a correct reply waiting",
+        "both still pending: a read is no trigger",
+    )
+    await post_once(flow)
+    await expect_validated(conformance, flow, "A-CHAL-2", "the {} POST after the reads")
 
 
 @covers("A-ACCT-1", "A-ERR-1")
@@ -292,11 +390,19 @@ async def test_account_creation_and_lookup(ca: ServerSuite) -> None:
 
 
 @covers("A-STATE-1", "A-CHAL-4", "SRV-VAL-6")
+@pytest.mark.needs("barrier")
 async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conformance) -> None:
     """pending -> processing -> valid; a re-POST while processing or once valid is no error."""
     account = await ca.account()
     flow = await ca.flow(account)
-    posted = json_object(await flow.post())
+    first = await flow.post()
+    ca.check(
+        "A-CHAL-2",
+        first.status_code == 200,
+        f"challenge POST HTTP {first.status_code}: {first.text[:300]}",
+        "200",
+    )
+    posted = json_object(first)
     status = posted.get("status")
     ca.check("A-STATE-1", status in ("pending", "processing"), f"{status!r} on POST", "pending")
     again = await flow.post()
@@ -306,7 +412,6 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
         f"re-POST while {status} HTTP {again.status_code}: {again.text[:300]}",
         "200",
     )
-    json_object(again)
     await ca.mail_barrier()
     extra = len(ca.mail_to(flow.address)) - 1
     conformance.info(
@@ -329,7 +434,7 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
         f"re-POST once valid HTTP {repost.status_code}: {repost.text[:300]}",
         "200",
     )
-    status = json_object(repost).get("status")
+    status = status_of(repost)
     ca.check("A-STATE-1", status == "valid", f"{status!r} after a re-POST", "valid")
     await flow.answer()
     await ca.settle()
@@ -339,18 +444,20 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
     ca.check("SRV-VAL-6", status == "ready", f"order {status!r} after a second reply", "ready")
 
 
-async def deactivate(flow: ChallengeFlow) -> dict[str, Any]:
-    """POST ``{"status": "deactivated"}`` to the flow's authorization (RFC 8555 §7.5.2)."""
-    return json_object(await flow.account.post(flow.authz_url, {"status": "deactivated"}))
-
-
 @covers("A-AUTHZ-2", "A-STATE-1")
+@pytest.mark.needs("barrier")
 async def test_deactivated_authz_stays_deactivated(ca: ServerSuite) -> None:
     """Deactivate, then send a correct reply and POST: the authorization is not revived."""
     account = await ca.account()
     flow = await ca.flow(account)
-    status = (await deactivate(flow)).get("status")
-    ca.check("A-AUTHZ-2", status == "deactivated", f"{status!r} on deactivation", "deactivated")
+    response = await flow.account.post(flow.authz_url, {"status": "deactivated"})
+    status = status_of(response) if response.status_code == 200 else None
+    ca.check(
+        "A-AUTHZ-2",
+        status == "deactivated",
+        f"deactivation HTTP {response.status_code}: {response.text[:200]}",
+        "200 with status deactivated",
+    )
     await flow.answer()
     await flow.post()
     await ca.settle()
@@ -363,9 +470,13 @@ async def test_deactivated_authz_stays_deactivated(ca: ServerSuite) -> None:
     ca.check(
         "A-AUTHZ-2", status != "ready", f"order {status!r} with a deactivated authz", "not ready"
     )
+    ca.check(
+        "A-STATE-1", status in ("pending", "invalid"), f"order {status!r}", "pending or invalid"
+    )
 
 
 @covers("A-CHAL-2")
+@pytest.mark.needs("barrier")
 async def test_posting_the_authz_is_no_trigger(ca: ServerSuite, conformance: Conformance) -> None:
     """A correct reply plus ``{}`` POSTed to the authz URL does not validate; the challenge POST
     does."""
@@ -373,12 +484,10 @@ async def test_posting_the_authz_is_no_trigger(ca: ServerSuite, conformance: Con
     flow = await ca.flow(account)
     if flow.posted:
         conformance.info("A-CHAL-2", "authz POST not tried: the email came only after the POST")
-        await flow.complete()
         return
     await flow.answer()
     await account.post(flow.authz_url, {})
     await ca.settle()
-    await assert_not_triggered(flow)
-    json_object(await flow.post())
-    valid = await flow.wait_challenge("valid")
-    assert valid.get("status") == "valid", f"observed {valid.get('status')!r} after the POST"
+    await assert_not_triggered(ca, flow, "A-CHAL-2")
+    await post_once(flow)
+    await expect_validated(conformance, flow, "A-CHAL-2", "the {} POST to the challenge URL")

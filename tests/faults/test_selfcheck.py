@@ -1,4 +1,4 @@
-"""The self-check's judgement: caught, co-reported and noise, from report documents (issue 9)."""
+"""The self-check's judgement: caught and noise (BLOCKED included), from report documents."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 
 from rfc8823.faults import Fault, selfcheck
 from rfc8823.faults.selfcheck import (
+    HAPPY_PATHS,
     FaultOutcome,
     SuiteRun,
     check_fault,
+    fault_paths,
     judge,
     matrix_lines,
     pytest_command,
@@ -23,7 +25,7 @@ from rfc8823.faults.selfcheck import (
 )
 from rfc8823.findings import broken, passed
 from rfc8823.report.document import RunInfo, build_report
-from rfc8823.report.records import CaseRecord, Outcome, Target
+from rfc8823.report.records import BlockRecord, CaseRecord, Outcome, StepRecord, Target
 from rfc8823.requirements import load_catalog
 
 HEADERS = "suites/client/test_response_email.py::test_response_header_fields"
@@ -43,18 +45,52 @@ def run_of(*cases: CaseRecord) -> SuiteRun:
     return SuiteRun.from_report(document, seconds=1.0)
 
 
-CLEAN = run_of(CaseRecord(HEADERS, Outcome.PASSED, ("RESP-LIST-1", "RESP-SUBJ-1")))
+CLEAN = run_of(
+    CaseRecord(
+        HEADERS,
+        Outcome.PASSED,
+        ("RESP-LIST-1", "RESP-SUBJ-1"),
+        findings=(passed("RESP-LIST-1", "no List-*"), passed("RESP-SUBJ-1", "Re: ACME: x")),
+    )
+)
+HAPPY = "suites/client/test_happy_path.py::test_happy_path"
+ANSWER_CHAIN = BlockRecord(("answer",), ("FLOW-5",), "a response", "none in 10 s")
 
 
-def test_failed_test_catches_and_co_reports_what_else_it_covers() -> None:
-    """A failed catching test breaks its other covered IDs too: co-reported, not noise."""
-    run = run_of(CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1", "RESP-SUBJ-1")))
-    outcome = judge(LIST_ID, run, CLEAN)
+def failed_for(rule: str, *covers: str, nodeid: str = HEADERS) -> CaseRecord:
+    """A test that failed for ``rule`` (a RuleBroken check), covering ``covers`` too."""
+    return CaseRecord(
+        nodeid,
+        Outcome.FAILED,
+        (rule, *covers),
+        findings=(broken(rule, "seen", "held"),),
+        rules=(rule,),
+    )
+
+
+def happy_broken_on(*rows: str) -> CaseRecord:
+    """The happy path, its answer step broken on ``rows``."""
+    return CaseRecord(
+        HAPPY,
+        Outcome.FAILED,
+        rows,
+        findings=tuple(broken(rid, "seen", "held") for rid in rows),
+        rules=rows,
+        steps=(StepRecord("answer", "a response", False, rows, "seen"),),
+    )
+
+
+def blocked_test(*covers: str) -> CaseRecord:
+    return CaseRecord(REPLY_TO, Outcome.BLOCKED, covers, blocked=ANSWER_CHAIN)
+
+
+def test_a_failed_test_catches_and_leaves_its_other_rows_blocked_by_the_fault() -> None:
+    """Rows a catching test never got to are BLOCKED by the declared row: not noise."""
+    outcome = judge(LIST_ID, run_of(failed_for("RESP-LIST-1", "RESP-SUBJ-1")), CLEAN)
     assert outcome.caught == ("RESP-LIST-1",)
-    assert outcome.co_reported == ("RESP-SUBJ-1",)
+    assert outcome.reported == {"RESP-LIST-1": "FAIL", "RESP-SUBJ-1": "BLOCKED"}
     assert outcome.noise == ()
     assert outcome.ok()
-    assert not outcome.ok(strict=True)
 
 
 def test_a_finding_on_another_id_is_noise() -> None:
@@ -63,22 +99,52 @@ def test_a_finding_on_another_id_is_noise() -> None:
         broken("RESP-LIST-1", "List-Id: <x>", "no List-* field"),
         broken("RESP-SUBJ-1", "Subject: x", "Re: ACME: token"),
     )
-    case = CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1", "RESP-SUBJ-1"), findings=findings)
+    case = CaseRecord(
+        HEADERS,
+        Outcome.FAILED,
+        ("RESP-LIST-1", "RESP-SUBJ-1"),
+        findings=findings,
+        rules=("RESP-LIST-1",),
+    )
     outcome = judge(LIST_ID, run_of(case), CLEAN)
     assert outcome.caught == ("RESP-LIST-1",)
     assert outcome.noise == ("RESP-SUBJ-1",)
     assert not outcome.ok()
 
 
-def test_a_failure_of_a_test_that_did_not_catch_is_noise() -> None:
-    """An ID broken by a test that does not report the fault's IDs is noise."""
+def test_an_unattributed_failure_is_noise() -> None:
+    """A test that failed without naming a rule gives ERROR on what it covers: noise."""
     run = run_of(
-        CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1",)),
-        CaseRecord(REPLY_TO, Outcome.FAILED, ("RESP-TO-1",)),
+        failed_for("RESP-LIST-1"),
+        CaseRecord(REPLY_TO, Outcome.ERROR, ("RESP-TO-1",), message="unattributed failure"),
     )
     outcome = judge(LIST_ID, run, CLEAN)
     assert outcome.caught == ("RESP-LIST-1",)
     assert outcome.noise == ("RESP-TO-1",)
+
+
+def test_blocked_by_a_declared_row_is_not_noise() -> None:
+    """A fault that breaks a prerequisite: one broken row, and BLOCKED rows pointing at it."""
+    fault = Fault("client-html-answer", "client", ("RESP-HTML-1",), "html", (REPLY_TO,))
+    run = run_of(happy_broken_on("RESP-HTML-1"), blocked_test("RESP-TO-1", "CHAL-HDR-3"))
+    outcome = judge(fault, run, CLEAN)
+    assert outcome.caught == ("RESP-HTML-1",)
+    assert outcome.reported == {
+        "RESP-HTML-1": "WARN",
+        "RESP-TO-1": "BLOCKED",
+        "CHAL-HDR-3": "BLOCKED",
+    }
+    assert outcome.noise == ()
+    assert outcome.ok()
+
+
+def test_blocked_by_another_row_is_noise() -> None:
+    """BLOCKED rows that point at a row the fault does not break are noise."""
+    fault = Fault("client-html-answer", "client", ("RESP-HTML-1",), "html", (REPLY_TO,))
+    run = run_of(happy_broken_on("RESP-BODY-1"), blocked_test("RESP-TO-1"))
+    outcome = judge(fault, run, CLEAN)
+    assert outcome.caught == ()
+    assert outcome.noise == ("RESP-BODY-1", "RESP-TO-1")
 
 
 def test_uncaught_when_only_passes() -> None:
@@ -105,12 +171,12 @@ def test_warn_finding_in_a_passing_test_catches() -> None:
 
 
 def test_what_the_baseline_already_breaks_is_left_out() -> None:
-    """IDs broken without the fault neither catch it nor count as collateral."""
-    failing = CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1", "RESP-SUBJ-1"))
+    """IDs broken or blocked without the fault neither catch it nor count as noise."""
+    failing = failed_for("RESP-LIST-1", "RESP-SUBJ-1")
     outcome = judge(LIST_ID, run_of(failing), run_of(failing))
     assert outcome.caught == ()
-    assert outcome.collateral == ()
-    assert outcome.baseline == ("RESP-LIST-1", "RESP-SUBJ-1")
+    assert outcome.noise == ()
+    assert outcome.baseline == ("RESP-LIST-1",)
 
 
 def test_a_run_without_a_report_is_a_problem() -> None:
@@ -123,10 +189,7 @@ def test_a_run_without_a_report_is_a_problem() -> None:
 
 def test_baseline_is_cut_to_the_faults_tests() -> None:
     """A baseline of many tests keeps only the verdicts of the tests a fault names."""
-    baseline = run_of(
-        CaseRecord(HEADERS, Outcome.FAILED, ("RESP-SUBJ-1",)),
-        CaseRecord(REPLY_TO, Outcome.FAILED, ("RESP-TO-1",)),
-    )
+    baseline = run_of(failed_for("RESP-SUBJ-1"), failed_for("RESP-TO-1", nodeid=REPLY_TO))
     assert set(baseline.within([HEADERS]).broken) == {"RESP-SUBJ-1"}
     assert baseline.within(["suites/client/test_response_email.py"]).broken == baseline.broken
     assert baseline.within(["suites/server"]).broken == {}
@@ -160,25 +223,30 @@ def test_pytest_command_names_the_fault_and_the_report(tmp_path: Path) -> None:
     assert "-x" in command
 
 
-def test_suite_paths_are_unique_and_ordered() -> None:
-    """The baseline runs each path once."""
+def test_suite_paths_are_unique_ordered_and_include_the_happy_path() -> None:
+    """The baseline runs each path once; every run includes the role's happy path, which the
+    BLOCKED verdicts resolve against; the whole scope is the role's suite."""
     other = Fault("b", "client", ("RESP-TO-1",), "s", (REPLY_TO, HEADERS))
-    assert suite_paths([LIST_ID, other]) == (HEADERS, REPLY_TO)
+    assert suite_paths([LIST_ID, other]) == (HAPPY_PATHS["client"], HEADERS, REPLY_TO)
+    assert fault_paths(LIST_ID, whole=True) == ("suites/client",)
+    assert suite_paths([LIST_ID, other], whole=True) == ("suites/client",)
 
 
 def test_matrix_summary_and_json() -> None:
     """The matrix shows each fault's row; the JSON says whether all passed."""
-    run = run_of(CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1", "RESP-SUBJ-1")))
-    outcome: FaultOutcome = judge(LIST_ID, run, CLEAN)
+    findings = (broken("RESP-LIST-1", "List-Id", "none"), broken("RESP-SUBJ-1", "x", "y"))
+    case = CaseRecord(HEADERS, Outcome.FAILED, ("RESP-LIST-1",), findings=findings)
+    outcome: FaultOutcome = judge(LIST_ID, run_of(case), CLEAN)
     header, row = matrix_lines([outcome])
-    assert header.split()[:3] == ["fault", "role", "caught"]
+    assert header.split() == ["fault", "role", "caught", "expected", "reported", "noise"]
     assert row.startswith("client-adds-list-id")
     assert "RESP-LIST-1 FAIL" in row
-    assert "RESP-SUBJ-1" in row
-    assert summary_line([outcome], 2.0).startswith("selfcheck: 1 faults, 1 caught, 0 with noise")
-    document = report_json([outcome], 2.0, strict=True)
+    assert row.endswith("RESP-SUBJ-1")
+    assert summary_line([outcome], 2.0).startswith("selfcheck: 1 faults, 1 caught, 1 with noise")
+    document = report_json([outcome], 2.0, whole=True)
     assert document["ok"] is False
-    assert json.loads(json.dumps(document))["faults"][0]["co_reported"] == ["RESP-SUBJ-1"]
+    assert document["scope"] == "whole suite"
+    assert json.loads(json.dumps(document))["faults"][0]["noise"] == ["RESP-SUBJ-1"]
 
 
 def test_a_fault_with_options_gets_a_baseline_with_them(

@@ -7,16 +7,27 @@ from pathlib import Path
 import pytest
 
 from rfc8823.cli import main
+from rfc8823.findings import Finding, Verdict
 from rfc8823.report.document import ReportDocument, RunInfo, build_report
 from rfc8823.report.html import report_html
 from rfc8823.report.matrix import Run, merge_runs
 from rfc8823.report.records import CaseRecord, Outcome, Target
 from rfc8823.requirements import load_catalog
 
+FINDING = {Outcome.PASSED: Verdict.PASS, Outcome.FAILED: Verdict.FAIL}
+
 
 def run_document(target: Target, outcomes: dict[str, Outcome], hour: int = 0) -> ReportDocument:
+    """A run whose tests judged each row as ``outcomes`` says (a finding per judged row)."""
     cases = [
-        CaseRecord(f"suites/server/test_x.py::test_{rid}", outcome, (rid,), target)
+        CaseRecord(
+            f"suites/server/test_x.py::test_{rid}",
+            outcome,
+            (rid,),
+            target,
+            findings=(Finding(rid, FINDING[outcome], "seen"),) if outcome in FINDING else (),
+            rules=(rid,) if outcome is Outcome.FAILED else (),
+        )
         for rid, outcome in outcomes.items()
     ]
     info = RunInfo("0.1.0", datetime(2026, 1, 1, hour, tzinfo=UTC))

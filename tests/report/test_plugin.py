@@ -22,7 +22,8 @@ def test_every_level_and_source_maps_to_its_verdict_when_broken(run_suite) -> No
     for row in load_catalog():
         seen.setdefault((row.level.value, row.source.value, row.on_break), row.id)
     tests = "\n".join(
-        f"@covers({rid!r})\ndef test_{n}():\n    assert False, 'broken {rid}'\n"
+        f"@covers({rid!r})\ndef test_{n}(conformance):\n"
+        f"    conformance.check({rid!r}, False, 'broken {rid}', 'held')\n"
         for n, rid in enumerate(seen.values())
     )
     run = run_suite("from rfc8823.requirements import covers\n\n" + tests)
@@ -32,7 +33,9 @@ def test_every_level_and_source_maps_to_its_verdict_when_broken(run_suite) -> No
         assert verdicts[rid] == expected_break(level, source, on_break), (rid, level, source)
     assert verdicts["SEC-10"] == "FAIL"
     assert {verdicts[rid] for (level, _, _), rid in seen.items() if level == "SHOULD"} == {"WARN"}
-    assert run.requirement("SEC-10")["tests"][0]["message"] == "broken SEC-10\nassert False"
+    assert run.requirement("SEC-10")["tests"][0]["message"] == (
+        "SEC-10 fail: observed broken SEC-10; expected held"
+    )
 
 
 SAMPLE = """
@@ -42,11 +45,12 @@ from rfc8823.report.plugin import HarnessError
 from rfc8823.requirements import covers
 
 @covers("TOK-2")
-def test_pass():
-    pass
+def test_pass(conformance):
+    conformance.check("TOK-2", True, "a fresh token-part1", "fresh")
 
-@covers("TOK-1")
+@covers("TOK-1", "TOK-3")
 def test_records_info(conformance):
+    conformance.record(passed("TOK-1", "token-part2 of 16 octets"))
     conformance.info("TOK-3", "token-part1 is 22 characters", "both readings agree")
 
 @covers("RESP-SUBJ-1")
@@ -69,6 +73,7 @@ def test_findings_info_and_unsupported_reach_the_report(run_suite) -> None:
         "FLOW-2": "UNSUPPORTED",
         "RESP-SUBJ-1": "WARN",
     }
+    assert run.document()["sanity"]["status"] == "not run"
     info = run.requirement("TOK-3")
     assert info["verdict"] == "INFO"
     assert info["findings"] == [
@@ -109,7 +114,7 @@ def test_fail_finding_on_a_passing_test_fails_the_run(run_suite) -> None:
         def test_inspected(conformance):
             conformance.record(broken("TOK-2", "token reused", "fresh token"))
 
-        @covers("TOK-1")
+        @covers("TOK-4")
         def test_capped(conformance):
             conformance.record(Finding("TOK-4", Verdict.FAIL, "odd subject"))
         """
@@ -122,7 +127,8 @@ def test_fail_finding_on_a_passing_test_fails_the_run(run_suite) -> None:
     run.result.stdout.fnmatch_lines(
         [
             "*= rfc8823 conformance: unknown =*",
-            "requirements: 0 ERROR, 1 FAIL, 1 WARN, 1 PASS, 0 INFO, 0 UNSUPPORTED *",
+            "Happy path: not run in this selection of tests.",
+            "requirements: 0 ERROR, 1 FAIL, 1 WARN, 0 BLOCKED, 0 PASS, 0 INFO, 0 UNSUPPORTED *",
             "MUST-level failures:",
             "  FAIL TOK-2 (RFC 8823 §3 step 4): observed token reused; expected fresh token",
             "reports: reports/unknown.json, reports/unknown.html, reports/unknown.md, "
@@ -160,8 +166,12 @@ def test_harness_breakage_is_error(run_suite) -> None:
 
         @covers("KA-1")
         @pytest.mark.xfail(reason="known bug")
-        def test_known_failure():
-            assert False
+        def test_known_failure(conformance):
+            conformance.check("KA-1", False, "swapped token parts", "token-part1 first")
+
+        @covers("KA-2")
+        def test_bare_assert():
+            assert 1 == 2, "nobody said which rule"
         """
     )
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
@@ -171,7 +181,11 @@ def test_harness_breakage_is_error(run_suite) -> None:
         "TOK-3": "ERROR",
         "TOK-4": "ERROR",
         "KA-1": "FAIL",
+        "KA-2": "ERROR",
     }
+    bare = run.requirement("KA-2")["tests"][0]
+    assert bare["outcome"] == "error"
+    assert bare["message"].startswith("unattributed failure")
     assert "world failed to start" in run.requirement("TOK-1")["tests"][0]["message"]
     skip = run.requirement("TOK-3")["tests"][0]
     assert skip["outcome"] == "skipped"
@@ -195,14 +209,14 @@ def test_aggregation_takes_the_strongest_verdict(run_suite) -> None:
             conformance.record(risk("TOK-2", "short"))
 
         @covers("TOK-2")
-        def test_c():
-            assert False
+        def test_c(conformance):
+            conformance.check("TOK-2", False, "reused", "fresh")
 
         @covers("TOK-3")
         def test_d(conformance):
             conformance.unsupported("TOK-3", "optional")
 
-        @covers("TOK-1")
+        @covers("TOK-3")
         def test_e(conformance):
             conformance.info("TOK-3", "22 characters")
         """
@@ -250,8 +264,8 @@ def test_targets_named_by_tests_get_their_own_reports(run_suite, read_junit) -> 
             return request.param
 
         @covers("TOK-2")
-        def test_token(target):
-            assert target.name == "beta"
+        def test_token(target, conformance):
+            conformance.check("TOK-2", target.name == "beta", target.name, "beta")
         """,
         "--report-name",
         "nightly",
@@ -360,7 +374,9 @@ def test_no_report_keeps_verdicts_and_exit_status(run_suite) -> None:
     run = run_suite(SAMPLE, "--no-report", "--strict")
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
     assert not run.reports.exists()
-    run.result.stdout.fnmatch_lines(["requirements: 0 ERROR, 0 FAIL, 1 WARN, 2 PASS, 1 INFO, *"])
+    run.result.stdout.fnmatch_lines(
+        ["requirements: 0 ERROR, 0 FAIL, 1 WARN, 0 BLOCKED, 2 PASS, 1 INFO, *"]
+    )
 
 
 def test_user_junitxml_is_enriched_in_place(
@@ -378,3 +394,84 @@ def test_works_under_xdist(run_suite) -> None:
     verdicts = run.verdicts()
     assert (verdicts["TOK-3"], verdicts["RESP-SUBJ-1"]) == ("INFO", "WARN")
     assert run.requirement("TOK-3")["findings"][0]["observed"] == "token-part1 is 22 characters"
+
+
+BLOCKING = """
+import pytest
+from rfc8823.findings import passed
+from rfc8823.report.outcomes import Blocked, Prerequisite
+from rfc8823.requirements import covers
+
+ACCOUNT = Prerequisite("account", "an account", "A-ACCT-1")
+MAIL = Prerequisite("challenge-email", "the challenge email", "FLOW-3", (ACCOUNT,))
+
+@pytest.fixture
+def walk():
+    return {"account": True, "challenge-email": STEP_HELD}
+
+@covers("A-ACCT-1", "FLOW-3")
+def test_happy(conformance, walk):
+    conformance.step(ACCOUNT, True, observed="account made")
+    conformance.record(passed("A-ACCT-1", "account made"))
+    conformance.step(MAIL, walk["challenge-email"], observed="no email in 10 s")
+    conformance.check("FLOW-3", walk["challenge-email"], "no email in 10 s", "the email")
+
+@covers("CHAL-AUTO-1", "CHAL-HDR-2")
+def test_needs_the_email(conformance):
+    conformance.record(passed("A-ERR-1", "a problem document on the way"))
+    raise Blocked(MAIL, "no email to alice@example.test in 10 s")
+"""
+
+
+def test_a_broken_step_blocks_the_tests_that_need_it(run_suite, read_junit) -> None:
+    run = run_suite(BLOCKING.replace("STEP_HELD", "False"))
+    run.result.assert_outcomes(failed=1, skipped=1)
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+    verdicts = run.verdicts()
+    assert verdicts == {
+        "A-ACCT-1": "PASS",
+        "FLOW-3": "WARN",
+        "CHAL-AUTO-1": "BLOCKED",
+        "CHAL-HDR-2": "BLOCKED",
+        "A-ERR-1": "PASS",
+    }
+    blocked = run.requirement("CHAL-AUTO-1")["tests"][0]
+    assert blocked["outcome"] == "blocked"
+    assert blocked["note"] == "blocked by FLOW-3 (suites/server/test_sample.py::test_happy)"
+    assert blocked["blocked_by"] == ["FLOW-3"]
+    document = run.document()
+    assert document["sanity"]["status"] == "failed"
+    assert document["sanity"]["rows"] == ["FLOW-3"]
+    assert document["summary"]["tests"]["blocked"] == 1
+    run.result.stdout.fnmatch_lines(
+        [
+            "Happy path: FAILED at the challenge email (FLOW-3): no email in 10 s*",
+            "requirements: 0 ERROR, 0 FAIL, 1 WARN, 2 BLOCKED, 2 PASS, 0 INFO, 0 UNSUPPORTED *",
+        ]
+    )
+    markdown = (run.reports / "unknown.md").read_text(encoding="utf-8")
+    assert "**Happy path: FAILED at the challenge email (FLOW-3)" in markdown
+    assert "| BLOCKED | CHAL-AUTO-1 |" in markdown
+    assert "v-BLOCKED" in (run.reports / "unknown.html").read_text(encoding="utf-8")
+    skipped = {
+        case.get("name"): case.find("skipped")
+        for case in read_junit(run.reports / "unknown.junit.xml").iter("testcase")
+    }
+    mark = skipped["test_needs_the_email"]
+    assert mark is not None
+    assert mark.get("message") == (
+        "BLOCKED: blocked by FLOW-3 (suites/server/test_sample.py::test_happy)"
+    )
+
+
+def test_a_block_the_step_owner_does_not_explain_is_error(run_suite, read_junit) -> None:
+    run = run_suite(BLOCKING.replace("STEP_HELD", "True"))
+    assert run.verdicts()["CHAL-AUTO-1"] == "ERROR"
+    assert "unexplained" in run.requirement("CHAL-AUTO-1")["tests"][0]["note"]
+    assert run.document()["sanity"]["status"] == "passed"
+    errors = [
+        case.get("name")
+        for case in read_junit(run.reports / "unknown.junit.xml").iter("testcase")
+        if case.find("error") is not None
+    ]
+    assert errors == ["test_needs_the_email"]

@@ -9,7 +9,7 @@ import pytest
 
 from rfc8823.findings import Finding, Verdict
 from rfc8823.report.document import RunInfo, build_report
-from rfc8823.report.records import CaseRecord, Outcome, Target
+from rfc8823.report.records import BlockRecord, CaseRecord, Outcome, Target
 from rfc8823.report.schema import (
     ReportFileError,
     SchemaError,
@@ -23,17 +23,32 @@ from rfc8823.requirements import load_catalog
 
 def document() -> dict[str, object]:
     cases = [
-        CaseRecord("s::a", Outcome.PASSED, ("TOK-2",), Target("ref", "1"), 0.5),
+        CaseRecord(
+            "s::a",
+            Outcome.PASSED,
+            ("TOK-2",),
+            Target("ref", "1"),
+            0.5,
+            findings=(Finding("TOK-2", Verdict.PASS, "fresh"),),
+        ),
         CaseRecord(
             "s::b",
             Outcome.FAILED,
-            ("RESP-SUBJ-1",),
+            ("RESP-SUBJ-1", "RESP-SUBJ-3"),
             Target("ref", "1"),
             0.1,
-            "assert 1 == 2",
-            (Finding("RESP-SUBJ-1", Verdict.WARN, "o", "e", "d"),),
+            "RESP-SUBJ-1 fail: o",
+            (Finding("RESP-SUBJ-1", Verdict.FAIL, "o", "e", "d"),),
+            rules=("RESP-SUBJ-1",),
         ),
         CaseRecord("s::c", Outcome.UNSUPPORTED, ("FLOW-2",), Target("ref", "1"), 0, "", (), "eai"),
+        CaseRecord(
+            "s::d",
+            Outcome.BLOCKED,
+            ("CHAL-AUTO-1",),
+            Target("ref", "1"),
+            blocked=BlockRecord(("challenge-email",), ("FLOW-3",), "the email", "none"),
+        ),
     ]
     run = RunInfo("0.1.0", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "42", {"strict": False})
     return dict(build_report(cases, load_catalog(), Target("ref", "1"), run))
@@ -42,12 +57,21 @@ def document() -> dict[str, object]:
 def test_built_document_validates_and_reads_as_expected() -> None:
     doc = document()
     assert validate_report(doc) == []
-    assert doc["schema"] == "rfc8823-report/1"
+    assert doc["schema"] == "rfc8823-report/2"
     assert doc["created"] == "2026-01-02T03:04:05Z"
     summary = doc["summary"]
     assert isinstance(summary, dict)
     assert summary["verdicts"]["FAIL"] == 1
+    assert summary["verdicts"]["BLOCKED"] == 2
+    assert summary["tests"]["blocked"] == 1
     assert summary["failures"] == ["RESP-SUBJ-1"]
+    assert doc["sanity"] == {
+        "status": "not run",
+        "test": "",
+        "step": "",
+        "rows": [],
+        "observed": "",
+    }
     assert validate_report(json.loads(json.dumps(doc))) == []
 
 
@@ -67,7 +91,8 @@ def broken(path: str, value: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("path", "value", "problem"),
     [
-        ("schema", "rfc8823-report/2", "/schema: expected 'rfc8823-report/1'"),
+        ("schema", "rfc8823-report/1", "/schema: expected 'rfc8823-report/2'"),
+        ("sanity/status", "maybe", "/sanity/status: 'maybe' is not one of"),
         ("seed", KeyError, "/seed: missing"),
         ("extra", 1, "/extra: unexpected property"),
         ("created", "yesterday", "/created: 'yesterday' does not match"),
@@ -123,8 +148,8 @@ def test_load_report(tmp_path: Path) -> None:
         load_report(tmp_path / "absent.json")
 
 
-def test_rule_a_failed_test_did_not_judge_is_not_exercised() -> None:
-    """A test that failed on another rule's finding leaves its other covered rules unjudged."""
+def test_rule_a_failed_test_did_not_judge_is_blocked_by_the_broken_one() -> None:
+    """A test that failed on another rule's finding leaves its other covered rules BLOCKED."""
     case = CaseRecord(
         "s::d",
         Outcome.FAILED,
@@ -133,9 +158,12 @@ def test_rule_a_failed_test_did_not_judge_is_not_exercised() -> None:
         0.1,
         "CHAL-AUTO-1 fail",
         (Finding("CHAL-AUTO-1", Verdict.FAIL, "no Auto-Submitted", "auto-generated"),),
+        rules=("CHAL-AUTO-1",),
     )
     run = RunInfo("0.1.0", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     doc = build_report([case], load_catalog(), Target("ref", "1"), run)
     assert validate_report(dict(doc)) == []
-    assert [entry["id"] for entry in doc["requirements"]] == ["CHAL-AUTO-1"]
-    assert "CHAL-SUBJ-4" in [entry["id"] for entry in doc["not_exercised"]]
+    verdicts = {entry["id"]: entry["verdict"] for entry in doc["requirements"]}
+    assert verdicts == {"CHAL-SUBJ-4": "BLOCKED", "CHAL-AUTO-1": "FAIL"}
+    blocked = next(e for e in doc["requirements"] if e["id"] == "CHAL-SUBJ-4")["tests"][0]
+    assert blocked["blocked_by"] == ["CHAL-AUTO-1"]

@@ -8,7 +8,7 @@ import pytest
 from rfc8823.findings import Finding, Verdict
 from rfc8823.report.document import RunInfo, build_report
 from rfc8823.report.html import report_html
-from rfc8823.report.records import CaseRecord, Outcome, Target
+from rfc8823.report.records import BlockRecord, CaseRecord, Outcome, Target
 from rfc8823.report.screenshot import console_errors, find_chromium, main, render_screenshot
 from rfc8823.requirements import load_catalog
 
@@ -21,14 +21,22 @@ TARGET = Target("reference-server", "0.1.0")
 def report_page(directory: Path) -> Path:
     """A report with every verdict, findings, and markup-like text that must be escaped."""
     cases = [
-        CaseRecord("suites/server/test_tokens.py::test_fresh", Outcome.PASSED, ("TOK-2",), TARGET),
+        CaseRecord(
+            "suites/server/test_tokens.py::test_fresh",
+            Outcome.PASSED,
+            ("TOK-2",),
+            TARGET,
+            findings=(Finding("TOK-2", Verdict.PASS, "fresh"),),
+        ),
         CaseRecord(
             "suites/server/test_response.py::test_dkim[<script>alert(1)</script>]",
             Outcome.FAILED,
-            ("RESP-DKIM-1",),
+            ("RESP-DKIM-1", "RESP-DKIM-4"),
             TARGET,
             0.2,
-            "assert '<b>d=evil</b>' == 'example.com'",
+            "RESP-DKIM-1 fail: observed '<b>d=evil</b>'",
+            findings=(Finding("RESP-DKIM-1", Verdict.FAIL, "<b>d=evil</b>", "example.com"),),
+            rules=("RESP-DKIM-1",),
         ),
         CaseRecord(
             "suites/server/test_subject.py::test_bytes",
@@ -55,12 +63,21 @@ def report_page(directory: Path) -> Path:
             TARGET,
             message="RuntimeError: world DNS did not start",
         ),
+        CaseRecord(
+            "suites/server/test_sec.py::test_needs_mail",
+            Outcome.BLOCKED,
+            ("SEC-11",),
+            TARGET,
+            message="blocked: the challenge email did not happen: <none>",
+            blocked=BlockRecord(("challenge-email",), ("FLOW-3",), "the email", "<none>"),
+        ),
     ]
     document = build_report(cases, load_catalog(), TARGET, RunInfo("0.1.0", datetime.now(UTC)))
     assert {e["verdict"] for e in document["requirements"]} == {
         "PASS",
         "FAIL",
         "WARN",
+        "BLOCKED",
         "INFO",
         "UNSUPPORTED",
         "ERROR",

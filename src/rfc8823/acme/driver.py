@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,7 +34,8 @@ Payload = Mapping[str, Any] | bytes | None
 
 _FIRST_POLL = 0.05
 _MAX_POLL = 1.0
-_TERMINAL = frozenset({"valid", "invalid", "deactivated", "expired", "revoked"})
+TERMINAL = frozenset({"valid", "invalid", "deactivated", "expired", "revoked"})
+"""Statuses an ACME object never leaves (RFC 8555 §7.1.6)."""
 
 
 class ExternalAccountKey(Protocol):
@@ -266,18 +267,34 @@ class Account:
     ) -> dict[str, Any]:
         """Poll ``url`` until its status is one of ``statuses`` or terminal; bounded.
 
-        Polling is how ACME reports progress (RFC 8555 §7.5.1); the interval starts short and
-        grows to Retry-After (capped at 1 s) so a fast CA is not slowed down. Returns the last
-        object seen; the caller asserts on its status.
+        Returns the last object seen; the caller asserts on its status (see :meth:`poll`).
         """
         wanted = frozenset(statuses)
+
+        def settled(body: Mapping[str, Any]) -> bool:
+            status = body.get("status")
+            return status in wanted or status in TERMINAL
+
+        return await self.poll(url, settled, timeout)
+
+    async def poll(
+        self,
+        url: str,
+        done: Callable[[Mapping[str, Any]], bool],
+        timeout: float,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """POST-as-GET ``url`` until ``done`` says so of its object, or ``timeout`` runs out.
+
+        Polling is how ACME reports progress (RFC 8555 §7.5.1); the interval starts short and
+        grows to Retry-After (capped at 1 s) so a fast CA is not slowed down. Returns the last
+        object seen.
+        """
         deadline = time.monotonic() + timeout
         interval = _FIRST_POLL
         while True:
             response = await self.post(url, None)
             body = json_object(response)
-            status = body.get("status")
-            if status in wanted or status in _TERMINAL or time.monotonic() >= deadline:
+            if done(body) or time.monotonic() >= deadline:
                 return body
             hint = retry_after(response)
             pause = min(interval, hint if hint is not None else _MAX_POLL, _MAX_POLL)

@@ -76,6 +76,8 @@ class _NameReviewer:
 
     def rfc822(self, value: str) -> None:
         self.judged.update({"I18N-3", "REF-5280-1"})
+        if value.isascii():
+            self.judged.add("REF-8398-1")
         bare = _ADDR_SPEC.fullmatch(value) is not None
         address = value if bare else parse_single_address(value).addr_spec or value
         self.found(address)

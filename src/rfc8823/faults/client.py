@@ -101,7 +101,7 @@ declare(
     ),
     _fault(
         ANSWERS_AUTO_REPLIED,
-        ("CHAL-AUTO-1", "SEC-6"),
+        ("CHAL-AUTO-1", "SEC-6", "REF-3834-1"),
         "answers a challenge whose Auto-Submitted keyword is not auto-generated",
         _refused("auto-replied", "auto-submitted-no"),
     ),
@@ -150,13 +150,13 @@ declare(
     ),
     _fault(
         KEEPS_TOKEN_WHITESPACE,
-        ("CHAL-SUBJ-2",),
+        ("CHAL-SUBJ-2", "REF-5322-1"),
         "keeps the folding white space inside token-part1 when it computes the digest",
         _variations("subject-folded-in-token", "subject-folded-twice"),
     ),
     _fault(
         SKIPS_SUBJECT_DECODING,
-        ("CHAL-SUBJ-3",),
+        ("CHAL-SUBJ-3", "REF-2047-1", "REF-2231-1"),
         "reads token-part1 from the Subject without decoding its encoded-words",
         _variations(
             "subject-q-utf8",

@@ -1,17 +1,18 @@
 """Self-validation: run the suites against a reference target with one fault on, and judge.
 
 A fault is *caught* when a requirement it breaks is reported FAIL, WARN or ERROR and was not
-already reported so without the fault (the baseline: the same tests, no fault). Every other
-requirement the run newly reports broken is *collateral*, in two kinds:
+already reported so without the fault (the baseline: the same tests, no fault). *Noise* is
+everything else the fault changes for the worse (one defect, one verdict):
 
-- *co-reported*: broken only because a test that caught the fault failed, and that test covers
-  it too (a failed test breaks every ID it covers); no finding of that test says it is broken.
-  This is the suite's granularity, not a wrong verdict, and passes unless ``strict``;
-- *noise*: any other collateral ID (a finding says it is broken, or a test that did not catch
-  the fault failed); a fault with noise fails the check.
+- a requirement newly reported FAIL, WARN or ERROR that the fault is not declared to break;
+- a requirement newly reported BLOCKED by rows none of which the fault is declared to break
+  (BLOCKED by a declared row is the expected consequence of a broken prerequisite).
 
-The pytest runs are subprocesses on the project checkout (``--inject-fault NAME``, reports in
-a private folder); the judging is pure. Issue 9; DESIGN "Verdicts".
+Two scopes: the tests each fault names (plus the role's happy path, which prerequisites
+resolve against), or — ``whole`` — the whole role suite for every fault, so a fault that breaks
+a prerequisite of many tests is seen everywhere it reaches. The pytest runs are subprocesses
+on the project checkout (``--inject-fault NAME``, reports in a private folder); the judging is
+pure. docs/verdicts.md; CONTRIBUTING.md ("Add a fault").
 """
 
 from __future__ import annotations
@@ -31,8 +32,14 @@ from rfc8823.report.document import ReportDocument
 from rfc8823.report.schema import ReportFileError, load_report
 
 BROKEN_VERDICTS = frozenset({"FAIL", "WARN", "ERROR"})
-_BROKEN_FINDINGS = frozenset({"fail", "warn"})
-_FAILED_OUTCOMES = frozenset({"failed", "error", "skipped", "xpassed"})
+BLOCKED = "BLOCKED"
+_FAILED_OUTCOMES = frozenset({"failed", "blocked", "error", "skipped", "xpassed"})
+HAPPY_PATHS: Mapping[Role, str] = {
+    "server": "suites/server/test_happy_path.py",
+    "client": "suites/client/test_happy_path.py",
+}
+"""Each role's sanity test: every self-check run includes it, so BLOCKED resolves to a row."""
+WHOLE_SUITES: Mapping[Role, str] = {"server": "suites/server", "client": "suites/client"}
 _USABLE_EXITS = frozenset({0, 1})
 DEFAULT_TIMEOUT = 300.0
 """Seconds one pytest run may take before it counts as hung."""
@@ -50,7 +57,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """What one pytest run reported: the broken requirements and the tests that broke them.
+    """What one pytest run reported: the broken and blocked requirements, and by which tests.
 
     ``problem`` says why a run produced no usable report (a hang, a crash, a usage error);
     then the mappings are empty.
@@ -60,8 +67,8 @@ class SuiteRun:
     """Requirement ID to its FAIL, WARN or ERROR verdict."""
     tests: Mapping[str, frozenset[str]]
     """Requirement ID to the node IDs whose verdict on it is FAIL, WARN or ERROR."""
-    by_finding: frozenset[tuple[str, str]]
-    """(requirement ID, node ID) pairs where a recorded finding, not the outcome, broke it."""
+    blocked: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Requirement ID reported BLOCKED to the rows its tests name as blocking it."""
     failures: Mapping[str, str] = field(default_factory=dict)
     """Node ID to the message of each test that did not pass (for the reader of a failure)."""
     seconds: float = 0.0
@@ -69,37 +76,41 @@ class SuiteRun:
 
     @classmethod
     def from_report(cls, document: ReportDocument, seconds: float = 0.0) -> SuiteRun:
-        """Read the broken requirements out of a report document."""
+        """Read the broken and blocked requirements out of a report document."""
         broken: dict[str, str] = {}
         tests: dict[str, frozenset[str]] = {}
-        by_finding: set[tuple[str, str]] = set()
+        blocked: dict[str, frozenset[str]] = {}
         failures: dict[str, str] = {}
         for entry in document["requirements"]:
             failures.update(
-                (t["nodeid"], t["message"] or t["outcome"])
+                (t["nodeid"], t["note"] or t["message"] or t["outcome"])
                 for t in entry["tests"]
                 if t["outcome"] in _FAILED_OUTCOMES
             )
-            failing = frozenset(
-                t["nodeid"] for t in entry["tests"] if t["verdict"] in BROKEN_VERDICTS
-            )
             if entry["verdict"] in BROKEN_VERDICTS:
                 broken[entry["id"]] = entry["verdict"]
-                tests[entry["id"]] = failing
-            by_finding.update(
-                (entry["id"], f["test"])
-                for f in entry["findings"]
-                if f["verdict"] in _BROKEN_FINDINGS
-            )
-        return cls(broken, tests, frozenset(by_finding), failures, seconds)
+                tests[entry["id"]] = frozenset(
+                    t["nodeid"] for t in entry["tests"] if t["verdict"] in BROKEN_VERDICTS
+                )
+            elif entry["verdict"] == BLOCKED:
+                blocked[entry["id"]] = frozenset(
+                    row
+                    for t in entry["tests"]
+                    if t["verdict"] == BLOCKED
+                    for row in t["blocked_by"]
+                )
+        return cls(broken, tests, blocked, failures, seconds)
 
     @classmethod
     def failed(cls, problem: str, seconds: float = 0.0) -> SuiteRun:
         """A run that produced no usable report."""
-        return cls({}, {}, frozenset(), {}, seconds, problem)
+        return cls({}, {}, {}, {}, seconds, problem)
 
     def within(self, paths: Sequence[str]) -> SuiteRun:
-        """The verdicts of the tests under ``paths`` only (a baseline cut to one fault's tests)."""
+        """The verdicts of the tests under ``paths`` only (a baseline cut to one fault's tests).
+
+        Blocked rows are kept whole: a baseline with a blocked row cannot say by which test.
+        """
         tests = {
             rid: frozenset(n for n in nodes if any(selects(p, n) for p in paths))
             for rid, nodes in self.tests.items()
@@ -108,7 +119,7 @@ class SuiteRun:
         return SuiteRun(
             {rid: self.broken[rid] for rid in kept},
             kept,
-            frozenset(pair for pair in self.by_finding if any(selects(p, pair[1]) for p in paths)),
+            dict(self.blocked),
             {n: m for n, m in self.failures.items() if any(selects(p, n) for p in paths)},
             self.seconds,
             self.problem,
@@ -131,9 +142,8 @@ class FaultOutcome:
 
     fault: Fault
     reported: Mapping[str, str]
-    """Requirement IDs newly broken with the fault on, with their verdicts."""
+    """Requirement IDs newly broken or blocked with the fault on, with their verdicts."""
     caught: tuple[str, ...]
-    co_reported: tuple[str, ...]
     noise: tuple[str, ...]
     baseline: tuple[str, ...]
     """IDs already broken in these tests without the fault (left out of the judgement)."""
@@ -142,17 +152,11 @@ class FaultOutcome:
     seconds: float = 0.0
     problem: str | None = None
 
-    @property
-    def collateral(self) -> tuple[str, ...]:
-        """Every newly broken ID the fault is not declared to break."""
-        return tuple(sorted((*self.co_reported, *self.noise)))
+    def ok(self) -> bool:
+        """Caught, without noise."""
+        return self.problem is None and bool(self.caught) and not self.noise
 
-    def ok(self, *, strict: bool = False) -> bool:
-        """Caught, without noise (and, if ``strict``, without co-reported IDs either)."""
-        clean = not self.noise and not (strict and self.co_reported)
-        return self.problem is None and bool(self.caught) and clean
-
-    def to_json(self, *, strict: bool = False) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         """A JSON-ready record of the outcome."""
         return {
             "fault": self.fault.name,
@@ -163,35 +167,35 @@ class FaultOutcome:
             "expected": list(self.fault.breaks),
             "reported": dict(self.reported),
             "caught": list(self.caught),
-            "co_reported": list(self.co_reported),
             "noise": list(self.noise),
             "baseline": list(self.baseline),
             "failures": dict(self.failures),
-            "ok": self.ok(strict=strict),
+            "ok": self.ok(),
             "seconds": round(self.seconds, 2),
             "problem": self.problem,
         }
 
 
 def judge(fault: Fault, run: SuiteRun, baseline: SuiteRun) -> FaultOutcome:
-    """Whether ``run`` (the fault's tests with the fault on) caught it, and what else it says."""
+    """Whether ``run`` (with the fault on) caught it, and what else it changed for the worse."""
     if run.problem is not None or baseline.problem is not None:
         problem = run.problem or f"baseline: {baseline.problem}"
-        return FaultOutcome(fault, {}, (), (), (), (), {}, run.seconds, problem)
+        return FaultOutcome(fault, {}, (), (), (), {}, run.seconds, problem)
+    declared = frozenset(fault.breaks)
     new = {rid: verdict for rid, verdict in run.broken.items() if rid not in baseline.broken}
+    newly_blocked = {
+        rid: by
+        for rid, by in run.blocked.items()
+        if rid not in baseline.blocked and rid not in baseline.broken and rid not in declared
+    }
     caught = tuple(rid for rid in fault.breaks if rid in new)
-    catching = frozenset().union(*(run.tests[rid] for rid in caught))
-    co_reported: list[str] = []
-    noise: list[str] = []
-    for rid in sorted(set(new) - set(fault.breaks)):
-        nodes = run.tests[rid]
-        by_outcome = nodes <= catching and not any((rid, n) in run.by_finding for n in nodes)
-        (co_reported if by_outcome else noise).append(rid)
+    noise = sorted(rid for rid in new if rid not in declared)
+    noise += sorted(rid for rid, by in newly_blocked.items() if not by & declared)
+    reported = {**new, **dict.fromkeys(newly_blocked, BLOCKED)}
     return FaultOutcome(
         fault,
-        new,
+        reported,
         caught,
-        tuple(co_reported),
         tuple(noise),
         tuple(sorted(baseline.broken)),
         run.failures,
@@ -285,17 +289,30 @@ def _tail(done: subprocess.CompletedProcess[str]) -> str:
     return " | ".join(lines[-_TAIL_LINES:])
 
 
-def suite_paths(faults: Iterable[Fault]) -> tuple[str, ...]:
-    """Every suite path the faults name, without repeats, in order."""
-    return tuple(dict.fromkeys(path for fault in faults for path in fault.suites))
+def fault_paths(fault: Fault, *, whole: bool = False) -> tuple[str, ...]:
+    """What one fault's run covers: the role's whole suite, or its named tests and the role's
+    happy path (which the BLOCKED verdicts of the named tests resolve against)."""
+    if whole:
+        return (WHOLE_SUITES[fault.role],)
+    return tuple(dict.fromkeys((HAPPY_PATHS[fault.role], *fault.suites)))
+
+
+def suite_paths(faults: Iterable[Fault], *, whole: bool = False) -> tuple[str, ...]:
+    """Every path the faults' runs cover, without repeats, in order."""
+    return tuple(dict.fromkeys(p for fault in faults for p in fault_paths(fault, whole=whole)))
 
 
 def run_baseline(
-    faults: Sequence[Fault], *, root: Path, role: Role, timeout: float = DEFAULT_TIMEOUT
+    faults: Sequence[Fault],
+    *,
+    root: Path,
+    role: Role,
+    timeout: float = DEFAULT_TIMEOUT,
+    whole: bool = False,
 ) -> SuiteRun:
-    """One run, without any fault, of every test the faults name."""
+    """One run, without any fault, of every test the faults' runs cover."""
     return run_suites(
-        suite_paths(faults),
+        suite_paths(faults, whole=whole),
         root=root,
         name=f"selfcheck-baseline-{role}",
         options=ROLE_OPTIONS.get(role, ()),
@@ -304,26 +321,33 @@ def run_baseline(
 
 
 def check_fault(
-    fault: Fault, baseline: SuiteRun, *, root: Path, timeout: float = DEFAULT_TIMEOUT
+    fault: Fault,
+    baseline: SuiteRun,
+    *,
+    root: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    whole: bool = False,
 ) -> FaultOutcome:
-    """Run the fault's tests with the fault on and judge against the baseline of those tests.
+    """Run the fault's tests (or, ``whole``, its role's suite) with the fault on and judge
+    against the baseline of the same tests.
 
     The shared baseline (role options only) stands for these tests unless the fault needs
     options of its own, or shows them broken already: then they run once more without the
     fault first, so neither another configuration nor a chance failure can hide the fault.
     """
+    paths = fault_paths(fault, whole=whole)
     options = (*ROLE_OPTIONS.get(fault.role, ()), *fault.options)
-    before = baseline.within(fault.suites)
+    before = baseline.within(paths)
     if fault.options or before.broken or before.problem is not None:
         before = run_suites(
-            fault.suites,
+            paths,
             root=root,
             name=f"selfcheck-baseline-{fault.name}",
             options=options,
             timeout=timeout,
         )
     run = run_suites(
-        fault.suites,
+        paths,
         [fault.name],
         root=root,
         name=f"selfcheck-{fault.name}",
@@ -335,12 +359,16 @@ def check_fault(
 
 @dataclass
 class SelfCheck:
-    """Checks of several faults: baselines once per role, then the faults, ``jobs`` at a time."""
+    """Checks of several faults: baselines once per role, then the faults, ``jobs`` at a time.
+
+    ``whole`` runs the role's whole suite for every fault instead of the tests it names.
+    """
 
     root: Path
     jobs: int = 1
     timeout: float = DEFAULT_TIMEOUT
     progress: Progress | None = None
+    whole: bool = False
     baselines: dict[Role, SuiteRun] = field(default_factory=dict)
 
     def run(self, faults: Sequence[Fault]) -> list[FaultOutcome]:
@@ -355,8 +383,9 @@ class SelfCheck:
 
     def _baseline(self, role: Role, faults: Sequence[Fault]) -> SuiteRun:
         mine = [f for f in faults if f.role == role]
-        self._say(f"baseline ({role}): {len(suite_paths(mine))} suite paths without faults")
-        run = run_baseline(mine, root=self.root, role=role, timeout=self.timeout)
+        scope = "the whole suite" if self.whole else f"{len(suite_paths(mine))} suite paths"
+        self._say(f"baseline ({role}): {scope} without faults")
+        run = run_baseline(mine, root=self.root, role=role, timeout=self.timeout, whole=self.whole)
         self._say(f"baseline ({role}): {len(run.broken)} broken already, {run.seconds:.1f} s")
         for nodeid, message in run.failures.items():
             self._say(f"baseline ({role}): {nodeid} did not pass: {message}")
@@ -366,7 +395,11 @@ class SelfCheck:
 
     def _check(self, fault: Fault) -> FaultOutcome:
         outcome = check_fault(
-            fault, self.baselines[fault.role], root=self.root, timeout=self.timeout
+            fault,
+            self.baselines[fault.role],
+            root=self.root,
+            timeout=self.timeout,
+            whole=self.whole,
         )
         self._say(f"{'ok  ' if outcome.ok() else 'FAIL'} {fault.name} ({outcome.seconds:.1f} s)")
         return outcome
@@ -386,17 +419,16 @@ def _reported(outcome: FaultOutcome) -> str:
     return _ids(f"{rid} {verdict}" for rid, verdict in outcome.reported.items())
 
 
-def matrix_lines(outcomes: Sequence[FaultOutcome], *, strict: bool = False) -> list[str]:
-    """The matrix: fault, role, expected IDs, IDs reported, caught, co-reported, noise."""
-    header = ("fault", "role", "caught", "expected", "reported", "co-reported", "noise")
+def matrix_lines(outcomes: Sequence[FaultOutcome]) -> list[str]:
+    """The matrix: fault, role, caught, expected IDs, IDs reported, noise."""
+    header = ("fault", "role", "caught", "expected", "reported", "noise")
     rows = [
         (
             o.fault.name,
             o.fault.role,
-            ("yes" if o.caught else "NO") + ("" if o.ok(strict=strict) else " !"),
+            ("yes" if o.caught else "NO") + ("" if o.ok() else " !"),
             _ids(o.fault.breaks),
             _reported(o),
-            _ids(o.co_reported),
             _ids(o.noise),
         )
         for o in outcomes
@@ -409,27 +441,26 @@ def matrix_lines(outcomes: Sequence[FaultOutcome], *, strict: bool = False) -> l
     ]
 
 
-def summary_line(outcomes: Sequence[FaultOutcome], seconds: float, *, strict: bool = False) -> str:
-    """One line: how many faults were caught, with noise, with co-reported IDs."""
+def summary_line(outcomes: Sequence[FaultOutcome], seconds: float) -> str:
+    """One line: how many faults were caught, with noise, failing."""
     caught = sum(1 for o in outcomes if o.caught and o.problem is None)
     noisy = sum(1 for o in outcomes if o.noise)
-    shared = sum(1 for o in outcomes if o.co_reported)
-    failed = sum(1 for o in outcomes if not o.ok(strict=strict))
+    failed = sum(1 for o in outcomes if not o.ok())
     return (
         f"selfcheck: {len(outcomes)} faults, {caught} caught, {noisy} with noise, "
-        f"{shared} with co-reported IDs, {failed} failing; {seconds:.1f} s"
+        f"{failed} failing; {seconds:.1f} s"
     )
 
 
 def report_json(
-    outcomes: Sequence[FaultOutcome], seconds: float, *, strict: bool
+    outcomes: Sequence[FaultOutcome], seconds: float, *, whole: bool = False
 ) -> dict[str, object]:
-    """The self-check as a JSON-ready document (``rfc8823-selfcheck/1``)."""
+    """The self-check as a JSON-ready document (``rfc8823-selfcheck/2``)."""
     return {
-        "schema": "rfc8823-selfcheck/1",
-        "strict": strict,
+        "schema": "rfc8823-selfcheck/2",
+        "scope": "whole suite" if whole else "named tests",
         "seconds": round(seconds, 2),
-        "summary": summary_line(outcomes, seconds, strict=strict),
-        "ok": all(o.ok(strict=strict) for o in outcomes),
-        "faults": [o.to_json(strict=strict) for o in outcomes],
+        "summary": summary_line(outcomes, seconds),
+        "ok": all(o.ok() for o in outcomes),
+        "faults": [o.to_json() for o in outcomes],
     }

@@ -1,4 +1,4 @@
-"""The report document of one run against one target (schema ``rfc8823-report/1``).
+"""The report document of one run against one target (schema ``rfc8823-report/2``).
 
 Built from the executed tests and the catalog; the JSON file, the HTML page, the Markdown summary
 and the comparison matrix are all renderings of this one structure.
@@ -7,7 +7,7 @@ and the comparison matrix are all renderings of this one structure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypedDict
@@ -15,14 +15,17 @@ from typing import TypedDict
 from rfc8823.report.records import CaseRecord, Outcome, Target
 from rfc8823.report.verdicts import (
     PRECEDENCE,
+    Judgement,
     ReportVerdict,
+    StepIndex,
+    case_resolution,
     case_verdict,
     mentioned_ids,
     strongest,
 )
 from rfc8823.requirements import Catalog, Requirement
 
-SCHEMA_ID = "rfc8823-report/1"
+SCHEMA_ID = "rfc8823-report/2"
 _SLUG_JUNK = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -45,6 +48,8 @@ class CaseEntry(TypedDict):
     duration: float
     message: str
     unsupported: str
+    note: str
+    blocked_by: list[str]
 
 
 class RequirementEntry(TypedDict):
@@ -102,6 +107,17 @@ class SummaryEntry(TypedDict):
     failures: list[str]
 
 
+class SanityEntry(TypedDict):
+    """The happy path (account, order, challenge email, valid reply, certificate): whether it
+    held, and where it broke first. ``status`` is passed, failed or not run."""
+
+    status: str
+    test: str
+    step: str
+    rows: list[str]
+    observed: str
+
+
 class ReportDocument(TypedDict):
     """The whole report of one run against one target."""
 
@@ -111,6 +127,7 @@ class ReportDocument(TypedDict):
     created: str
     seed: str | None
     options: dict[str, object]
+    sanity: SanityEntry
     summary: SummaryEntry
     requirements: list[RequirementEntry]
     not_exercised: list[UnexercisedEntry]
@@ -130,13 +147,17 @@ def build_report(
     cases: Sequence[CaseRecord], catalog: Catalog, target: Target, run: RunInfo
 ) -> ReportDocument:
     """The report of ``cases`` (all run against ``target``), rows in catalog order."""
-    mentioned = {
-        rid
-        for case in cases
-        for rid in mentioned_ids(case)
-        if rid in catalog and case_verdict(case, catalog[rid]) is not None
-    }
-    requirements = [_requirement_entry(row, cases) for row in catalog if row.id in mentioned]
+    steps = StepIndex(cases)
+    resolutions = {case.nodeid: case_resolution(case, steps) for case in cases}
+    judged: dict[str, list[tuple[CaseRecord, Judgement]]] = {}
+    for case in cases:
+        for rid in mentioned_ids(case):
+            if rid not in catalog:
+                continue
+            judgement = case_verdict(case, catalog[rid], resolutions[case.nodeid])
+            if judgement is not None:
+                judged.setdefault(rid, []).append((case, judgement))
+    requirements = [_requirement_entry(row, judged[row.id]) for row in catalog if row.id in judged]
     verdicts = dict.fromkeys((v.value for v in PRECEDENCE), 0)
     for entry in requirements:
         verdicts[entry["verdict"]] += 1
@@ -150,6 +171,7 @@ def build_report(
         created=run.created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         seed=run.seed,
         options=dict(run.options),
+        sanity=_sanity_entry(steps),
         summary=SummaryEntry(
             verdicts=verdicts,
             tests=tests,
@@ -158,25 +180,41 @@ def build_report(
             failures=[e["id"] for e in requirements if e["verdict"] == ReportVerdict.FAIL],
         ),
         requirements=requirements,
-        not_exercised=[_unexercised_entry(row) for row in catalog if row.id not in mentioned],
+        not_exercised=[_unexercised_entry(row) for row in catalog if row.id not in judged],
     )
 
 
-def _requirement_entry(row: Requirement, cases: Iterable[CaseRecord]) -> RequirementEntry:
+def _sanity_entry(steps: StepIndex) -> SanityEntry:
+    first = steps.sanity()
+    if first is not None:
+        nodeid, step = first
+        return SanityEntry(
+            status="failed",
+            test=nodeid,
+            step=step.description,
+            rows=list(step.rows),
+            observed=step.observed,
+        )
+    status = "passed" if steps.sanity_ran() else "not run"
+    return SanityEntry(status=status, test="", step="", rows=[], observed="")
+
+
+def _requirement_entry(
+    row: Requirement, judged: Sequence[tuple[CaseRecord, Judgement]]
+) -> RequirementEntry:
     tests: list[CaseEntry] = []
     findings: list[FindingEntry] = []
-    for case in cases:
-        verdict = case_verdict(case, row)
-        if verdict is None:
-            continue
+    for case, judgement in judged:
         tests.append(
             CaseEntry(
                 nodeid=case.nodeid,
                 outcome=case.outcome.value,
-                verdict=verdict.value,
+                verdict=judgement.verdict.value,
                 duration=round(case.duration, 6),
                 message=case.message,
                 unsupported=case.unsupported,
+                note=judgement.note,
+                blocked_by=list(judgement.blocked_by),
             )
         )
         findings.extend(
@@ -236,15 +274,30 @@ def section_key(entry: RequirementEntry | UnexercisedEntry) -> str:
 
 
 def why(entry: RequirementEntry) -> str:
-    """One line saying why a requirement did not pass: a finding, else a test's message."""
+    """Why a requirement did not pass, in one paragraph: a broken finding, else the note or
+    message of a test that gave the row its verdict."""
     for finding in entry["findings"]:
         if finding["verdict"] in ("fail", "warn"):
             expected = f"; expected {finding['expected']}" if finding["expected"] else ""
             return f"observed {finding['observed']}{expected}"
     for test in entry["tests"]:
-        if test["verdict"] == entry["verdict"] and test["message"]:
-            return test["message"].splitlines()[0]
+        if test["verdict"] == entry["verdict"] and (test["note"] or test["message"]):
+            return " ".join((test["note"] or test["message"]).split())
     return ""
+
+
+def sanity_line(document: ReportDocument) -> str:
+    """The report's first line about the happy path: held, broke (where and why), or not run."""
+    sanity = document["sanity"]
+    if sanity["status"] == "passed":
+        return "Happy path: passed (account, order, challenge email, valid reply, certificate)."
+    if sanity["status"] == "not run":
+        return "Happy path: not run in this selection of tests."
+    rows = ", ".join(sanity["rows"]) or "no row"
+    return (
+        f"Happy path: FAILED at {sanity['step']} ({rows}): {' '.join(sanity['observed'].split())}"
+        f" — tests that need it are BLOCKED. [{sanity['test']}]"
+    )
 
 
 def target_label(document: ReportDocument) -> str:

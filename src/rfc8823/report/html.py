@@ -16,6 +16,7 @@ from rfc8823.report.document import (
     ReportDocument,
     RequirementEntry,
     meta_line,
+    sanity_line,
     section_key,
     target_label,
     tests_line,
@@ -41,6 +42,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .v-PASS { background: #dcfce7; color: #166534; }
 .v-FAIL { background: #fee2e2; color: #991b1b; }
 .v-WARN { background: #fef3c7; color: #92400e; }
+.v-BLOCKED { background: #e5e7eb; color: #374151; }
 .v-INFO { background: #dbeafe; color: #1e40af; }
 .v-UNSUPPORTED { background: #f3f4f6; color: #4b5563; }
 .v-ERROR { background: #f3e8ff; color: #6b21a8; }
@@ -52,6 +54,9 @@ details > div { margin: .5rem 0 .2rem; }
 pre { background: #f9fafb; border: 1px solid #e5e7eb; padding: .4rem; white-space: pre-wrap;
       word-break: break-word; font-size: .85rem; margin: .2rem 0; }
 .failures li { margin: .2rem 0; }
+.sanity { border-left: .3rem solid #16a34a; padding: .3rem .8rem; background: #f0fdf4; }
+.sanity.failed { border-color: #dc2626; background: #fef2f2; }
+.sanity.not-run { border-color: #9ca3af; background: #f9fafb; }
 a { color: #1d4ed8; }
 td a { text-decoration: none; }
 footer { color: #9ca3af; margin-top: 2rem; font-size: .85rem; }
@@ -102,6 +107,8 @@ def report_html(document: ReportDocument) -> str:
     body = [
         f"<h1>RFC 8823 conformance: {escape(label)}</h1>",
         f'<p class="meta">{escape(meta_line(document))}</p>',
+        f'<p class="sanity {document["sanity"]["status"].replace(" ", "-")}">'
+        f"{escape(sanity_line(document))}</p>",
         '<div class="counts">',
         *(
             f'<div class="count v-{v.value}"><span class="n">{summary["verdicts"][v.value]}</span>'
@@ -209,12 +216,13 @@ def _tests_table(tests: Sequence[CaseEntry]) -> str:
     rows = "".join(
         f"<tr><td>{badge(t['verdict'])}</td><td><code>{escape(t['nodeid'])}</code></td>"
         f"<td>{escape(t['outcome'])}{_unsupported_note(t)}</td>"
+        f"<td>{escape(t['note'])}</td>"
         f'<td class="num">{t["duration"]:.3f} s</td></tr>'
         for t in tests
     )
     return (
-        "<table><thead><tr><th>Verdict</th><th>Test</th><th>Outcome</th><th>Duration</th>"
-        f"</tr></thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>Verdict</th><th>Test</th><th>Outcome</th><th>Why</th>"
+        f"<th>Duration</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 

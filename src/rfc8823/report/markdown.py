@@ -8,13 +8,14 @@ from rfc8823.report.document import (
     ReportDocument,
     RequirementEntry,
     meta_line,
+    sanity_line,
     target_label,
     tests_line,
     why,
 )
 from rfc8823.report.verdicts import PRECEDENCE, ReportVerdict
 
-_CELL_CHARS = 160
+_CELL_CHARS = 400
 
 
 def cell(text: str) -> str:
@@ -47,6 +48,8 @@ def report_markdown(document: ReportDocument) -> str:
         f"# RFC 8823 conformance: {cell(target_label(document))}",
         "",
         cell(meta_line(document)),
+        "",
+        f"**{cell(sanity_line(document))}**",
         "",
         f"**{counts}** — {cell(tests_line(document))}",
         "",

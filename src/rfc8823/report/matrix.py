@@ -112,7 +112,8 @@ def _page_link(run: Run, out_dir: Path) -> str | None:
 
 def _counts(document: ReportDocument) -> str:
     verdicts = document["summary"]["verdicts"]
-    return " · ".join(f"{verdicts[v.value]} {v.value}" for v in PRECEDENCE if verdicts[v.value])
+    counts = " · ".join(f"{verdicts[v.value]} {v.value}" for v in PRECEDENCE if verdicts[v.value])
+    return f"happy path {document['sanity']['status']} · {counts}"
 
 
 def matrix_html(matrix: Matrix, out_dir: Path) -> str:

@@ -17,23 +17,26 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import pytest
 
 from rfc8823 import __version__
-from rfc8823.findings import Finding
+from rfc8823.findings import Finding, Verdict, broken, passed, risk
 from rfc8823.findings import info as info_finding
 from rfc8823.report.document import ReportDocument, RunInfo, build_report
-from rfc8823.report.junit import split_junit
+from rfc8823.report.junit import BlockedNote, split_junit
+from rfc8823.report.outcomes import Blocked, HarnessError, Prerequisite, RuleBroken
 from rfc8823.report.output import ReportFiles, report_files, report_names, write_report
 from rfc8823.report.records import (
+    BlockRecord,
     CaseRecord,
     Payload,
     Phase,
+    StepRecord,
     Target,
     case_outcome,
     trim_message,
@@ -41,13 +44,18 @@ from rfc8823.report.records import (
 from rfc8823.report.summary import run_failed, summary_lines, summary_title
 from rfc8823.requirements import UnknownRequirementError, covered_ids, load_catalog
 
+__all__ = ["Conformance", "HarnessError", "Severity", "conformance", "set_default_target"]
+
 _ATTRIBUTE = "rfc8823"
 _DEFAULT_DIR = "reports"
 _CONFORMANCE_DIRS = frozenset({"suites"})
+NEEDS_MARK = "needs"
 
+Severity = Literal["catalog", "risk"]
+"""How a broken check counts: as the catalog row says (decision 1), or as a WARN risk."""
 
-class HarnessError(Exception):
-    """Raised by a test or fixture when the harness itself broke: the verdict is ERROR, not FAIL."""
+Rules = str | tuple[str, ...]
+"""The requirement ID, or IDs, that one check judges."""
 
 
 @dataclass(slots=True)
@@ -55,6 +63,7 @@ class _CaseState:
     findings: list[Finding] = field(default_factory=list)
     target: Target | None = None
     unsupported: str = ""
+    steps: dict[str, StepRecord] = field(default_factory=dict)
 
 
 _CASE = pytest.StashKey[_CaseState]()
@@ -109,6 +118,89 @@ class Conformance:
             raise HarnessError(str(exc)) from exc
         _state(self._item).findings.append(finding)
 
+    def check(
+        self,
+        rules: Rules,
+        holds: bool,
+        observed: str,
+        expected: str,
+        *,
+        severity: Severity = "catalog",
+    ) -> None:
+        """Record a finding on each rule checked, then stop the test unless it holds.
+
+        The test then fails *for* these rules (``RuleBroken``): the report judges them by this
+        finding and leaves the test's other rows unjudged, never broken (docs/verdicts.md).
+        """
+        ids = (rules,) if isinstance(rules, str) else rules
+        make = passed if holds else (risk if severity == "risk" else broken)
+        findings = [make(rid, observed, expected) for rid in ids]
+        self.record(*findings)
+        if not holds:
+            raise RuleBroken(findings)
+
+    def fail(
+        self, rules: Rules, observed: str, expected: str, *, severity: Severity = "catalog"
+    ) -> NoReturn:
+        """Record ``rules`` broken and stop the test for them (``check`` of a check that failed)."""
+        self.check(rules, False, observed, expected, severity=severity)
+        raise AssertionError("unreachable: check() raises for a broken rule")
+
+    def judge(
+        self,
+        rules: Rules,
+        holds: bool,
+        observed: str,
+        expected: str,
+        *,
+        severity: Severity = "catalog",
+    ) -> None:
+        """Record the check on each of ``rules``; only a FAIL-level break stops the test.
+
+        A WARN-level break (a SHOULD, a derived row, an interoperability ``risk``) is recorded
+        and the test goes on gathering evidence, as decision 1 and the DESIGN's verdicts say.
+        """
+        ids = (rules,) if isinstance(rules, str) else rules
+        make = passed if holds else (risk if severity == "risk" else broken)
+        findings = [make(rid, observed, expected) for rid in ids]
+        self.record(*findings)
+        failing = [f for f in findings if f.verdict is Verdict.FAIL]
+        if failing:
+            raise RuleBroken(failing)
+
+    def conclude(self, *findings: Finding) -> None:
+        """Record an inspector's findings, then stop the test for the FAIL-level ones.
+
+        WARN-level breaks are recorded and the test goes on (decision 1).
+        """
+        self.record(*findings)
+        failing = [f for f in findings if f.verdict is Verdict.FAIL]
+        if failing:
+            raise RuleBroken(failing)
+
+    def block(self, prerequisite: Prerequisite, observed: str) -> NoReturn:
+        """Stop the test: ``prerequisite`` did not happen, so its rows are BLOCKED (decision 9)."""
+        raise Blocked(prerequisite, observed)
+
+    def step(
+        self,
+        prerequisite: Prerequisite,
+        held: bool | None,
+        *,
+        rows: tuple[str, ...] = (),
+        observed: str = "",
+    ) -> None:
+        """Say what this test, the owner of ``prerequisite``, found of that step: held (True),
+        broke on ``rows`` (False), or never reached (None)."""
+        _state(self._item).steps[prerequisite.name] = StepRecord(
+            prerequisite.name,
+            prerequisite.description,
+            held,
+            rows or ((prerequisite.requirement,) if held is False else ()),
+            observed,
+            prerequisite.sanity,
+        )
+
     def unsupported(self, requirement_or_capability: str, reason: str) -> NoReturn:
         """Declare that the target does not implement an optional feature, and skip the test.
 
@@ -123,6 +215,17 @@ class Conformance:
 def conformance(request: pytest.FixtureRequest) -> Conformance:
     """The current test's report handle (see ``Conformance``)."""
     return Conformance(request.node)
+
+
+def blocked_record(error: Blocked) -> BlockRecord:
+    """What the report keeps of a ``Blocked`` skip."""
+    chain = error.prerequisite.chain()
+    return BlockRecord(
+        tuple(step.name for step in chain),
+        tuple(step.requirement for step in chain),
+        error.prerequisite.description,
+        error.observed,
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -147,6 +250,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Set the default target; on the controlling process, start collecting verdicts."""
+    config.addinivalue_line(
+        "markers",
+        f"{NEEDS_MARK}(*steps): the prerequisite steps a conformance test needs from the target "
+        "(names of the suite's Prerequisite objects); the test is BLOCKED once one of them broke",
+    )
     name = config.getoption("target_name") or "unknown"
     config.stash[_DEFAULT_TARGET] = Target(name, config.getoption("target_version") or "")
     if hasattr(config, "workerinput") or config.getoption("collectonly"):
@@ -166,15 +274,18 @@ def pytest_runtest_makereport(
         target=state.target or item.config.stash[_DEFAULT_TARGET],
         findings=tuple(state.findings),
         unsupported=state.unsupported,
+        steps=tuple(state.steps.values()),
     )
-    harness_error = call.excinfo is not None and call.excinfo.errisinstance(HarnessError)
+    error = call.excinfo.value if call.excinfo is not None else None
     setattr(
         report,
         _ATTRIBUTE,
         {
             "payload": payload.to_builtin(),
             "message": _message(call),
-            "harness_error": harness_error,
+            "harness_error": isinstance(error, HarnessError),
+            "rules": list(error.rules) if isinstance(error, RuleBroken) else [],
+            "blocked": blocked_record(error).to_builtin() if isinstance(error, Blocked) else None,
         },
     )
     if call.when == "teardown":
@@ -233,6 +344,8 @@ class _Session:
         message = data.get("message")
         if hasattr(report, "wasxfail") and not message:
             message = report.wasxfail
+        rules = data.get("rules")
+        named = tuple(r for r in rules if isinstance(r, str)) if isinstance(rules, list) else ()
         self.phases.setdefault(report.nodeid, []).append(
             Phase(
                 when=report.when,
@@ -241,6 +354,8 @@ class _Session:
                 xfail=hasattr(report, "wasxfail"),
                 harness_error=data.get("harness_error") is True,
                 duration=report.duration,
+                rules=named,
+                blocked=BlockRecord.from_builtin(data.get("blocked")),
             )
         )
         if report.when == "teardown":
@@ -249,17 +364,20 @@ class _Session:
     def _finish_case(self, nodeid: str) -> None:
         phases = self.phases.pop(nodeid)
         payload = self.payloads.pop(nodeid, Payload(target=self.config.stash[_DEFAULT_TARGET]))
-        outcome, message = case_outcome(phases, unsupported=bool(payload.unsupported))
+        end = case_outcome(phases, unsupported=bool(payload.unsupported))
         self.cases.append(
             CaseRecord(
                 nodeid=nodeid,
-                outcome=outcome,
+                outcome=end.outcome,
                 covers=payload.covers,
                 target=payload.target,
                 duration=sum(p.duration for p in phases),
-                message=trim_message(message),
+                message=trim_message(end.message),
                 findings=payload.findings,
                 unsupported=payload.unsupported,
+                rules=end.rules,
+                blocked=end.blocked,
+                steps=payload.steps,
             )
         )
 
@@ -305,7 +423,7 @@ class _Session:
             for target, (_, files) in zip(targets, self.documents, strict=True)
             if files is not None
         }
-        split_junit(source, destinations)
+        split_junit(source, destinations, _blocked_notes(d for d, _ in self.documents))
 
     def _run_info(self) -> RunInfo:
         """Seed and the options that shape verdicts; not the raw command line, which may hold
@@ -349,6 +467,19 @@ class _Session:
     def pytest_unconfigure(self) -> None:
         if self.junit_tmp is not None:
             shutil.rmtree(self.junit_tmp, ignore_errors=True)
+
+
+def _blocked_notes(documents: Iterable[ReportDocument]) -> dict[str, BlockedNote]:
+    """What each blocked test came to, for the JUnit files (by node ID)."""
+    notes: dict[str, BlockedNote] = {}
+    for document in documents:
+        for entry in document["requirements"]:
+            for test in entry["tests"]:
+                if test["outcome"] == "blocked" and test["note"]:
+                    error = test["verdict"] == "ERROR"
+                    if error or test["nodeid"] not in notes:
+                        notes[test["nodeid"]] = BlockedNote(error, test["note"])
+    return notes
 
 
 def _shown(path: Path) -> Path:

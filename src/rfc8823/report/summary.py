@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rfc8823.report.document import ReportDocument, target_label, why
+from rfc8823.report.document import ReportDocument, sanity_line, target_label, why
 from rfc8823.report.verdicts import PRECEDENCE, ReportVerdict
 
 
@@ -26,6 +26,7 @@ def summary_lines(document: ReportDocument, written: Sequence[Path], strict: boo
     summary = document["summary"]
     counts = ", ".join(f"{summary['verdicts'][v.value]} {v.value}" for v in PRECEDENCE)
     lines = [
+        sanity_line(document),
         f"requirements: {counts} "
         f"({summary['exercised']} of {summary['catalog']} catalog rows exercised)"
     ]

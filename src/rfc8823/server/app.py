@@ -91,6 +91,7 @@ class AcmeServerApp:
         self.clock = clock
         self.nonces = nonces or NonceSource()
         self.internal_errors = 0
+        self.internal_error_details: list[str] = []
         self.requests = RequestLog() if config.record_requests else None
         self._auth = RequestAuthenticator(config, store, self.nonces)
         self._answers = Responder(config, self.nonces)
@@ -142,8 +143,11 @@ class AcmeServerApp:
             except AcmeProblemError as error:
                 problem = error.problem
                 response = self._answers.problem(request, problem)
-            except Exception:
+            except Exception as error:
                 self.internal_errors += 1
+                self.internal_error_details.append(
+                    f"{request.method} {request.url.path}: {error!r}"
+                )
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 problem = Problem.of(ProblemType.SERVER_INTERNAL, "internal error; see the log")
                 response = self._answers.problem(request, problem)

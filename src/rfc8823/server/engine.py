@@ -149,6 +149,9 @@ class ChallengeEngine:
             self.smime_identity = (pki or TestPki.load()).smime_signer(config.challenge_from)
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
+        self.internal_errors: list[str] = []
+        """Bugs met while sending or judging (never a peer's bad input): each is a crash the
+        suites report as ERROR, not a verdict on anyone's mail."""
 
     # -- sending -----------------------------------------------------------------------
 
@@ -305,6 +308,7 @@ class ChallengeEngine:
             self.store.mark_sent(challenge.id, self.clock(), error=str(error))
         except Exception as error:
             log.exception("challenge email for %s failed", challenge.id)
+            self.internal_errors.append(f"sending the challenge email {challenge.id}: {error!r}")
             self.store.mark_sent(challenge.id, self.clock(), error=repr(error))
         else:
             log.info("challenge email for %s sent to %s via %s:%d", challenge.id, rcpt, host, port)
@@ -341,8 +345,9 @@ class ChallengeEngine:
         """Judge one received message; never raises (the SMTP listener's hook)."""
         try:
             await self._judge_reply(message)
-        except Exception:
+        except Exception as error:
             log.exception("reply %d from <%s> could not be judged", message.seq, message.mail_from)
+            self.internal_errors.append(f"judging reply {message.seq}: {error!r}")
             self._record(message, None, None, ReplyVerdict.IGNORED, ("internal",), "judge failed")
 
     def _find(self, raw: bytes) -> tuple[str | None, ChallengeRecord | None]:

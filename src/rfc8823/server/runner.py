@@ -82,6 +82,12 @@ class ReferenceServer(Service):
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
+    def internal_errors(self) -> list[str]:
+        """The CA's own failures so far: HTTP requests answered 500 and crashes of the engine
+        while sending challenges or judging replies. Empty while the CA works as designed."""
+        answered = [f"answered serverInternal to {d}" for d in self.acme.internal_error_details]
+        return [*answered, *self.engine.internal_errors]
+
     # -- where to reach it -----------------------------------------------------------
 
     @property

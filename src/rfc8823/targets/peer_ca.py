@@ -145,6 +145,10 @@ class PeerCa(Service):
         """Answer the next ``count`` signed requests ``badNonce`` (A-NONCE-2)."""
         self.server.acme.reject_next_nonces(count)
 
+    def internal_errors(self) -> list[str]:
+        """The suite CA's own crashes so far (500 answers, engine failures): harness errors."""
+        return self.server.internal_errors()
+
     def challenge_of(self, challenge_email: bytes) -> IssuedChallenge | None:
         """The challenge whose email this is, by the token-part1 in its Subject."""
         subject = parse_message(challenge_email).first("Subject")

@@ -136,6 +136,10 @@ class ReferenceTarget:
             raise ValueError("the CA's clock only moves forward from real time")
         self._clock_offset = seconds
 
+    def internal_errors(self) -> list[str]:
+        """The reference CA's crashes so far (500 answers, engine failures)."""
+        return self._server.internal_errors() if self._server is not None else []
+
     def stop(self) -> None:
         """Stop the CA and give its ``from`` domain back to the world's mailboxes."""
         server, world = self._server, self._world

@@ -311,3 +311,7 @@ class RemoteTarget:
     def advance_clock(self, seconds: float) -> None:
         """A running CA's clock is its own: it does not declare ``time_travel``."""
         raise NotImplementedError(f"{self.name} keeps its own clock (no time_travel capability)")
+
+    def internal_errors(self) -> list[str]:
+        """A running CA's inside is not visible: none known."""
+        return []

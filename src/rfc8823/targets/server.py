@@ -160,6 +160,12 @@ class ServerUnderTest(Protocol):
         """
         ...
 
+    def internal_errors(self) -> list[str]:
+        """Failures of the CA's own that the target can see (the reference CA's 500 answers and
+        engine crashes); [] where it cannot look inside. Each makes the test that saw it ERROR:
+        a crash is not a verdict on anyone's mail."""
+        ...
+
 
 def wire_from_domain(
     world: World,

@@ -71,6 +71,17 @@ def judge_body(message: ParsedMessage, expect: ResponseExpectation, judge: Judge
         return BodyVerdict((), None)
     if any(part.text and has_text_outside(part.text) for part in eligible or plain):
         judge.add(info("RESP-BODY-4", "text around the block", "ignored by validation"))
+    if eligible:
+        html = [part.path for part in message.parts if part.content_type == "text/html"]
+        beside = f", text/html beside it in {html}" if html else ", no text/html part"
+        judge.add(passed("RESP-HTML-1", f"the block in text/plain{beside}"))
+    judge.add(
+        info(
+            "RESP-BODY-3",
+            f"the digest written on {blocks[0].lines} line(s)",
+            "a CA joins the lines (line breaks may fall anywhere)",
+        )
+    )
     return _judge_blocks(blocks, expect, judge)
 
 
