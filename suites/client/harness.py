@@ -12,7 +12,7 @@ Mail flows as it would on the Internet, through hops the suite controls:
 A test can hold the CA's challenge, put mail of its own into the client's mailbox first
 (forged, unsolicited, duplicated), then release it; and it reads what the client sent (the
 CA's request log, the responses) afterwards. The hops and deliveries are in ``mailpaths``.
-RFC 8823 §3; DESIGN "Real parts".
+RFC 8823 §3; docs/architecture.md#real-parts.
 """
 
 from __future__ import annotations

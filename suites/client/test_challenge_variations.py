@@ -58,7 +58,8 @@ async def test_variation_is_answered(client: ClientSuite, variation: Variation) 
 
 @covers("KA-4", "REF-4648-1", "TOK-4")
 async def test_padded_token_part1_is_answered(client: ClientSuite) -> None:
-    """token-part1 written with its '=' padding, as the RFC's example is (AMB-2, decision 3)."""
+    """token-part1 written with its '=' padding, as the RFC's example is (AMB-2,
+    docs/decisions.md#decision-3)."""
     await assert_answered(client, PeerBehaviour(token_part1_octets=32, token_part1_padded=True))
 
 

@@ -117,7 +117,7 @@ class ChallengeFlow:
     async def receive(self, *, post_if_silent: bool = True) -> ReceivedMessage:
         """The challenge email; POSTs the challenge first if none came soon after the fetch.
 
-        Decision 4 / AMB-3: some CAs mail only at the challenge POST.
+        docs/decisions.md#decision-4 / AMB-3: some CAs mail only at the challenge POST.
         """
         timeouts = self.suite.timeouts
         if not self.challenge:
@@ -204,8 +204,8 @@ class ServerSuite:
     def check(self, rules: Rules, holds: bool, observed: str, expected: str) -> None:
         """Record a finding on each rule checked, then fail unless it holds.
 
-        A failed test is then judged by the rule it broke, not by every ID it covers (DESIGN,
-        "Verdicts"); the failure message names the rule, so a WARN-level break counts too.
+        A failed test is then judged by the rule it broke, not by every ID it covers
+        (docs/verdicts.md); the failure message names the rule, so a WARN-level break counts too.
         """
         ids = (rules,) if isinstance(rules, str) else rules
         findings = [(passed if holds else broken)(rid, observed, expected) for rid in ids]

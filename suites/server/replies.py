@@ -1,6 +1,6 @@
 """The user's side of response validation: replies signed and sent as a test needs, and verdicts.
 
-Black box (DESIGN): the CA's decision is read over ACME only, from the challenge and
+Black box (docs/architecture.md): the CA's decision is read over ACME only, from the challenge and
 authorization status after a reply (RFC 8555 §7.5.1). A negative check POSTs the challenge,
 waits behind a barrier (a control order validated after the reply under test, so a CA judging
 mail in arrival order has judged it), and asserts the authorization is not valid. Its positive
@@ -31,7 +31,8 @@ INCORRECT_RESPONSE = ProblemType.INCORRECT_RESPONSE.value
 """The problem type a wrong digest from the identifier naturally gets (SRV-VAL-2)."""
 
 Severity = Literal["catalog", "risk"]
-"""How a broken check counts: as the catalog row says (decision 1), or as a WARN risk."""
+"""How a broken check counts: as the catalog row says (docs/decisions.md#decision-1), or as a WARN
+risk."""
 
 _OPEN = frozenset({"pending", "processing"})
 _COMMON_PREFIXES = ("Re: ", "RE: ", "AW: ", "Re: Re: ", "[EXT] Re: ")
@@ -92,7 +93,7 @@ def judge(
     """Record the check on ``requirement``; a FAIL-level break also fails the test.
 
     A WARN-level break (a SHOULD, a derived row, or an interoperability ``risk``) is recorded
-    and the test goes on, as decision 1 and the DESIGN's verdicts say.
+    and the test goes on, as docs/decisions.md#decision-1 and docs/verdicts.md say.
     """
     if holds:
         conformance.record(passed(requirement, observed, expected))
@@ -296,11 +297,11 @@ def reply_variations(draw: st.DrawFn) -> ReplyVariation:
     """Ways of writing a reply that a CA must accept: the freedoms RFC 8823 §3.2 gives a sender.
 
     Reply prefixes (RESP-SUBJ-1, -3); folds and white space inside token-part1 (RESP-SUBJ-4);
-    RFC 2047 encoded-words with RFC 2231 language tags (RESP-SUBJ-2, decision 6); the digest
-    broken over CRLF lines, down to one character a line (RESP-BODY-3); greetings, quoted text
-    and signatures around the block (RESP-BODY-4); multipart/alternative (RESP-BODY-1).
-    Padding and bare LF are left out: accepting them is only a SHOULD (decision 3, RESP-BODY-3
-    robustness), checked one at a time elsewhere.
+    RFC 2047 encoded-words with RFC 2231 language tags (RESP-SUBJ-2, docs/decisions.md#decision-6);
+    the digest broken over CRLF lines, down to one character a line (RESP-BODY-3); greetings, quoted
+    text and signatures around the block (RESP-BODY-4); multipart/alternative (RESP-BODY-1).
+    Padding and bare LF are left out: accepting them is only a SHOULD (docs/decisions.md#decision-3,
+    RESP-BODY-3 robustness), checked one at a time elsewhere.
     """
     prefix = draw(st.one_of(st.sampled_from(_COMMON_PREFIXES), reply_prefixes()))
     style = draw(st.sampled_from(("plain", "folded", "encoded")))

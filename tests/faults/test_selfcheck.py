@@ -1,4 +1,4 @@
-"""The self-check's judgement: caught, co-reported and noise, from report documents (issue 9)."""
+"""The self-check's judgement: caught, co-reported and noise, from report documents."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "For each named fault, run the suite tests it names against the reference CA or "
             "client with that fault switched on, and check that a requirement it breaks is "
-            "reported broken and that nothing else is (issue 9). Prints a matrix; exit status "
+            "reported broken and that nothing else is. Prints a matrix; exit status "
             "1 if any fault is missed or makes noise."
         ),
     )

@@ -11,7 +11,7 @@ requirement the run newly reports broken is *collateral*, in two kinds:
   the fault failed); a fault with noise fails the check.
 
 The pytest runs are subprocesses on the project checkout (``--inject-fault NAME``, reports in
-a private folder); the judging is pure. Issue 9; DESIGN "Verdicts".
+a private folder); the judging is pure. docs/verdicts.md#self-validation.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A suite test names its requirements with ``@covers(...)`` and then either just a
 is the verdict) or records inspector findings through the ``conformance`` fixture. At the end of
 the run the plugin writes ``<name>.json``/``.html``/``.md``/``.junit.xml`` per target into
 ``--report-dir`` (default ``reports/``), prints a summary, and makes the exit status non-zero on
-any FAIL or ERROR (and on WARN under pytest's ``--strict``), as DESIGN "Verdicts" asks.
+any FAIL or ERROR (and on WARN under pytest's ``--strict``), as docs/verdicts.md says.
 
 It does so for a conformance run: a test about a requirement ran from a ``suites/`` directory,
 or ``--report-dir``, ``--report-name`` or ``--target-name`` asked for reports. The project's own

@@ -1,10 +1,11 @@
-"""Per-requirement verdicts from test outcomes and findings (DESIGN, "Verdicts").
+"""Per-requirement verdicts from test outcomes and findings (docs/verdicts.md).
 
-A broken requirement is FAIL or WARN as catalog decision 1 says (``Requirement.verdict_on_break``):
-a MUST/MUST NOT with a sure source fails, everything else warns, and a row's ``on_break`` override
-wins (SEC-10, decision 5). Over several tests a requirement takes its strongest verdict, in the
-order of ``PRECEDENCE``: ERROR > FAIL > WARN > PASS > INFO > UNSUPPORTED. A broken check outranks
-a passing one; a pass outranks a mere observation; UNSUPPORTED shows only when nothing else ran.
+A broken requirement is FAIL or WARN as docs/decisions.md#decision-1 says
+(``Requirement.verdict_on_break``): a MUST/MUST NOT with a sure source fails, everything else warns,
+and a row's ``on_break`` override wins (SEC-10, docs/decisions.md#decision-5). Over several tests a
+requirement takes its strongest verdict, in the order of ``PRECEDENCE``: ERROR > FAIL > WARN >
+PASS > INFO > UNSUPPORTED. A broken check outranks a passing one; a pass outranks a mere
+observation; UNSUPPORTED shows only when nothing else ran.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def strongest(verdicts: Iterable[ReportVerdict]) -> ReportVerdict | None:
 
 
 def broken(requirement: Requirement) -> ReportVerdict:
-    """FAIL or WARN for a broken requirement (catalog decision 1 and row overrides)."""
+    """FAIL or WARN for a broken requirement (docs/decisions.md#decision-1 and row overrides)."""
     return ReportVerdict.FAIL if requirement.verdict_on_break == "FAIL" else ReportVerdict.WARN
 
 
