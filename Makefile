@@ -26,7 +26,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests suites -n $(JOBS) --no-report $(PYTEST_ARGS)
 
 # The reference CA's optional paths: S/MIME-signed challenges, and a token-part1 length
-# where the two concatenation readings differ (decision 2).
+# where the two concatenation readings differ (docs/decisions.md#decision-2).
 suites-variants: $(STAMP)
 	$(BIN)/python -m pytest suites/server -n $(JOBS) --no-report \
 		--server-config smime_sign=true --server-config token_part1_octets=32 $(PYTEST_ARGS)
@@ -46,7 +46,7 @@ report-screenshots: $(STAMP)
 	done
 
 # Every declared fault of the reference CA and client, each run against the suites that must
-# catch it (issue 9); `make test` runs the same check as tests/faults, split by xdist.
+# catch it; `make test` runs the same check as tests/faults, split by xdist.
 selfcheck: $(STAMP)
 	$(BIN)/rfc8823 selfcheck -j $(JOBS)
 

@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_server.py`` (or ``python -m benchmarks.bench_serv
 round: a new account (fresh Ed25519 key), an order for a fresh address, the authorization
 fetch, the challenge email through the world's MX, the reply submitted through the world's
 provider (DKIM-signed and relayed to the CA's reply listener), the challenge POST, finalize
-with a CSR, and the certificate download, all over real HTTPS, SMTP and DNS. Goal (issue 4):
+with a CSR, and the certificate download, all over real HTTPS, SMTP and DNS. Goal:
 a median under 100 ms.
 """
 

@@ -1,8 +1,8 @@
 """Findings: what an inspector concluded about one requirement for one message or exchange.
 
 A finding names a catalog requirement, a verdict, and what was observed versus expected. A
-broken requirement's verdict comes from the catalog (decision 1: FAIL for sure MUSTs, WARN
-otherwise), so inspectors never hard-code severity.
+broken requirement's verdict comes from the catalog (docs/decisions.md#decision-1: FAIL for sure
+MUSTs, WARN otherwise), so inspectors never hard-code severity.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def broken(requirement: str, observed: str, expected: str, detail: str = "") -> 
 
 
 def risk(requirement: str, observed: str, expected: str = "", detail: str = "") -> Finding:
-    """An interoperability risk where the spec is ambiguous: always WARN (DESIGN, Verdicts)."""
+    """An interoperability risk where the spec is ambiguous: always WARN (docs/verdicts.md)."""
     return Finding(_known(requirement), Verdict.WARN, observed, expected, detail)
 
 

@@ -1,7 +1,7 @@
 """The requirement catalog as typed data, the ``@covers`` marker, and the pytest plugin checking it.
 
 The rows live in ``requirements.toml`` (IDs from the project's requirements catalog); a broken
-row's verdict follows decision 1 of that catalog.
+row's verdict follows docs/decisions.md#decision-1.
 """
 
 from __future__ import annotations
@@ -117,10 +117,11 @@ class Requirement:
 
     @property
     def verdict_on_break(self) -> BreakVerdict:
-        """FAIL for a MUST/MUST NOT with a sure source, WARN otherwise (catalog decision 1).
+        """FAIL for a MUST/MUST NOT with a sure source, WARN otherwise
+        (docs/decisions.md#decision-1).
 
-        A row's explicit ``on_break`` (set where a later catalog decision overrides decision 1,
-        e.g. decision 5 for SEC-10) wins.
+        A row's explicit ``on_break`` (set where a later catalog decision overrides
+        docs/decisions.md#decision-1, e.g. docs/decisions.md#decision-5 for SEC-10) wins.
         """
         if self.on_break is not None:
             return self.on_break

@@ -76,7 +76,7 @@ def new_token_part(octets: int = 16) -> str:
 
 
 class Concatenation(StrEnum):
-    """Readings of "token-part1 || token-part2" (KA-4, AMB-1; decision 2).
+    """Readings of "token-part1 || token-part2" (KA-4, AMB-1; docs/decisions.md#decision-2).
 
     ``STRING`` is the reference reading; ``STRING_UNPADDED`` (catalog vector V2) and
     ``OCTETS`` (acmez, acme_email) occur in the wild.
@@ -112,8 +112,8 @@ def readings_agree(token_part1: str, token_part2: str) -> bool:
     """Whether every reading gives the same token whatever octets the parts hold (AMB-1).
 
     True exactly when both parts are unpadded base64url and token-part1 decodes to a
-    multiple of 3 octets; the basis of decision 2's INFO line. Parts of other lengths
-    can still agree by chance (all-zero octets, say), which says nothing of the sender.
+    multiple of 3 octets; the basis of the INFO line of docs/decisions.md#decision-2. Parts of other
+    lengths can still agree by chance (all-zero octets, say), which says nothing of the sender.
     Undecodable or empty parts give ``False``.
     """
     part1 = without_whitespace(token_part1)

@@ -14,10 +14,10 @@ A test can hold the CA's challenge, put mail of its own into the client's mailbo
 CA's request log, the responses) afterwards. The hops and deliveries are in ``mailpaths``.
 
 What a test only needs from the client (its order, a response, a certificate) stops it as
-BLOCKED on that prerequisite when it does not happen (``prerequisites.py``, decision 9); what a
-test judges goes through findings. A message of the test's own that does not reach the client's
-mailbox, or a crash of the suite's CA, is the harness's failure (ERROR), never a verdict.
-RFC 8823 §3; DESIGN "Real parts".
+BLOCKED on that prerequisite when it does not happen (``prerequisites.py``,
+docs/decisions.md#decision-9); what a test judges goes through findings. A message of the test's own
+that does not reach the client's mailbox, or a crash of the suite's CA, is the harness's failure
+(ERROR), never a verdict. RFC 8823 §3; docs/architecture.md#real-parts.
 """
 
 from __future__ import annotations

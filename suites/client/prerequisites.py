@@ -1,4 +1,5 @@
-"""What client-suite tests need from the client before they can judge their own rows (decision 9).
+"""What client-suite tests need from the client before they can judge their own rows
+(docs/decisions.md#decision-9).
 
 The happy path (``test_happy_path.py``) owns the chain order → challenge → answer → accepted
 answer, readiness POST → finalize → certificate, and says which row each broken step broke (the

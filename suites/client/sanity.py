@@ -2,9 +2,9 @@
 and the client's answer time that sets the must-not-answer tests' quiet window.
 
 A test marked ``@pytest.mark.needs("answer")`` (names from ``prerequisites.BY_NAME``) is
-BLOCKED before it starts when the happy path broke on a step it builds on (decision 9). The walk
-runs at most once per process (per xdist worker): in ``test_happy_path`` when that runs first,
-else for the first test that needs it.
+BLOCKED before it starts when the happy path broke on a step it builds on
+(docs/decisions.md#decision-9). The walk runs at most once per process (per xdist worker): in
+``test_happy_path`` when that runs first, else for the first test that needs it.
 """
 
 from __future__ import annotations

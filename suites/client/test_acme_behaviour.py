@@ -4,7 +4,8 @@ newOrder with an ``email`` identifier (FLOW-1), the email-reply-00 challenge pic
 others (FLOW-2), the ``{}`` readiness POST to the challenge URL (A-CHAL-2), retries after
 ``badNonce`` (A-NONCE-2), ``Retry-After`` honoured (A-CHAL-4), and both orders of the challenge
 email and the POST: a CA that mails at the authorization fetch and one that mails only after
-the POST (FLOW-7, A-CHAL-3, AMB-3, decision 4). RFC 8823 §3; RFC 8555 §6.5, §7.4, §7.5.1, §8.2.
+the POST (FLOW-7, A-CHAL-3, AMB-3, docs/decisions.md#decision-4). RFC 8823 §3; RFC 8555 §6.5, §7.4,
+§7.5.1, §8.2.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ async def test_variation_is_answered(client: ClientSuite, variation: Variation) 
 @covers("KA-4", "REF-4648-1", "TOK-4")
 @pytest.mark.needs("accepted")
 async def test_padded_token_part1_is_answered(client: ClientSuite) -> None:
-    """token-part1 written with its '=' padding, as the RFC's example is (AMB-2, decision 3)."""
+    """token-part1 written with its '=' padding, as the RFC's example is (AMB-2,
+    docs/decisions.md#decision-3)."""
     behaviour = PeerBehaviour(token_part1_octets=32, token_part1_padded=True)
     await assert_answered(client, behaviour, ("KA-4", "REF-4648-1", "TOK-4"))
 

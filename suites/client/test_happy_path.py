@@ -1,6 +1,6 @@
 """The happy path, first: one enrollment with the CA's default behaviour, step by step.
 
-The sanity conversation the rest of the client suite builds on (DESIGN, "Verdicts"): when a
+The sanity conversation the rest of the client suite builds on (docs/verdicts.md): when a
 step breaks, this test reports the rows it broke, and every test that needs that step reports
 BLOCKED naming this test. RFC 8823 §3 steps 2-9, §3.2, §3.3; RFC 8555 §7.4, §7.5.1.
 """

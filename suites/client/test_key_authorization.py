@@ -3,9 +3,9 @@ step 6, RFC 8555 §8.1).
 
 The CA picks token-part1 lengths where the string and octet readings of the concatenation
 differ (16 and 32 octets, with and without ``=`` padding) and where they agree (30 and 33
-octets), so the readings cannot agree by luck (AMB-1, AMB-2, decision 2). The digest must match
-some reading (FAIL otherwise); the reading used is recorded as INFO, and the octets-only
-reading where the readings differ is a WARN (interoperability risk).
+octets), so the readings cannot agree by luck (AMB-1, AMB-2, docs/decisions.md#decision-2). The
+digest must match some reading (FAIL otherwise); the reading used is recorded as INFO, and the
+octets-only reading where the readings differ is a WARN (interoperability risk).
 """
 
 from __future__ import annotations

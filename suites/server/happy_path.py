@@ -4,7 +4,7 @@ account → order → authorization → challenge email → conforming reply val
 certificate (RFC 8823 §3 steps 1-9; RFC 8555 §7.3-§7.4.2). Each step either holds or breaks on
 the rows that say what went wrong; the walk stops at the first broken step. The owner test
 (``test_happy_path.py``) reports the walk; every other test consults it once per process to be
-BLOCKED at once on a step it needs that broke (DESIGN: a sanity conversation first).
+BLOCKED at once on a step it needs that broke (docs/architecture.md: a sanity conversation first).
 """
 
 from __future__ import annotations

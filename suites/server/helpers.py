@@ -97,7 +97,8 @@ def challenge_in(authz: Mapping[str, Any], url: str) -> dict[str, Any]:
 
 
 def needed(prerequisite: Prerequisite, error: BaseException) -> Blocked:
-    """``error`` from a step a test only needs, as the BLOCKED it means (decision 9)."""
+    """``error`` from a step a test only needs, as the BLOCKED it means
+    (docs/decisions.md#decision-9)."""
     if isinstance(error, Blocked):
         return Blocked(prerequisite, error.observed)
     text = str(error) or type(error).__name__
@@ -163,7 +164,7 @@ class ChallengeFlow:
     async def receive(self, *, post_if_silent: bool = True) -> ReceivedMessage:
         """The challenge email; POSTs the challenge first if none came soon after the fetch.
 
-        Decision 4 / AMB-3: some CAs mail only at the challenge POST. BLOCKED on
+        docs/decisions.md#decision-4 / AMB-3: some CAs mail only at the challenge POST. BLOCKED on
         CHALLENGE_EMAIL when none arrives.
         """
         timeouts = self.suite.timeouts

@@ -2,7 +2,8 @@
 
 A test either judges issuance (``finalize_refused_or_issued`` with the rows a failed issuance
 breaks) or only needs a certificate to go on (``certificate``: BLOCKED on CERTIFICATE when
-there is none, decision 9). ``try_issue`` does the work without judging, for the happy path.
+there is none, docs/decisions.md#decision-9). ``try_issue`` does the work without judging, for the
+happy path.
 """
 
 from __future__ import annotations

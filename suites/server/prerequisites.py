@@ -1,4 +1,5 @@
-"""What server-suite tests need from a CA before they can judge their own rows (decision 9).
+"""What server-suite tests need from a CA before they can judge their own rows
+(docs/decisions.md#decision-9).
 
 The happy path (``test_happy_path.py``) owns the chain account → order → authorization →
 challenge email → validation → ready order → certificate, and judges each step on the row

@@ -1,6 +1,6 @@
 """The user's side of response validation: replies signed and sent as a test needs, and verdicts.
 
-Black box (DESIGN): the CA's decision is read over ACME only, from the challenge and
+Black box (docs/architecture.md): the CA's decision is read over ACME only, from the challenge and
 authorization status after a reply (RFC 8555 §7.5.1), through the authorization URL. A
 negative check POSTs the challenge, then waits behind a barrier — a control order whose
 conforming reply goes out after the reply under test and validates — so the check cannot pass
@@ -191,7 +191,7 @@ async def expect_rejected(
     """The reply just sent must not validate, judged once the barrier has validated.
 
     ``proof``: the reply voids the proof of mailbox control, so its acceptance is also
-    recorded on SEC-11 at FAIL (catalog decision 8).
+    recorded on SEC-11 at FAIL (docs/decisions.md#decision-8).
     """
     decision = await decision_after_barrier(ca, flow)
     observed = f"{what}: {decision}{refusals(ca)}"
@@ -373,11 +373,11 @@ def reply_variations(draw: st.DrawFn) -> ReplyVariation:
     """Ways of writing a reply that a CA must accept: the freedoms RFC 8823 §3.2 gives a sender.
 
     Reply prefixes (RESP-SUBJ-1, -3); folds and white space inside token-part1 (RESP-SUBJ-4);
-    RFC 2047 encoded-words with RFC 2231 language tags (RESP-SUBJ-2, decision 6); the digest
-    broken over CRLF lines, down to one character a line (RESP-BODY-3); greetings, quoted text
-    and signatures around the block (RESP-BODY-4); multipart/alternative (RESP-BODY-1).
-    Padding and bare LF are left out: accepting them is only a SHOULD (decision 3, RESP-BODY-3
-    robustness), checked one at a time elsewhere.
+    RFC 2047 encoded-words with RFC 2231 language tags (RESP-SUBJ-2, docs/decisions.md#decision-6);
+    the digest broken over CRLF lines, down to one character a line (RESP-BODY-3); greetings, quoted
+    text and signatures around the block (RESP-BODY-4); multipart/alternative (RESP-BODY-1).
+    Padding and bare LF are left out: accepting them is only a SHOULD (docs/decisions.md#decision-3,
+    RESP-BODY-3 robustness), checked one at a time elsewhere.
     """
     prefix = draw(st.one_of(st.sampled_from(_COMMON_PREFIXES), reply_prefixes()))
     style = draw(st.sampled_from(("plain", "folded", "encoded")))

@@ -2,9 +2,9 @@
 
 A test marked ``@pytest.mark.needs("certificate")`` (names from ``prerequisites.BY_NAME``) is
 BLOCKED before it starts when the happy path broke on a step it builds on, instead of waiting
-out every timeout on its way there (decision 9). The walk runs at most once per process (per
-xdist worker): in ``test_happy_path`` when that runs first, else for the first test that needs
-it.
+out every timeout on its way there (docs/decisions.md#decision-9). The walk runs at most once per
+process (per xdist worker): in ``test_happy_path`` when that runs first, else for the first test
+that needs it.
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ async def test_message_ids_are_unique(ca: ServerSuite, conformance: Conformance)
 @pytest.mark.needs("challenge-email")
 async def test_when_the_challenge_email_is_sent(ca: ServerSuite, conformance: Conformance) -> None:
     """The email reaches the identifier's mailbox, and it alone; INFO on what triggered it
-    (AMB-3). Mail to any other mailbox voids the proof of control (SEC-11, decision 8)."""
+    (AMB-3). Mail to any other mailbox voids the proof of control (SEC-11,
+    docs/decisions.md#decision-8)."""
     account = await ca.account()
     address = ca.new_address()
     order = await ca.order(account, address)

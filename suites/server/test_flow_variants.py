@@ -1,8 +1,8 @@
 """Where RFC 8823 leaves room: reply/POST order and token concatenation, recorded as variants.
 
-Catalog decisions 2 and 4 (AMB-1, AMB-3): the suite tries every reading and order, records what
-the CA does (INFO), and warns where a reading or order it refuses is one clients use.
-RFC 8823 §3 steps 4-8; RFC 8555 §7.5.1.
+docs/decisions.md#decision-2 and docs/decisions.md#decision-4 (AMB-1, AMB-3): the suite tries every
+reading and order, records what the CA does (INFO), and warns where a reading or order it refuses is
+one clients use. RFC 8823 §3 steps 4-8; RFC 8555 §7.5.1.
 """
 
 from __future__ import annotations

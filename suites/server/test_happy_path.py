@@ -1,6 +1,6 @@
 """The happy path, first: one conforming enrollment from account to certificate.
 
-The sanity conversation the rest of the suite builds on (DESIGN, "Verdicts"): when a step
+The sanity conversation the rest of the suite builds on (docs/verdicts.md): when a step
 breaks, this test reports the row it broke, and every test that needs that step reports
 BLOCKED naming this test. RFC 8823 §3 steps 1-9; RFC 8555 §7.3, §7.4, §7.4.2, §7.5.1.
 """

@@ -5,7 +5,7 @@ misaligned or partial DKIM, another sender, list mail, no readable block, a dige
 wrong way, a replayed or foreign token), POSTs the challenge, waits until a control reply sent
 after it has validated (the barrier: without it the test is BLOCKED), and judges that the
 authorization is not valid. Replies whose acceptance would void the proof of mailbox control
-are judged on SEC-11 too (catalog decision 8).
+are judged on SEC-11 too (docs/decisions.md#decision-8).
 RFC 8823 §3, §3.2 (1)-(8), §6; RFC 6376 §3.5, §5.4; RFC 8555 §8.1; catalog §2.5, §2.9.
 """
 
@@ -314,7 +314,8 @@ async def flow_with_standard_base64(ca: ServerSuite) -> tuple[ChallengeFlow, str
 @pytest.mark.parametrize("form", ["hex", "standard-base64"])
 async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance, form: str) -> None:
     """The right octets in hex or standard base64: recorded on KA-3 (the row leaves it open);
-    accepting them is a break of SEC-11, which admits only base64url (decision 8)."""
+    accepting them is a break of SEC-11, which admits only base64url
+    (docs/decisions.md#decision-8)."""
     if form == "hex":
         flow = await ca.flow()
         written = b64url_decode(flow.reply().digest).hex()

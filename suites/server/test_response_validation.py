@@ -375,14 +375,14 @@ async def test_concatenation_readings(ca: ServerSuite, conformance: Conformance)
         ("RESP-BODY-2", "KA-1"),
         Concatenation.STRING in accepted,
         f"replies validated under: {names} ({shape})",
-        "the string reading at least (decision 2)",
+        "the string reading at least (docs/decisions.md#decision-2)",
     )
     judge(
         conformance,
         "KA-4",
         {Concatenation.STRING, Concatenation.OCTETS} <= set(accepted),
         f"replies validated under: {names}",
-        "both the string and the octet reading (decision 2)",
+        "both the string and the octet reading (docs/decisions.md#decision-2)",
         severity="risk",
     )
 

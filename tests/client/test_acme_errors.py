@@ -199,7 +199,8 @@ async def test_unreachable_server(world: World) -> None:
 async def test_never_sent_email_is_a_clear_error_and_leaves_no_files(
     fake: FakeAcme, world: World, tmp_path: Path
 ) -> None:
-    """Decision 4: the client POSTs after the grace period, then gives up with exit status 3."""
+    """docs/decisions.md#decision-4: the client POSTs after the grace period, then gives up with
+    exit status 3."""
     out = tmp_path / "out"
     with pytest.raises(ChallengeError, match="no challenge email") as caught:
         await enroll(_enroll_config(fake, world, out))

@@ -98,7 +98,8 @@ async def test_response_is_a_conforming_rfc8823_reply(
 async def test_posts_first_when_no_email_comes_within_the_grace_period(
     world: World, reference_ca: ReferenceServer, client_mx: SmtpMailSource, tmp_path: Path
 ) -> None:
-    """Decision 4 / AMB-3: with no grace the client POSTs first, then answers the email."""
+    """docs/decisions.md#decision-4 / AMB-3: with no grace the client POSTs first, then answers the
+    email."""
     base = enroll_config(world, reference_ca, client_mx, tmp_path)
     config = replace(base, timeouts=replace(base.timeouts, email_grace=0.0))
     result = await enroll(config)

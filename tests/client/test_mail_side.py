@@ -179,7 +179,8 @@ async def test_answers_to_the_reply_to_address(mua: Mua) -> None:
 
 
 async def test_answers_a_padded_token_part1_with_the_string_reading(mua: Mua) -> None:
-    """AMB-2, decision 2: a 32-octet token-part1 written with '=' is kept as written."""
+    """AMB-2, docs/decisions.md#decision-2: a 32-octet token-part1 written with '=' is kept as
+    written."""
     challenge = mua.challenge(new_token_part(32)).with_padding()
     data = await _answered(mua, challenge)
     assert challenge.written_token.endswith("=")

@@ -124,7 +124,8 @@ def test_signing_may_add_non_repudiation() -> None:
 
 
 def test_options_subject_cn_and_no_eku() -> None:
-    """subject_cn sets CN (accepted when ordered, decision 7); include_eku=False drops EKU."""
+    """subject_cn sets CN (accepted when ordered, docs/decisions.md#decision-7); include_eku=False
+    drops EKU."""
     csr = build_csr(applicant(), [ALICE], "signing", subject_cn=ALICE, include_eku=False)
     assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == ALICE
     with pytest.raises(x509.ExtensionNotFound):
@@ -408,7 +409,7 @@ def test_usage_other_than_requested_is_reported(
 
 
 def test_subject_email_address_holding_an_ordered_address_is_accepted() -> None:
-    """acme_email style: CN and emailAddress equal to the address (decision 7)."""
+    """acme_email style: CN and emailAddress equal to the address (docs/decisions.md#decision-7)."""
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, ALICE),
@@ -427,7 +428,7 @@ def test_subject_email_address_holding_an_ordered_address_is_accepted() -> None:
 
 
 def test_other_subject_attributes_are_not_ordered_identifiers() -> None:
-    """O= is a name the order does not hold (decision 7)."""
+    """O= is a name the order does not hold (docs/decisions.md#decision-7)."""
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp")])
     csr = (
         x509.CertificateSigningRequestBuilder()

@@ -1,6 +1,6 @@
 """The coverage link: every MUST row binding a role has a fault of that role, or a reason.
 
-Issue 9, item 3 and acceptance: the number of faults is at least the number of MUST-level
+The number of faults is at least the number of MUST-level
 server and client rows that are observable black-box (the catalog's testable rows).
 """
 

@@ -1,4 +1,4 @@
-"""Self-validation: the suites catch every declared fault, and report nothing else (issue 9).
+"""Self-validation: the suites catch every declared fault, and report nothing else.
 
 Each case runs the tests a fault names against its reference target with the fault on (a
 pytest subprocess) and compares with one baseline run per role without faults, made once per

@@ -1,4 +1,4 @@
-"""FaultSet parsing and ``--inject-fault``: only the reference targets take faults (issue 9)."""
+"""FaultSet parsing and ``--inject-fault``: only the reference targets take faults."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The declared faults: unique names, known IDs, existing suite tests, the right roles (issue 9)."""
+"""The declared faults: unique names, known IDs, existing suite tests, the right roles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference CA's faults: each changes exactly the behaviour its declaration names (issue 9).
+"""The reference CA's faults: each changes exactly the behaviour its declaration names.
 
 Unit level: challenge emails built by the engine and judged by the inspector, reply judgements
 re-read by the engine, identifier checks, and the ACME app driven in-process over ASGI (no

@@ -11,7 +11,7 @@ SURE_SOURCES = {"Q", "I", "M-H", "RFC"}
 
 
 def expected_break(level: str, source: str, on_break: str | None) -> str:
-    """Catalog decision 1, restated as the test's oracle."""
+    """docs/decisions.md#decision-1, restated as the test's oracle."""
     if on_break is not None:
         return on_break
     return "FAIL" if level in HARD_LEVELS and source in SURE_SOURCES else "WARN"

@@ -69,7 +69,8 @@ def test_folded_subjects_read_back_the_token(case: tuple[str, str]) -> None:
 
 @given(tokens.flatmap(lambda token: st.tuples(st.just(token), encoded_word_subjects(token))))
 def test_encoded_subjects_read_back_the_token(case: tuple[str, str]) -> None:
-    """Every Q/B, split and mixed encoding decodes to the token (CHAL-SUBJ-3, decision 6)."""
+    """Every Q/B, split and mixed encoding decodes to the token (CHAL-SUBJ-3,
+    docs/decisions.md#decision-6)."""
     token, raw = case
     assert_reads_token(raw, token)
     assert set(parse_acme_subject(raw).charsets) <= {"utf-8", "us-ascii"}

@@ -216,7 +216,8 @@ def test_the_conforming_reply_is_accepted_with_no_failure(resolver: Resolver) ->
 
 @covers("RESP-SUBJ-1", "RESP-BODY-2", "RESP-BODY-3", "KA-3")
 def test_the_rfc_example_shape_is_accepted(resolver: Resolver) -> None:
-    """catalog §5.1: ``RE:`` prefix, padded digest split over two lines (decision 3)."""
+    """catalog §5.1: ``RE:`` prefix, padded digest split over two lines
+    (docs/decisions.md#decision-3)."""
     builder = reply().with_subject_prefix("RE: ").with_padded_digest()
     builder = builder.with_digest_wrapped(positions=[35])
     raw = signed(builder).build()
@@ -242,7 +243,8 @@ def test_the_rfc_example_shape_is_accepted(resolver: Resolver) -> None:
 def test_other_readings_are_accepted_with_an_interop_warning(
     resolver: Resolver, reading: Concatenation, digest: str
 ) -> None:
-    """The CA accepts every reading (decision 2); the client gets WARN where they differ."""
+    """The CA accepts every reading (docs/decisions.md#decision-2); the client gets WARN where they
+    differ."""
     builder = ResponseEmail.answering(
         CHALLENGE,
         identifier=IDENTIFIER,
@@ -301,7 +303,8 @@ def test_any_prefix_before_the_label_is_ignored(
 def test_encoded_word_subjects_are_decoded(
     resolver: Resolver, charset: str, encoding: str, language: str | None
 ) -> None:
-    """RFC 2047 (and RFC 2231 language) Subjects are decoded before matching (decision 6)."""
+    """RFC 2047 (and RFC 2231 language) Subjects are decoded before matching
+    (docs/decisions.md#decision-6)."""
     builder = reply().with_subject_encoded(charset, encoding, language, split_at=[7, 20])  # type: ignore[arg-type]
     assert builder.subject().startswith("=?")
     report = judged(signed(builder), resolver)
@@ -322,7 +325,8 @@ def test_folds_inside_the_subject_token_are_ignored(resolver: Resolver, at: int)
 
 @covers("RESP-SUBJ-1", "RESP-SUBJ-4")
 def test_token_padding_in_the_subject_is_compared_as_octets(resolver: Resolver) -> None:
-    """A Subject token without the challenge's ``=`` still matches (decision 3), with INFO."""
+    """A Subject token without the challenge's ``=`` still matches (docs/decisions.md#decision-3),
+    with INFO."""
     report = judged(signed(reply().with_subject(f"Re: ACME: {TOKEN_PART1.rstrip('=')}")), resolver)
     assert_clean(report)
     assert Verdict.INFO in verdicts(report, "RESP-SUBJ-1")
@@ -755,7 +759,7 @@ def test_spf_pass_never_stands_in_for_dkim(resolver: Resolver) -> None:
 
 @covers("SEC-10")
 def test_spf_and_dmarc_are_recorded_for_an_authentic_reply(resolver: Resolver) -> None:
-    """Decision 5: SPF/DMARC results appear as INFO and never decide."""
+    """docs/decisions.md#decision-5: SPF/DMARC results appear as INFO and never decide."""
     report = judged(signed(reply()), resolver, peer_ip="127.0.0.2", mail_from=IDENTIFIER, helo="mx")
     assert_clean(report)
     observed = [f.observed for f in by_requirement(report.findings, "SEC-10")]

@@ -61,7 +61,7 @@ def test_b64url_round_trip(data: bytes, pad: bool) -> None:
     ],
 )
 def test_b64url_decode_accepts_optional_padding(text: str, octets: bytes) -> None:
-    """Unpadded and correctly padded base64url both decode (decision 3, AMB-2)."""
+    """Unpadded and correctly padded base64url both decode (docs/decisions.md#decision-3, AMB-2)."""
     assert b64url_decode(text) == octets
 
 
@@ -114,7 +114,8 @@ def test_readings_of_the_rfc_example_differ() -> None:
 
 
 def test_readings_agree_on_a_multiple_of_three_octets() -> None:
-    """An unpadded 18-octet token-part1 gives one token under every reading (V6, decision 2)."""
+    """An unpadded 18-octet token-part1 gives one token under every reading (V6,
+    docs/decisions.md#decision-2)."""
     assert readings_agree("AAECAwQFBgcICQoLDA0ODxAR", PART2)
     assert readings_agree("AAECAwQFBgcI\r\n CQoLDA0ODxAR", PART2)
     assert not readings_agree("AAECAwQFBgcICQoLDA0ODxAR", b64url_encode(bytes(16), pad=True))

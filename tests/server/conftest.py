@@ -104,7 +104,8 @@ class Flow:
         return str(self.challenge["url"])
 
     async def fetch_authz(self) -> dict[str, Any]:
-        """POST-as-GET the authorization (this sends the challenge email; decision 4)."""
+        """POST-as-GET the authorization (this sends the challenge email;
+        docs/decisions.md#decision-4)."""
         self.authz = await self.account.fetch(self.order["authorizations"][0])
         self.challenge = next(c for c in self.authz["challenges"] if c["type"] == "email-reply-00")
         return self.authz

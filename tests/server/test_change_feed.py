@@ -1,4 +1,4 @@
-"""The change feed that tests and helpers wait on instead of polling (issue 4, item 5)."""
+"""The change feed that tests and helpers wait on instead of polling."""
 
 import asyncio
 import threading

@@ -1,5 +1,4 @@
-"""Configuration (TOML + flags), extra zone data, and ``rfc8823 serve --embedded-dns``
-(issue 4, item 6)."""
+"""Configuration (TOML + flags), extra zone data, and ``rfc8823 serve --embedded-dns``."""
 
 import asyncio
 import os

@@ -1,5 +1,5 @@
 """The email-reply-00 engine end to end: challenge email out, reply in, states (RFC 8823 §3;
-decision 4; SRV-VAL-*)."""
+docs/decisions.md#decision-4; SRV-VAL-*)."""
 
 import ssl
 from typing import Any
@@ -70,7 +70,7 @@ async def test_post_then_reply_validates(harness: Any) -> None:
 
 @covers("FLOW-3", "A-CHAL-2")
 async def test_post_before_authz_fetch_sends_the_email(harness: Any) -> None:
-    """A challenge POST sends the email if no authz fetch did (decision 4)."""
+    """A challenge POST sends the email if no authz fetch did (docs/decisions.md#decision-4)."""
     account = await harness.new_account()
     address = harness.world.new_address()
     order = (await account.new_order(address)).body

@@ -1,4 +1,4 @@
-"""Interoperability: certbot's ``acme`` library talks to the reference CA (issue 4 acceptance)."""
+"""Interoperability: certbot's ``acme`` library talks to the reference CA."""
 
 from typing import Any
 

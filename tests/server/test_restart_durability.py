@@ -1,5 +1,5 @@
 """Restart durability: a reply that arrives after a restart still validates its challenge, and
-the order finishes (issue 4, item 4 and acceptance); ``rfc8823 serve`` killed and restarted."""
+the order finishes; ``rfc8823 serve`` killed and restarted."""
 
 import asyncio
 import os

@@ -1,4 +1,4 @@
-"""The ``command`` client target, proven on the reference client's command line (issue 7).
+"""The ``command`` client target, proven on the reference client's command line.
 
 ``pytest suites/client --client-command "rfc8823 enroll ..."`` runs part of the client suite
 against ``rfc8823 enroll`` started once per enrollment: once with the challenge delivered to

@@ -1,7 +1,7 @@
 """``pytest suites/server --acme-directory ...`` against a separately started ``rfc8823 serve``.
 
 The operator's path for a running CA: the suite starts, prints the world's DNS and MX in its
-header and waits for the directory; the CA is then started pointing at them (issue 6 acceptance).
+header and waits for the directory; the CA is then started pointing at them.
 """
 
 from __future__ import annotations

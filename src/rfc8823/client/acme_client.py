@@ -194,7 +194,7 @@ class AcmeClient:
 
     ``verify`` is the TLS context that trusts the CA's HTTPS certificate (``True``: system
     trust). ``max_nonce_retries`` bounds the retries after ``badNonce`` (A-NONCE-2).
-    ``faults`` are off unless a self-validation run switches some on (issue 9).
+    ``faults`` are off unless a self-validation run switches some on.
     """
 
     def __init__(

@@ -73,7 +73,7 @@ class ChallengeVerifier:
 class ChallengeAnswerer:
     """Answers the challenge emails of the enrollments registered with :meth:`expect`.
 
-    ``faults`` are off unless a self-validation run switches some on (issue 9).
+    ``faults`` are off unless a self-validation run switches some on.
     """
 
     source: MailSource

@@ -116,7 +116,7 @@ def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
 def _tolerated(
     finding: Finding, report: ChallengeReport, auth: ChallengeAuth | None, faults: FaultSet
 ) -> bool:
-    """Whether a switched-on fault lets this broken rule through (self-validation, issue 9)."""
+    """Whether a switched-on fault lets this broken rule through (self-validation)."""
     if not faults:
         return False
     rule, kind = finding.requirement, _signature_kind(auth)

@@ -1,8 +1,8 @@
 """One S/MIME enrollment, start to finish: ``await enroll(EnrollConfig(...))``.
 
 Account, order for the ``email`` identifier, authorization, the email-reply-00 exchange, CSR,
-finalize, download, files. The challenge follows decision 4 (AMB-3): after fetching the
-authorization the client waits briefly for the challenge email; if it comes, the client
+finalize, download, files. The challenge follows docs/decisions.md#decision-4 (AMB-3): after
+fetching the authorization the client waits briefly for the challenge email; if it comes, the client
 answers it and then POSTs the challenge (A-CHAL-3); if not, it POSTs first and keeps waiting,
 so it works with servers that mail at authorization fetch and with those that mail only after
 the POST. Everything is bounded by the timeouts in :class:`Timeouts`.
@@ -106,10 +106,10 @@ MailboxSpec = SmtpListen | MaildirSpec | ImapSpec
 class Timeouts:
     """Every bound of an enrollment, in seconds.
 
-    ``email_grace``: the wait for the challenge email before POSTing first (decision 4);
-    ``email``: the whole wait for it; ``validation``: for the authorization to become valid
-    after the POST; ``issuance``: for the order to become ready and then valid; ``http``: per
-    request; ``total``: the whole enrollment.
+    ``email_grace``: the wait for the challenge email before POSTing first
+    (docs/decisions.md#decision-4); ``email``: the whole wait for it; ``validation``: for the
+    authorization to become valid after the POST; ``issuance``: for the order to become ready and
+    then valid; ``http``: per request; ``total``: the whole enrollment.
     """
 
     email_grace: float = 2.0
@@ -126,7 +126,7 @@ class EnrollConfig:
 
     ``mailbox`` is a spec the client opens itself, or an already started :class:`MailSource`
     that the caller owns (useful when the caller must know the listener's port first).
-    ``faults`` are off unless a self-validation run switches some on (issue 9).
+    ``faults`` are off unless a self-validation run switches some on.
     """
 
     directory_url: str
@@ -158,7 +158,7 @@ class EnrollResult:
     """What happened: the account and order, the email answered, the files, the timings.
 
     ``answered`` is None when the authorization was already valid (reused); ``posted_first``
-    says whether the challenge was POSTed before its email arrived (decision 4).
+    says whether the challenge was POSTed before its email arrived (docs/decisions.md#decision-4).
     """
 
     email: str
@@ -321,7 +321,8 @@ class _Enrollment:
     async def _authorize(
         self, acme: AcmeClient, answerer: ChallengeAnswerer, url: str
     ) -> Answered | None:
-        """Complete one authorization per decision 4; None if it was already valid."""
+        """Complete one authorization per docs/decisions.md#decision-4; None if it was already
+        valid."""
         timeouts = self.config.timeouts
         self.enter("authorization")
         authz = await acme.authorization(url)
@@ -379,7 +380,7 @@ def _certificate_request(
 ) -> x509.CertificateSigningRequest:
     """The CSR for ``email`` asking for ``usage`` (RFC 8823 §3.3); ValueError if impossible.
 
-    ``faults`` (self-validation, issue 9) drop the rfc822Name or widen the keyUsage.
+    ``faults`` (self-validation) drop the rfc822Name or widen the keyUsage.
     """
     if faults.on(client_faults.CSR_WITHOUT_SAN):
         return build_csr(key, [], usage, subject_cn=email)
@@ -397,7 +398,7 @@ def _certificate_request(
 def _account_thumbprint(key: AccountPrivateKey, faults: FaultSet = NO_FAULTS) -> str:
     """The RFC 7638 thumbprint of the account key (KA-2, A-KA-1).
 
-    The fault ``client-spaced-thumbprint`` (self-validation, issue 9) hashes the JWK members
+    The fault ``client-spaced-thumbprint`` (self-validation) hashes the JWK members
     as JSON with spaces, which is not the RFC 7638 form.
     """
     if faults.on(client_faults.SPACED_THUMBPRINT):

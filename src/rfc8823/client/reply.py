@@ -1,11 +1,11 @@
 """The response email: built per RFC 8823 §3.2 and submitted over SMTP.
 
 The message comes from :class:`~rfc8823.messages.response.ResponseEmail`: string
-concatenation of the token parts (decision 2), ``Subject: Re: ACME: <token-part1>``, To the
-challenge's Reply-To else its From (RESP-TO-1), In-Reply-To and References (RESP-IRT-1/2),
-text/plain in 7bit with the digest block wrapped at 64 characters (RESP-BODY-2/3/5). It is
-DKIM-signed here when the user domain's key is configured (RESP-DKIM-1/2/4); otherwise signing
-is left to the submission server.
+concatenation of the token parts (docs/decisions.md#decision-2),
+``Subject: Re: ACME: <token-part1>``, To the challenge's Reply-To else its From (RESP-TO-1),
+In-Reply-To and References (RESP-IRT-1/2), text/plain in 7bit with the digest block wrapped at 64
+characters (RESP-BODY-2/3/5). It is DKIM-signed here when the user domain's key is configured
+(RESP-DKIM-1/2/4); otherwise signing is left to the submission server.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def build_response(
     """The reply to one accepted challenge email (RFC 8823 §3 step 6, §3.2).
 
     Raises ValueError when the challenge lacks a From or token-part1 (the decision step has
-    refused such mail before this is called). ``faults``: self-validation only (issue 9).
+    refused such mail before this is called). ``faults``: self-validation only.
     """
     octets = faults.on(client_faults.JOINS_TOKEN_OCTETS)
     response = ResponseEmail.answering(
@@ -104,7 +104,7 @@ def _with_faults(
     thumbprint: str,
     faults: FaultSet,
 ) -> ResponseEmail:
-    """The response as the switched-on faults write it (self-validation, issue 9)."""
+    """The response as the switched-on faults write it (self-validation)."""
     if not faults:
         return response
     if faults.on(client_faults.REPLIES_TO_FROM):

@@ -1,8 +1,8 @@
 """CSRs for RFC 8823 certificates: build one for a usage, and judge one against an order.
 
-The rules: the CSR names exactly the ordered addresses (CSR-ID-1, decision 7), as rfc822Name
-with an A-label domain or, for a non-ASCII local part, as SmtpUTF8Mailbox (I18N-3, RFC 9598);
-its keyUsage says signing-only, encryption-only or both (RFC 8823 §3.3, CSR-KU-2..5).
+The rules: the CSR names exactly the ordered addresses (CSR-ID-1, docs/decisions.md#decision-7), as
+rfc822Name with an A-label domain or, for a non-ASCII local part, as SmtpUTF8Mailbox (I18N-3,
+RFC 9598); its keyUsage says signing-only, encryption-only or both (RFC 8823 §3.3, CSR-KU-2..5).
 ``builder`` writes a request; ``inspector`` reads one and applies ``name_rules`` (the names,
 written as ``mailbox_names`` says) and ``key_usage`` (the bits, for the ``keys`` it holds).
 Inspectors never raise on malformed bytes; they report findings and problems.

@@ -95,9 +95,9 @@ def inspect_csr(
 ) -> CsrReport:
     """Judge a DER CSR against the ordered addresses and, if given, the usage asked for.
 
-    CSR-ID-1 (exactly the ordered addresses; decision 7), I18N-3 / REF-8398-1 / REF-5280-1
-    (the form of each name), CSR-KU-2..5 (keyUsage; ``requested`` is what the user asked the
-    client for), A-FIN-3 (extensions a CA will not include), A-FIN-1 (a readable, correctly
+    CSR-ID-1 (exactly the ordered addresses; docs/decisions.md#decision-7), I18N-3 / REF-8398-1 /
+    REF-5280-1 (the form of each name), CSR-KU-2..5 (keyUsage; ``requested`` is what the user asked
+    the client for), A-FIN-3 (extensions a CA will not include), A-FIN-1 (a readable, correctly
     self-signed PKCS#10). Never raises on malformed input.
     """
     try:

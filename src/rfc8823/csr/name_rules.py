@@ -1,7 +1,7 @@
 """Rules for the names in a CSR or certificate: exactly the ordered addresses, each well written.
 
 RFC 8823 §3.3, RFC 9598 §3, RFC 5280 §4.2.1.6; CSR-ID-1, CERT-1, I18N-3, REF-8398-1,
-REF-5280-1 (decision 7).
+REF-5280-1 (docs/decisions.md#decision-7).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class _NameReviewer:
                     f"subject attribute {attribute.oid.dotted_string}={value!r} "
                     "is not an ordered identifier",
                     "a subject with at most CN/emailAddress holding an ordered address",
-                    "decision 7 (AMB-6)",
+                    "docs/decisions.md#decision-7 (AMB-6)",
                 )
                 continue
             label = "CN" if attribute.oid == NameOID.COMMON_NAME else "emailAddress"
@@ -179,7 +179,7 @@ class _NameReviewer:
                     self.requirement,
                     f"subject {label}={value!r} is not an ordered address",
                     f"no {label}, or {label} holding one of the ordered addresses",
-                    "decision 7 (AMB-6)",
+                    "docs/decisions.md#decision-7 (AMB-6)",
                 )
 
     def compare(self, has_san: bool) -> None:

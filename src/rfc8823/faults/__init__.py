@@ -1,6 +1,6 @@
 """Named faults: each makes a reference implementation break one requirement, on request only.
 
-Self-validation (issue 9) switches one fault on in the reference CA or client and runs the
+Self-validation switches one fault on in the reference CA or client and runs the
 suites: a suite that cannot catch the fault is testing nothing. A fault is off unless named
 in the target's configuration (``--inject-fault NAME`` on the reference targets) or, for a
 process started outside the suite (``rfc8823 serve``, ``rfc8823 enroll``), in the
@@ -119,7 +119,8 @@ _UNFAULTABLE_KEYS = frozenset({"id", "role", "reason"})
 
 @dataclass(frozen=True)
 class Unfaultable:
-    """A MUST-level row no fault of ``role`` targets, and why (issue 9, coverage link)."""
+    """A MUST-level row no fault of ``role`` targets, and why (the coverage link,
+    CONTRIBUTING.md#add-a-fault)."""
 
     id: str
     role: Role

@@ -1,4 +1,4 @@
-"""The ``--inject-fault NAME`` option, shared by the server and client suites (issue 9).
+"""The ``--inject-fault NAME`` option, shared by the server and client suites.
 
 One option for both suites (a pytest run may hold both, and an option can be defined only
 once): each suite's target takes the faults of its own role and leaves the others to the other

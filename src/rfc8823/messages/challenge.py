@@ -617,7 +617,7 @@ def _judge_token(token: str, expect: ChallengeExpectation, out: list[Finding]) -
             risk(
                 "KA-4",
                 f"padded token-part1 of {size}",
-                "unpadded base64url (decision 3)",
+                "unpadded base64url (docs/decisions.md#decision-3)",
                 "string and octet concatenations differ; some clients reject padding (AMB-2)",
             )
         )

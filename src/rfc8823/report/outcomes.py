@@ -2,11 +2,11 @@
 the harness broken — three different claims, kept apart so each gets its own verdict.
 
 - :class:`RuleBroken`: a check judged a requirement and found it broken. The test failed *for*
-  those requirement IDs; its other rows keep what their own findings say (DESIGN, "Verdicts").
+  those requirement IDs; its other rows keep what their own findings say (docs/verdicts.md).
 - :class:`Blocked`: something the test needs from the target before it can judge anything
   (an account, the challenge email, a validated challenge, a certificate ...) did not happen.
-  The test's rows are BLOCKED, never FAIL: catalog decision 9. A :class:`Prerequisite` names
-  the requirement row whose own test judges that step, so the report can say "blocked by
+  The test's rows are BLOCKED, never FAIL: docs/decisions.md#decision-9. A :class:`Prerequisite`
+  names the requirement row whose own test judges that step, so the report can say "blocked by
   <ID> (<test>)".
 - :class:`HarnessError`: the suite or its test world broke. ERROR.
 
@@ -74,7 +74,7 @@ def chain_names(steps: Iterable[Prerequisite]) -> tuple[str, ...]:
 
 
 class Blocked(Skipped):
-    """A prerequisite of the test broke: its rows are BLOCKED (catalog decision 9).
+    """A prerequisite of the test broke: its rows are BLOCKED (docs/decisions.md#decision-9).
 
     A skip as far as pytest (and JUnit) is concerned; the report plugin reads the prerequisite
     and what was observed, and resolves which row's own test broke it.

@@ -4,7 +4,7 @@ A suite test names its requirements with ``@covers(...)`` and then either just a
 is the verdict) or records inspector findings through the ``conformance`` fixture. At the end of
 the run the plugin writes ``<name>.json``/``.html``/``.md``/``.junit.xml`` per target into
 ``--report-dir`` (default ``reports/``), prints a summary, and makes the exit status non-zero on
-any FAIL or ERROR (and on WARN under pytest's ``--strict``), as DESIGN "Verdicts" asks.
+any FAIL or ERROR (and on WARN under pytest's ``--strict``), as docs/verdicts.md says.
 
 It does so for a conformance run: a test about a requirement ran from a ``suites/`` directory,
 or ``--report-dir``, ``--report-name`` or ``--target-name`` asked for reports. The project's own
@@ -52,7 +52,8 @@ _CONFORMANCE_DIRS = frozenset({"suites"})
 NEEDS_MARK = "needs"
 
 Severity = Literal["catalog", "risk"]
-"""How a broken check counts: as the catalog row says (decision 1), or as a WARN risk."""
+"""How a broken check counts: as the catalog row says (docs/decisions.md#decision-1), or as a WARN
+risk."""
 
 Rules = str | tuple[str, ...]
 """The requirement ID, or IDs, that one check judges."""
@@ -158,7 +159,8 @@ class Conformance:
         """Record the check on each of ``rules``; only a FAIL-level break stops the test.
 
         A WARN-level break (a SHOULD, a derived row, an interoperability ``risk``) is recorded
-        and the test goes on gathering evidence, as decision 1 and the DESIGN's verdicts say.
+        and the test goes on gathering evidence, as docs/decisions.md#decision-1 and
+        docs/verdicts.md say.
         """
         ids = (rules,) if isinstance(rules, str) else rules
         make = passed if holds else (risk if severity == "risk" else broken)
@@ -171,7 +173,7 @@ class Conformance:
     def conclude(self, *findings: Finding) -> None:
         """Record an inspector's findings, then stop the test for the FAIL-level ones.
 
-        WARN-level breaks are recorded and the test goes on (decision 1).
+        WARN-level breaks are recorded and the test goes on (docs/decisions.md#decision-1).
         """
         self.record(*findings)
         failing = [f for f in findings if f.verdict is Verdict.FAIL]
@@ -179,7 +181,8 @@ class Conformance:
             raise RuleBroken(failing)
 
     def block(self, prerequisite: Prerequisite, observed: str) -> NoReturn:
-        """Stop the test: ``prerequisite`` did not happen, so its rows are BLOCKED (decision 9)."""
+        """Stop the test: ``prerequisite`` did not happen, so its rows are BLOCKED
+        (docs/decisions.md#decision-9)."""
         raise Blocked(prerequisite, observed)
 
     def step(

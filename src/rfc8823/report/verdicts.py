@@ -1,10 +1,12 @@
 """Per-requirement verdicts from test outcomes and findings (docs/verdicts.md).
 
-One defect, one verdict (DESIGN, "Verdicts"; catalog decisions 1 and 9):
+One defect, one verdict (docs/verdicts.md; docs/decisions.md#decision-1 and
+docs/decisions.md#decision-9):
 
-- A row is judged by *findings* only. A broken requirement is FAIL or WARN as catalog decision 1
-  says (``Requirement.verdict_on_break``, with a row's ``on_break`` override); a row is PASS only
-  when a test recorded that it held; a test that could only record INFO gives INFO.
+- A row is judged by *findings* only. A broken requirement is FAIL or WARN as
+  docs/decisions.md#decision-1 says (``Requirement.verdict_on_break``, with a row's ``on_break``
+  override); a row is PASS only when a test recorded that it held; a test that could only record
+  INFO gives INFO.
 - A test that failed for some rules (``RuleBroken``) leaves the other rows it covers BLOCKED by
   those rules in that test: they were never judged.
 - A test blocked by a prerequisite (``Blocked``) is BLOCKED on the rows it covers, naming the
@@ -76,7 +78,7 @@ def strongest_judgement(judgements: Iterable[Judgement]) -> Judgement | None:
 
 
 def broken(requirement: Requirement) -> ReportVerdict:
-    """FAIL or WARN for a broken requirement (catalog decision 1 and row overrides)."""
+    """FAIL or WARN for a broken requirement (docs/decisions.md#decision-1 and row overrides)."""
     return ReportVerdict.FAIL if requirement.verdict_on_break == "FAIL" else ReportVerdict.WARN
 
 

@@ -39,14 +39,14 @@ class ServerConfig:
     """Everything the reference CA needs to know; defaults suit the embedded test world.
 
     ``token_part1_octets`` defaults to 24, a multiple of 3, so the string and octet
-    concatenation readings agree (decision 2, AMB-1); both parts carry at least 128 bits (TOK-1,
-    TOK-3). Order and authorization lifetimes default to 24 h, the S/MIME BR cap on random
-    values (SRV-VAL-4). ``challenge_mails_per_window`` limits challenge emails per address
+    concatenation readings agree (docs/decisions.md#decision-2, AMB-1); both parts carry at least
+    128 bits (TOK-1, TOK-3). Order and authorization lifetimes default to 24 h, the S/MIME BR cap on
+    random values (SRV-VAL-4). ``challenge_mails_per_window`` limits challenge emails per address
     (SEC-8). ``reply_wait_after_post`` (seconds), when set, makes a POSTed challenge invalid if
     no authentic reply arrives in time; None waits until the authorization expires.
 
-    Behaviours a test CA varies (decision 4, AMB-2, AMB-3): ``mail_at`` sends the challenge
-    email at the authorization fetch or only at the challenge POST; ``token_part1_padded``
+    Behaviours a test CA varies (docs/decisions.md#decision-4, AMB-2, AMB-3): ``mail_at`` sends the
+    challenge email at the authorization fetch or only at the challenge POST; ``token_part1_padded``
     writes token-part1 with its ``=`` padding (and accepts the string reading of that form);
     ``retry_after`` is the ``Retry-After`` (seconds, 0 for none) on processing challenges,
     orders and the authorizations waiting on them; ``challenge_variant`` rewrites the signed
@@ -60,7 +60,7 @@ class ServerConfig:
     AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551 §3.1, the default),
     "rfc7508" lists them in a SecureHeaderFields signed attribute (RFC 7508).
 
-    ``faults`` names the deliberate violations switched on (self-validation, issue 9; none by
+    ``faults`` names the deliberate violations switched on (self-validation; none by
     default): see :mod:`rfc8823.faults.server`.
     """
 

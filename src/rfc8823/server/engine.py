@@ -1,9 +1,9 @@
 """The email-reply-00 engine: send challenge emails, receive and judge replies (RFC 8823 §3).
 
-Decision 4: the challenge email goes out when the authorization is first fetched (or at the
-challenge POST if it has not yet); token-part1 and the Message-ID are stored before sending, so
-a crash after the send loses nothing. Replies arrive on the CA's own SMTP listener; each is
-matched by the token-part1 in its Subject (In-Reply-To only as a fallback, AMB-11),
+docs/decisions.md#decision-4: the challenge email goes out when the authorization is first fetched
+(or at the challenge POST if it has not yet); token-part1 and the Message-ID are stored before
+sending, so a crash after the send loses nothing. Replies arrive on the CA's own SMTP listener; each
+is matched by the token-part1 in its Subject (In-Reply-To only as a fallback, AMB-11),
 authenticated, and judged by :func:`rfc8823.messages.response.inspect_response` — the one
 place the response rules live. The challenge becomes valid once both an acceptable reply and
 the client's POST are in, in either order.
@@ -158,8 +158,8 @@ class ChallengeEngine:
     def request_send(self, challenge: ChallengeRecord, authz: AuthzRecord) -> ChallengeRecord:
         """Give the challenge its token-part1 (durably, once) and send its email if not yet sent.
 
-        Called on authorization fetch and challenge POST (decision 4, FLOW-3). A send that
-        failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
+        Called on authorization fetch and challenge POST (docs/decisions.md#decision-4, FLOW-3). A
+        send that failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
         """
         if challenge.token_part1 is None:
             octets = self.config.token_part1_octets

@@ -18,7 +18,8 @@ from rfc8823.server.responses import resource_url
 
 async def authorization(ctx: HandlerContext, request: Request) -> Response:
     """Fetch (sends the challenge email the first time, unless ``mail_at`` is "post";
-    decision 4) or deactivate (RFC 8555 §7.5, §7.5.2; FLOW-3, A-AUTHZ-1, A-AUTHZ-2)."""
+    docs/decisions.md#decision-4) or deactivate (RFC 8555 §7.5, §7.5.2; FLOW-3, A-AUTHZ-1,
+    A-AUTHZ-2)."""
     signed = await ctx.auth.verified(request, "kid")
     record = _authz_of(ctx, request.path_params["id"], signed.require_account())
     if signed.jws.is_post_as_get:
@@ -57,7 +58,8 @@ async def authorization(ctx: HandlerContext, request: Request) -> Response:
 
 async def challenge(ctx: HandlerContext, request: Request) -> Response:
     """Fetch (POST-as-GET) or signal readiness with ``{}`` (RFC 8555 §7.5.1, Erratum 5729;
-    CHAL-OBJ-4, A-CHAL-2); valid once the authentic reply is in too (decision 4)."""
+    CHAL-OBJ-4, A-CHAL-2); valid once the authentic reply is in too
+    (docs/decisions.md#decision-4)."""
     signed = await ctx.auth.verified(request, "kid")
     account = signed.require_account()
     record = ctx.store.challenge(request.path_params["id"], ctx.clock())

@@ -33,7 +33,7 @@ class ReplyVerdict(StrEnum):
     VALIDATED = "validated"
     """Acceptable, and the client had POSTed: the challenge is now valid."""
     ACCEPTED = "accepted"
-    """Acceptable; the challenge waits for the client's POST (decision 4)."""
+    """Acceptable; the challenge waits for the client's POST (docs/decisions.md#decision-4)."""
     INCORRECT = "incorrect"
     """From the identifier, authentic, but the wrong response: challenge invalid (SRV-VAL-2)."""
     IGNORED = "ignored"
@@ -143,7 +143,8 @@ class AuthzRecord:
 
 @dataclass(frozen=True)
 class ChallengeRecord:
-    """A stored challenge with the email-reply-00 progress (RFC 8823 §3; decision 4)."""
+    """A stored challenge with the email-reply-00 progress (RFC 8823 §3;
+    docs/decisions.md#decision-4)."""
 
     id: str
     authz_id: str

@@ -352,7 +352,8 @@ class Store:
     def claim_token_part1(
         self, challenge_id: str, token_part1: str, message_id: str
     ) -> tuple[ChallengeRecord, bool]:
-        """Record token-part1 and Message-ID before the email goes out (TOK-2; decision 4).
+        """Record token-part1 and Message-ID before the email goes out (TOK-2;
+        docs/decisions.md#decision-4).
 
         Returns the challenge and whether this call assigned them; a challenge that already
         has a token-part1 keeps it (one email per authorization, AMB-10).
@@ -393,7 +394,8 @@ class Store:
 
     def mark_client_ready(self, challenge_id: str, now: float) -> ChallengeRecord:
         """The client POSTed the challenge (RFC 8555 §7.5.1): pending → processing, and valid
-        at once if an acceptable reply is already in (decision 4). Other states are left alone.
+        at once if an acceptable reply is already in (docs/decisions.md#decision-4). Other states
+        are left alone.
         """
         self.expire(now)
         with self._tx() as db:

@@ -239,7 +239,8 @@ def discouraged_choices(draw: st.DrawFn) -> Deviation:
     """Allowed choices the suite warns about, each with the one requirement it warns on.
 
     Encoded-word Subjects in UTF-8 or US-ASCII (CHAL-SUBJ-5), ``=`` padding on token-part1
-    (KA-4, AMB-2, decision 3), and display-name or commented From/To forms (CHAL-HDR-1/2, AMB-12).
+    (KA-4, AMB-2, docs/decisions.md#decision-3), and display-name or commented From/To forms
+    (CHAL-HDR-1/2, AMB-12).
     """
     choice = draw(st.sampled_from(("encoded", "encoded-words", "padded", "to-form", "from-form")))
     if choice == "padded":

@@ -110,7 +110,7 @@ def encoded_word_subjects(draw: st.DrawFn, token: str) -> str:
     several adjacent encoded-words (white space between them is dropped, RFC 2047 §6.2) and plain
     text next to encoded-words (white space there is kept, so splits fall only outside the
     label). Each encoded-word stays within 75 characters. CHAL-SUBJ-3, REF-2047-1, REF-2231-1,
-    decision 6.
+    docs/decisions.md#decision-6.
     """
     decoded = f"{ACME_LABEL} {token}"
     label_inside = range(1, len(ACME_LABEL))

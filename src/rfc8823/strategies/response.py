@@ -182,7 +182,8 @@ def _signed(builder: ResponseEmail, world: ResponseWorld, **options: object) -> 
 
 @st.composite
 def _subjects(draw: st.DrawFn, builder: ResponseEmail) -> ResponseEmail:
-    """Reply prefixes, folds inside the token and encoded-words (RESP-SUBJ-1..4, decision 6)."""
+    """Reply prefixes, folds inside the token and encoded-words (RESP-SUBJ-1..4,
+    docs/decisions.md#decision-6)."""
     token = builder.token_part1
     prefix = draw(st.one_of(st.sampled_from(_PREFIXES), reply_prefixes()))
     style = draw(st.sampled_from(("plain", "folded", "encoded", "folded-raw", "encoded-raw")))
@@ -207,7 +208,8 @@ def _subjects(draw: st.DrawFn, builder: ResponseEmail) -> ResponseEmail:
 
 @st.composite
 def _digests(draw: st.DrawFn, builder: ResponseEmail) -> ResponseEmail:
-    """Padding and line breaks anywhere in the digest (RESP-BODY-3, decision 3)."""
+    """Padding and line breaks anywhere in the digest (RESP-BODY-3,
+    docs/decisions.md#decision-3)."""
     if draw(st.booleans()):
         builder = builder.with_padded_digest()
     style = draw(st.sampled_from(("one-line", "width", "anywhere")))
@@ -228,7 +230,8 @@ def conforming_responses(draw: st.DrawFn, world: ResponseWorld) -> ResponseCase:
     non-ASCII); multipart/alternative with HTML; Cc; In-Reply-To/References (absent only when
     the challenge had no Message-ID); 7bit, 8bit, quoted-printable and base64; LF-only mail;
     Auto-Submitted or none; an extra third-party DKIM signature; and the octets or
-    string-unpadded reading where it gives the string reading's digest (decision 2).
+    string-unpadded reading where it gives the string reading's digest
+    (docs/decisions.md#decision-2).
     """
     order = draw(_orders(world))
     reading = draw(st.sampled_from(list(Concatenation)))

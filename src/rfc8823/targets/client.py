@@ -204,7 +204,7 @@ class EnrollmentOutcome:
 
 @runtime_checkable
 class ClientUnderTest(Protocol):
-    """An ACME client the client suite can run (DESIGN: targets wrap implementations).
+    """An ACME client the client suite can run (docs/architecture.md: targets wrap implementations).
 
     ``enroll`` is called once per test (or per example), each time for a fresh address, CA
     and mailbox; it returns when the client has finished, successfully or not, and never

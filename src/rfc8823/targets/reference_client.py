@@ -40,8 +40,8 @@ class ReferenceClient:
     """``rfc8823.client.enroll`` with the suite's endpoints.
 
     ``email_grace`` is how long it waits for the challenge email before POSTing first
-    (decision 4); ``poll_interval`` how often it looks into a Maildir or IMAP folder;
-    ``faults`` are switched on only by ``--inject-fault`` (self-validation, issue 9).
+    (docs/decisions.md#decision-4); ``poll_interval`` how often it looks into a Maildir or IMAP
+    folder; ``faults`` are switched on only by ``--inject-fault`` (self-validation).
     """
 
     email_grace: float = 0.5

@@ -1,7 +1,7 @@
 """The ``reference`` target: the project's own CA, started in-process and wired to the world.
 
-The only module of the suites' machinery that imports :mod:`rfc8823.server` (DESIGN: suites
-see the CA only through :class:`~rfc8823.targets.server.ServerUnderTest`).
+The only module of the suites' machinery that imports :mod:`rfc8823.server` (docs/architecture.md:
+suites see the CA only through :class:`~rfc8823.targets.server.ServerUnderTest`).
 """
 
 from __future__ import annotations

@@ -123,7 +123,8 @@ class ServerEndpoints:
 
 @runtime_checkable
 class ServerUnderTest(Protocol):
-    """An ACME CA the server suite can run against (DESIGN: targets wrap implementations).
+    """An ACME CA the server suite can run against (docs/architecture.md: targets wrap
+    implementations).
 
     ``start`` wires the CA to ``world`` (DNS, MX, its reply route, its DKIM keys) and returns
     its endpoints; ``stop`` undoes what ``start`` did. Both are called once per session (per

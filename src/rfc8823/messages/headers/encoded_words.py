@@ -158,7 +158,8 @@ def decode_header_value(raw: str) -> DecodedHeader:
     """Unfold a header value and decode its encoded-words (RFC 2047 §2, §4, §5, §6.2; RFC 2231 §5).
 
     White space between two adjacent encoded-words is dropped, white space next to plain text is
-    kept. Malformed encoded-words stay as literal text. Decision 6, CHAL-SUBJ-3, REF-2047-1.
+    kept. Malformed encoded-words stay as literal text. docs/decisions.md#decision-6, CHAL-SUBJ-3,
+    REF-2047-1.
     """
     value = unfold(raw)
     problems: list[str] = []

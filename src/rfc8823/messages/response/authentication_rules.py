@@ -1,6 +1,7 @@
 """Rules for a response's authentication results: aligned, covering, whole-body DKIM.
 
-RFC 8823 §3.2 (8), RFC 6376; RESP-DKIM-1..5, SEC-10 (SPF and DMARC recorded, decision 5).
+RFC 8823 §3.2 (8), RFC 6376; RESP-DKIM-1..5, SEC-10 (SPF and DMARC recorded,
+docs/decisions.md#decision-5).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def judge_authentication(
 
 
 def _record_spf_dmarc(auth: ResponseAuth, judge: Judge) -> None:
-    """Decision 5: SPF and DMARC results are recorded, never decisive."""
+    """docs/decisions.md#decision-5: SPF and DMARC results are recorded, never decisive."""
     if auth.spf is not None:
         judge.add(info("SEC-10", f"SPF {auth.spf.result} for {auth.spf.domain or 'no domain'}"))
     if auth.dmarc is not None:

@@ -164,7 +164,8 @@ class ResponseEmail:
         language: str | None = None,
         split_at: Sequence[int] = (),
     ) -> ResponseEmail:
-        """Write the whole Subject as RFC 2047 encoded-words (RESP-SUBJ-2, decision 6)."""
+        """Write the whole Subject as RFC 2047 encoded-words (RESP-SUBJ-2,
+        docs/decisions.md#decision-6)."""
         return self._with(
             subject_encoding=(charset, encoding, language, tuple(split_at)), subject_raw=None
         )
@@ -242,7 +243,8 @@ class ResponseEmail:
         return self._with(digest_breaks=cuts, digest_line_ending=line_ending)
 
     def with_padded_digest(self) -> ResponseEmail:
-        """Add the ``=`` padding to the digest, as the RFC example does (AMB-2, decision 3)."""
+        """Add the ``=`` padding to the digest, as the RFC example does (AMB-2,
+        docs/decisions.md#decision-3)."""
         body = self.digest.rstrip("=")
         return replace(self, digest=body + "=" * (-len(without_whitespace(body)) % 4))
 

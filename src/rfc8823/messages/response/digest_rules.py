@@ -1,6 +1,7 @@
 """Rules for the digest in a response block: right octets, right form, which reading.
 
-RFC 8823 §3.2 (7), RFC 8555 §8.1; KA-1..KA-4, SEC-7, RESP-BODY-2 (decisions 2, 3).
+RFC 8823 §3.2 (7), RFC 8555 §8.1; KA-1..KA-4, SEC-7, RESP-BODY-2 (docs/decisions.md#decision-2 and
+docs/decisions.md#decision-3).
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def judge_digest(digest: str, expect: ResponseExpectation, judge: Judge) -> Conc
         judge.add(broken(requirement, observed, expected_text), rejects=True)
         return None
     if digest.endswith("="):
-        judge.add(info("KA-3", "digest written with '=' padding", "accepted (decision 3)"))
+        judge.add(
+            info(
+                "KA-3", "digest written with '=' padding", "accepted (docs/decisions.md#decision-3)"
+            )
+        )
     matching = [reading for reading, value in expect.digests.items() if value == octets]
     if not matching:
         slip = expect.known_slips.get(octets)
@@ -62,7 +67,7 @@ def judge_digest(digest: str, expect: ResponseExpectation, judge: Judge) -> Conc
             risk(
                 "KA-4",
                 f"{reading.value} reading",
-                "the string reading (decision 2)",
+                "the string reading (docs/decisions.md#decision-2)",
                 "servers that only take the string reading reject it",
             )
         )

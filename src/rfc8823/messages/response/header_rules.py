@@ -102,7 +102,13 @@ def judge_subject(
         judge.add(broken("RESP-SUBJ-1", f"token-part1 {token!r}", expected), rejects=True)
         return token
     if token != wanted:
-        judge.add(info("RESP-SUBJ-1", f"token {token!r} differs in '=' padding", "decision 3"))
+        judge.add(
+            info(
+                "RESP-SUBJ-1",
+                f"token {token!r} differs in '=' padding",
+                "docs/decisions.md#decision-3",
+            )
+        )
     slips = []
     if not parsed.prefix.isascii():
         slips.append(f"prefix {parsed.prefix!r} is not US-ASCII")

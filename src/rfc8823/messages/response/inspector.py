@@ -39,7 +39,8 @@ def inspect_response(
     * a text/plain body, alone or inside multipart/alternative (a multipart/signed wrapper is
       looked through), holding the block (RESP-BODY-1, RESP-HTML-1);
     * every block carries the same digest, and it matches the key authorization under some
-      reading: string, octets or string-unpadded (RESP-BODY-2, KA-1..KA-4, decision 2).
+      reading: string, octets or string-unpadded (RESP-BODY-2, KA-1..KA-4,
+      docs/decisions.md#decision-2).
 
     To, Cc, In-Reply-To, References, Auto-Submitted, the transfer encoding, line endings, text
     around the block and the Subject prefix are judged in ``findings`` but never decide.
