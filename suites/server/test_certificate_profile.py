@@ -18,7 +18,7 @@ from cryptography import x509
 
 from rfc8823.acme.driver import Account
 from rfc8823.auth.smime_usage import check_smime_use
-from rfc8823.certificate_lint import lint_certificate
+from rfc8823.certificate_lint.judge import lint_certificate
 from rfc8823.csr import SIGNING_BITS, Usage, build_csr, key_usage_bits
 from rfc8823.findings import Finding, failures
 from rfc8823.report.plugin import Conformance

@@ -7,7 +7,6 @@ is DigiCert's linter for RFC 5280 and the CA/Browser Forum S/MIME Baseline Requi
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -37,11 +36,6 @@ class LintResult:
     code: str
     message: str
     path: str
-
-
-def pkilint_version() -> str:
-    """The installed pkilint version (recorded in every report)."""
-    return importlib.metadata.version("pkilint")
 
 
 def lint_leaf(der: bytes, profile: BrProfile | None) -> tuple[LintResult, ...]:

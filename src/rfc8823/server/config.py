@@ -62,7 +62,8 @@ class ServerConfig:
     "rfc7508" lists them in a SecureHeaderFields signed attribute (RFC 7508).
 
     ``br_profile`` is the S/MIME BR mailbox-validated generation the certificates follow
-    ("strict", "multipurpose" or "legacy"; reserved policy OID, validity cap). The CRL and the
+    ("strict", "multipurpose" or "legacy"; reserved policy OID, validity cap; the BR no longer
+    allow issuing legacy certificates, which the BR lints report). The CRL and the
     issuing CA's certificate are served over plain HTTP on ``pki_host``:``pki_port`` (0:
     ephemeral), the URLs the certificates name (RFC 5280 §4.2.1.13, §4.2.2.1).
 
