@@ -9,15 +9,20 @@ happy path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-from rfc8823.acme.driver import OrderHandle, json_object
+from rfc8823.acme.driver import Account, OrderHandle, json_object
 from rfc8823.acme.problems import ProblemType
+from rfc8823.certificate_lint.judge import lint_certificate
 from rfc8823.certificates import parse_pem_chain
+from rfc8823.findings import Finding
 from rfc8823.report.outcomes import Blocked
+from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
 
 from .helpers import ServerSuite
@@ -110,14 +115,62 @@ async def finalize_refused_or_issued(
     if not isinstance(outcome, httpx.Response):
         media = outcome.media_type
         ca.check("A-CERT-1", media == PEM_CHAIN, f"certificate Content-Type {media!r}", PEM_CHAIN)
+        record_lint(ca, outcome)
     return outcome
 
 
+def anchors(ca: ServerSuite) -> list[x509.Certificate]:
+    """The trust anchors the CA declares, read from their PEM files."""
+    return [
+        cert
+        for path in ca.endpoints.smime_trust_anchors
+        for cert in x509.load_pem_x509_certificates(Path(path).read_bytes())
+    ]
+
+
+def lint(ca: ServerSuite, issued: Issued, label: str = "") -> tuple[Finding, ...]:
+    """pkilint's findings on the issued leaf and its chain (RFC 5280; S/MIME BR if declared)."""
+    leaf = issued.chain[0]
+    return lint_certificate(
+        leaf,
+        issued.chain[1:],
+        anchors=anchors(ca),
+        profile=ca.capabilities.smime_br_profile,
+        label=label or f"certificate {leaf.serial_number:x}",
+    )
+
+
+def record_lint(ca: ServerSuite, issued: Issued) -> None:
+    """Record the lint findings of a certificate a test obtained (they judge its profile)."""
+    ca.conformance.record(*lint(ca, issued))
+
+
+async def revoke(
+    account: Account, cert: x509.Certificate, *, reason: int | None, key: Any = None
+) -> httpx.Response:
+    """revokeCert for ``cert``: with the account (``kid``) or, given ``key``, the cert key (jwk)."""
+    payload: dict[str, Any] = {
+        "certificate": b64url_encode(cert.public_bytes(serialization.Encoding.DER))
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    url = await account.driver.url("revokeCert")
+    if key is None:
+        return await account.post(url, payload)
+    return await account.driver.post(url, payload, key=key, kid=None)
+
+
 async def certificate(
-    ca: ServerSuite, order: OrderHandle, body: dict[str, Any], csr: x509.CertificateSigningRequest
+    ca: ServerSuite,
+    order: OrderHandle,
+    body: dict[str, Any],
+    csr: x509.CertificateSigningRequest,
+    *,
+    linted: bool = True,
 ) -> Issued:
     """A certificate the test needs (it judges something else): BLOCKED on CERTIFICATE when
-    the CA refuses the conforming CSR or issues nothing."""
+    the CA refuses the conforming CSR or issues nothing. Its lint findings are recorded unless
+    the test judges them itself (``linted=False``)."""
     try:
         outcome = await try_issue(ca, order, body, csr)
     except IssuanceFailed as error:
@@ -126,4 +179,6 @@ async def certificate(
         raise Blocked(
             CERTIFICATE, f"finalize refused: HTTP {outcome.status_code} {outcome.text[:300]}"
         )
+    if linted:
+        record_lint(ca, outcome)
     return outcome

@@ -25,7 +25,7 @@ from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import KeyKind
 
 from .helpers import ServerSuite
-from .issuance import REFUSED_CSR, certificate, csr_key, finalize_refused_or_issued
+from .issuance import REFUSED_CSR, certificate, csr_key, finalize_refused_or_issued, revoke
 
 NAMING = ("CSR-ID-1", "A-FIN-2")
 """The rules a CSR's names are judged by: exactly the ordered addresses (RFC 8555 §7.4)."""
@@ -260,21 +260,6 @@ async def test_csr_with_the_account_key(ca: ServerSuite, conformance: Conformanc
         conformance.record(
             broken("A-ACCTKEY-1", "issued a certificate for the account key", "badCSR")
         )
-
-
-async def revoke(
-    account: Account, cert: x509.Certificate, *, reason: int | None, key: Any = None
-) -> httpx.Response:
-    """revokeCert for ``cert``: with the account (``kid``) or, given ``key``, the cert key (jwk)."""
-    payload: dict[str, Any] = {
-        "certificate": b64url_encode(cert.public_bytes(serialization.Encoding.DER))
-    }
-    if reason is not None:
-        payload["reason"] = reason
-    url = await account.driver.url("revokeCert")
-    if key is None:
-        return await account.post(url, payload)
-    return await account.driver.post(url, payload, key=key, kid=None)
 
 
 @covers("A-REV-1", "A-ERR-1")

@@ -457,10 +457,10 @@ def _openssl_verify(
             return SmimeResult("error", f"cannot run {openssl} cms: {exc}", form)
         if done.returncode == 1:
             return SmimeResult(
-                "error", f"{openssl} cms usage: {_openssl_reason(done.stderr)}", form
+                "error", f"{openssl} cms usage: {openssl_reason(done.stderr)}", form
             )
         if done.returncode != 0:
-            return SmimeResult("fail", _openssl_reason(done.stderr), form)
+            return SmimeResult("fail", openssl_reason(done.stderr), form)
         try:
             signer = x509.load_pem_x509_certificates((work / "signer.pem").read_bytes())[0]
         except (OSError, ValueError) as exc:
@@ -478,7 +478,7 @@ def _openssl_verify(
     )
 
 
-def _openssl_reason(stderr: bytes) -> str:
+def openssl_reason(stderr: bytes) -> str:
     """The telling part of openssl's complaint, e.g. `Verify error: certificate has expired`."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
     for line in lines:

@@ -24,6 +24,8 @@ _FORGERY = _S + "test_reply_forgery.py::"
 _VALIDATION = _S + "test_response_validation.py::"
 _FINALIZE = _S + "test_finalize_certificates.py::"
 _ISSUED = _FINALIZE + "test_issued_certificate_matches_the_request"
+_PROFILE = _S + "test_certificate_profile.py::"
+_LINTED = _PROFILE + "test_issued_certificate_passes_the_lints"
 
 
 def _server(
@@ -442,4 +444,47 @@ FINALIZE_FAULTS = (
     ),
 )
 
-declare(*CHALLENGE_FAULTS, *REPLY_FAULTS, *IDENTIFIER_FAULTS, *ACME_FAULTS, *FINALIZE_FAULTS)
+PROFILE_FAULTS = (
+    _server(
+        "san-not-critical-empty-subject",
+        ("REF-5280-6",),
+        "the certificate has an empty subject and a non-critical subjectAltName "
+        "(RFC 5280 §4.2.1.6)",
+        _LINTED + "[p256-both]",
+    ),
+    _server(
+        "key-encipherment-on-ec-key",
+        ("REF-5280-7", "REF-SMBR-3"),
+        "an EC key's certificate allows keyEncipherment beside keyAgreement (RFC 5480 §3)",
+        _LINTED + "[p256-both]",
+    ),
+    _server(
+        "server-auth-eku",
+        ("REF-SMBR-3",),
+        "the certificate's extendedKeyUsage adds serverAuth to emailProtection (S/MIME BR "
+        "§7.1.2.3 (f))",
+        _LINTED + "[p256-both]",
+    ),
+    _server(
+        "no-certificate-policies",
+        ("REF-SMBR-1",),
+        "the certificate has no certificatePolicies under the declared S/MIME BR profile "
+        "(BR §7.1.2.3 (a))",
+        _LINTED + "[p256-both]",
+    ),
+    _server(
+        "crl-omits-revoked",
+        ("REF-5280-12",),
+        "the CRL named in the certificates lists no revoked certificate (RFC 5280 §5.1.2.6)",
+        _PROFILE + "test_revoked_certificate_is_on_the_crl",
+    ),
+)
+
+declare(
+    *CHALLENGE_FAULTS,
+    *REPLY_FAULTS,
+    *IDENTIFIER_FAULTS,
+    *ACME_FAULTS,
+    *FINALIZE_FAULTS,
+    *PROFILE_FAULTS,
+)

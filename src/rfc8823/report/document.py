@@ -309,9 +309,11 @@ def target_label(document: ReportDocument) -> str:
 def meta_line(document: ReportDocument) -> str:
     """Suite version, run date, seed and strictness in one line."""
     strict = "strict" if document["options"].get("strict") else "not strict"
+    pkilint = document["options"].get("pkilint")
     return (
         f"suite rfc8823 {document['suite']['version']} · run {document['created']} · "
         f"Hypothesis seed {document['seed'] or 'none'} · {strict}"
+        + (f" · pkilint {pkilint}" if pkilint else "")
     )
 
 

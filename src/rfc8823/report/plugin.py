@@ -25,6 +25,7 @@ from typing import Literal, NoReturn
 import pytest
 
 from rfc8823 import __version__
+from rfc8823.certificate_lint import pkilint_version
 from rfc8823.findings import Finding, Verdict, broken, passed, risk
 from rfc8823.findings import info as info_finding
 from rfc8823.report.document import ReportDocument, RunInfo, build_report
@@ -445,6 +446,7 @@ class _Session:
                 "target_version": config.getoption("target_version") or "",
                 "report_name": config.getoption("report_name"),
                 "hypothesis_profile": config.getoption("hypothesis_profile", None),
+                "pkilint": pkilint_version(),
             },
         )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from rfc8823.auth.resolver import DnsEndpoint
 from rfc8823.endpoints import parse_host_port
 from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.smime_br import MAX_VALIDITY, br_profile
 from rfc8823.tokens import b64url_decode
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ class ServerConfig:
     AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551 §3.1, the default),
     "rfc7508" lists them in a SecureHeaderFields signed attribute (RFC 7508).
 
+    ``br_profile`` is the S/MIME BR mailbox-validated generation the certificates follow
+    ("strict", "multipurpose" or "legacy"; reserved policy OID, validity cap; the BR no longer
+    allow issuing legacy certificates, which the BR lints report). The CRL and the
+    issuing CA's certificate are served over plain HTTP on ``pki_host``:``pki_port`` (0:
+    ephemeral), the URLs the certificates name (RFC 5280 §4.2.1.13, §4.2.2.1).
+
     ``faults`` names the deliberate violations switched on (self-validation; none by
     default): see :mod:`rfc8823.faults.server`.
     """
@@ -85,6 +92,9 @@ class ServerConfig:
     order_lifetime: float = DAY
     authz_lifetime: float = DAY
     certificate_lifetime: float = 90 * DAY
+    br_profile: str = "strict"
+    pki_host: str = "127.0.0.1"
+    pki_port: int = 0
     eab_keys: Mapping[str, bytes] = field(default_factory=dict)
     eab_required: bool = False
     challenge_mails_per_window: int = 10
@@ -129,6 +139,12 @@ class ServerConfig:
             raise ValueError("eab_required needs at least one EAB key")
         if min(self.order_lifetime, self.authz_lifetime, self.certificate_lifetime) <= 0:
             raise ValueError("lifetimes must be positive")
+        longest = MAX_VALIDITY[br_profile(self.br_profile)]
+        if self.certificate_lifetime > longest.total_seconds():
+            raise ValueError(
+                f"certificate_lifetime exceeds the {longest.days} days the {self.br_profile} "
+                "S/MIME BR profile allows"
+            )
 
     @property
     def challenge_domain(self) -> str:
@@ -153,7 +169,8 @@ class ServerConfig:
         "rfc7508"), resolver ("host:port"), mx_port,
         smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
         reply_wait_after_post, mail_at``; ``[tokens] part1_octets, part2_octets, part1_padded``;
-        ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[eab] required`` and
+        ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[certificates] br_profile,
+        pki_host, pki_port``; ``[eab] required`` and
         ``[eab.keys]`` (key identifier = base64url HMAC key); ``[limits]
         challenge_mails_per_window, rate_window_seconds, max_body, retry_after``;
         ``[directory] terms_of_service, website``.
@@ -199,6 +216,7 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "authz_hours": "authz_lifetime",
         "certificate_days": "certificate_lifetime",
     },
+    "certificates": {"br_profile": "br_profile", "pki_host": "pki_host", "pki_port": "pki_port"},
     "eab": {"required": "eab_required", "keys": "eab_keys"},
     "limits": {
         "challenge_mails_per_window": "challenge_mails_per_window",

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from starlette.requests import Request
@@ -173,9 +174,19 @@ def _plan_with_faults(ctx: HandlerContext, plan: IssuePlan) -> IssuePlan:
         bits |= {encryption_bit(plan.public_key) or "keyEncipherment"}
     if faults.on("encryption-bit-for-other-key-type") and bits & ENCRYPTION_BITS:
         bits = (bits - ENCRYPTION_BITS) | (ENCRYPTION_BITS - bits)
+    if faults.on("key-encipherment-on-ec-key") and "keyAgreement" in bits:
+        bits |= {"keyEncipherment"}
     plan = dataclasses.replace(plan, key_usage=key_usage_from_bits(bits))
     if faults.on("no-email-protection-eku"):
         plan = dataclasses.replace(plan, extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,))
+    if faults.on("server-auth-eku"):
+        plan = dataclasses.replace(
+            plan, extended_key_usage=(*plan.extended_key_usage, ExtendedKeyUsageOID.SERVER_AUTH)
+        )
+    if faults.on("san-not-critical-empty-subject"):
+        plan = dataclasses.replace(plan, subject=x509.Name([]), san_critical=False)
+    if faults.on("no-certificate-policies"):
+        plan = dataclasses.replace(plan, certificate_policies=False)
     return plan
 
 

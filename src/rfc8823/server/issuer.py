@@ -2,7 +2,9 @@
 
 RFC 8555 §7.4 (the CSR names exactly the ordered identifiers, A-FIN-2; unacceptable contents are
 badCSR, A-FIN-3), RFC 8823 §3.3 (signing-only, encryption-only or both, never wider than asked,
-CSR-KU-5), CERT-1 for the certificate's contents, A-ACCTKEY-1 for the account key.
+CSR-KU-5), CERT-1 for the certificate's contents, A-ACCTKEY-1 for the account key. The
+certificates follow RFC 5280 and the S/MIME BR mailbox-validated profile of the configured
+generation (REF-5280-*, REF-SMBR-*): reserved policy OID, CRL distribution point and caIssuers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     CertificatePublicKeyTypes,
     PublicKeyTypes,
 )
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from rfc8823.csr import (
     SIGNING_BITS,
@@ -38,6 +40,7 @@ from rfc8823.csr import (
 from rfc8823.findings import Finding, failures
 from rfc8823.messages.headers import normalize_address
 from rfc8823.requirements import load_catalog
+from rfc8823.smime_br import MAX_VALIDITY, POLICY_OIDS, BrProfile, br_profile
 from rfc8823.world.pki import TestPki
 
 ProblemType = Literal["badCSR", "badPublicKey"]
@@ -72,6 +75,12 @@ class IssuePlan:
     usage: Usage
     key_usage: x509.KeyUsage
     extended_key_usage: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.EMAIL_PROTECTION,)
+    subject: x509.Name | None = None
+    """None: the first address as CN when it fits, else the empty name."""
+    san_critical: bool | None = None
+    """None: critical exactly when the subject is empty (RFC 5280 §4.2.1.6)."""
+    certificate_policies: bool = True
+    """Whether the certificate carries the profile's reserved policy OID."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,14 @@ class IssuedCertificate:
     not_after: datetime
 
 
+@dataclass(frozen=True)
+class Publication:
+    """Where the CA publishes its CRL and certificate over HTTP (RFC 5280 §4.2.1.13, §4.2.2.1)."""
+
+    crl_url: str
+    ca_issuers_url: str
+
+
 class Issuer:
     """Issues RFC 8823 S/MIME certificates from one CA key, faithful to each CSR's request."""
 
@@ -96,14 +113,27 @@ class Issuer:
         *,
         validity: timedelta = timedelta(days=90),
         min_rsa_bits: int = 2048,
+        profile: BrProfile = "mailbox-strict",
     ) -> None:
         if spki_der(ca_cert.public_key()) != spki_der(ca_key.public_key()):
             raise ValueError("the CA key does not belong to the CA certificate")
+        profile = br_profile(profile)
+        if validity > MAX_VALIDITY[profile]:
+            raise ValueError(
+                f"a validity of {validity.days} days exceeds the {MAX_VALIDITY[profile].days} "
+                f"days {profile} allows (S/MIME BR §6.3.2)"
+            )
         self.ca_cert = ca_cert
         self.ca_key = ca_key
         self.chain = tuple(chain)
         self.validity = validity
         self.min_rsa_bits = min_rsa_bits
+        self.profile = profile
+        self.publication: Publication | None = None
+
+    def publish(self, publication: Publication) -> None:
+        """Name the CRL and issuer-certificate URLs in every certificate issued from now on."""
+        self.publication = publication
 
     @classmethod
     def from_pki(
@@ -112,6 +142,7 @@ class Issuer:
         *,
         validity: timedelta = timedelta(days=90),
         min_rsa_bits: int = 2048,
+        profile: BrProfile = "mailbox-strict",
     ) -> Issuer:
         """The issuer of the test world: the ACME issuing CA under the S/MIME root."""
         authority = pki.acme_issuing
@@ -121,6 +152,7 @@ class Issuer:
             (authority.cert,),
             validity=validity,
             min_rsa_bits=min_rsa_bits,
+            profile=profile,
         )
 
     def check(
@@ -162,12 +194,14 @@ class Issuer:
 
         Random 128-bit serial; subject CN = the first address when it fits in a CN (else an
         empty subject and a critical SAN, RFC 5280 §4.2.1.6); the plan's EKU (emailProtection);
-        cA FALSE.
+        cA FALSE; the profile's mailbox-validated policy OID (S/MIME BR §7.1.6.1); the CRL
+        and issuer-certificate URLs once published.
         """
         moment = (now or datetime.now(UTC)).replace(microsecond=0)
         not_after = min(moment + self.validity, self.ca_cert.not_valid_after_utc)
         serial = 1 + secrets.randbelow(2**_SERIAL_BITS - 1)
-        subject = _subject(plan.identifiers)
+        subject = _subject(plan.identifiers) if plan.subject is None else plan.subject
+        san_critical = not subject if plan.san_critical is None else plan.san_critical
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -179,10 +213,12 @@ class Issuer:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(plan.key_usage, critical=True)
             .add_extension(x509.ExtendedKeyUsage(plan.extended_key_usage), critical=False)
-            .add_extension(x509.SubjectAlternativeName(plan.san), critical=not subject)
+            .add_extension(x509.SubjectAlternativeName(plan.san), critical=san_critical)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(plan.public_key), False)
             .add_extension(self._authority_key_identifier(), critical=False)
         )
+        for extension in self._profile_extensions(plan):
+            builder = builder.add_extension(extension, critical=False)
         cert = builder.sign(self.ca_key, signature_hash(self.ca_key))
         pem = "".join(
             item.public_bytes(serialization.Encoding.PEM).decode("ascii")
@@ -217,6 +253,23 @@ class Issuer:
                 "certify a separate key"
             )
         return reasons
+
+    def _profile_extensions(self, plan: IssuePlan) -> list[x509.ExtensionType]:
+        """certificatePolicies, CRL distribution point and AIA caIssuers (S/MIME BR §7.1.2.3)."""
+        extensions: list[x509.ExtensionType] = []
+        if plan.certificate_policies:
+            oid = x509.ObjectIdentifier(POLICY_OIDS[self.profile])
+            extensions.append(x509.CertificatePolicies([x509.PolicyInformation(oid, None)]))
+        if self.publication is not None:
+            crl = x509.UniformResourceIdentifier(self.publication.crl_url)
+            issuers = x509.UniformResourceIdentifier(self.publication.ca_issuers_url)
+            extensions += [
+                x509.CRLDistributionPoints([x509.DistributionPoint([crl], None, None, None)]),
+                x509.AuthorityInformationAccess(
+                    [x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS, issuers)]
+                ),
+            ]
+        return extensions
 
     def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
         try:

@@ -1,4 +1,5 @@
-"""Run the reference CA: HTTPS (uvicorn) and the reply SMTP listener on one loop in a thread.
+"""Run the reference CA: HTTPS (uvicorn), its CRL/certificate over plain HTTP and the reply SMTP
+listener on one loop in a thread.
 
 ``ReferenceServer`` works as ``with`` / ``start()``/``stop()`` and as ``async with``; it exposes
 where to reach it (``directory_url``, ``ca_bundle``, ``reply_endpoint``), its ``store`` and its
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from cryptography.hazmat.primitives import serialization
@@ -27,8 +28,10 @@ from rfc8823.server.app import AcmeServerApp
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.engine import ChallengeEngine
 from rfc8823.server.issuer import Issuer
+from rfc8823.server.publication import publication_app, publication_at
 from rfc8823.server.records import ChallengeRecord, OrderRecord, ReplyRecord
 from rfc8823.server.store import Store
+from rfc8823.smime_br import br_profile
 from rfc8823.world.mailstore import MailStore
 from rfc8823.world.pki import TestPki
 from rfc8823.world.service import Service
@@ -65,7 +68,9 @@ class ReferenceServer(Service):
         self.store = Store(config.db_path, self.events, reply_wait=config.reply_wait_after_post)
         self.engine = ChallengeEngine(config, self.store, clock=clock, pki=self.pki)
         validity = timedelta(seconds=config.certificate_lifetime)
-        self.issuer = Issuer.from_pki(self.pki, validity=validity)
+        self.issuer = Issuer.from_pki(
+            self.pki, validity=validity, profile=br_profile(config.br_profile)
+        )
         self.acme = AcmeServerApp(config, self.store, self.engine, issuer=self.issuer, clock=clock)
         self.replies = SmtpServer(
             name="ca-replies",
@@ -79,7 +84,9 @@ class ReferenceServer(Service):
         )
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self._socket: socket.socket | None = None
+        self._pki_socket: socket.socket | None = None
         self._uvicorn: uvicorn.Server | None = None
+        self._pki_uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def internal_errors(self) -> list[str]:
@@ -109,6 +116,14 @@ class ReferenceServer(Service):
         return self.base_url + "directory"
 
     @property
+    def pki_base_url(self) -> str:
+        """``http://<host>:<port>``, where the CRL and the issuing CA's certificate are served."""
+        if self._pki_socket is None:
+            raise RuntimeError("the reference server is not running")
+        host, port = self._pki_socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
     def ca_bundle(self) -> Path:
         """PEM file of the CA that signed the HTTPS certificate (for httpx ``verify=``)."""
         return self.pki.ca_bundle_path()
@@ -126,23 +141,13 @@ class ReferenceServer(Service):
             raise RuntimeError("the reference server is already running")
         self._tls_dir = tempfile.TemporaryDirectory(prefix="rfc8823-ca-")
         cert_path, key_path = self._write_tls(Path(self._tls_dir.name))
-        # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only then (else 40 ms delayed-ACK stalls)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.http_host, self.config.http_port))
-        sock.listen(128)
-        self._socket = sock
-        settings = uvicorn.Config(
-            self.acme.app,
-            ssl_certfile=str(cert_path),
-            ssl_keyfile=str(key_path),
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
+        self._socket = _listening(self.config.http_host, self.config.http_port)
+        self._pki_socket = _listening(self.config.pki_host, self.config.pki_port)
+        self.issuer.publish(publication_at(self.pki_base_url))
+        self._uvicorn = _server(self.acme.app, (cert_path, key_path))
+        self._pki_uvicorn = _server(
+            publication_app(self.issuer, self.store, self.clock, self.config.faults), None
         )
-        settings.load()
-        self._uvicorn = uvicorn.Server(settings)
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
@@ -168,9 +173,10 @@ class ReferenceServer(Service):
         return cert_path, key_path
 
     async def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
-        """Start SMTP, resume unsent mail, then serve HTTPS on the socket bound in start()."""
+        """Start SMTP, resume unsent mail, then serve HTTPS and HTTP on the sockets of start()."""
         server, sock = self._uvicorn, self._socket
-        if server is None or sock is None:
+        pki_server, pki_sock = self._pki_uvicorn, self._pki_socket
+        if server is None or sock is None or pki_server is None or pki_sock is None:
             raise RuntimeError("start() prepares the server before the thread runs")
         try:
             await self.replies.start_async()
@@ -181,7 +187,9 @@ class ReferenceServer(Service):
             return
         ready.set()
         try:
-            await server.serve(sockets=[sock])
+            await asyncio.gather(
+                server.serve(sockets=[sock]), pki_server.serve(sockets=[pki_sock])
+            )
         finally:
             await self.engine.drain(timeout=5.0)
             await self.replies.stop_async()
@@ -189,14 +197,16 @@ class ReferenceServer(Service):
     def stop(self) -> None:
         """Stop serving, wait for the thread, close the store; safe to call twice."""
         thread, self._thread = self._thread, None
-        if self._uvicorn is not None:
-            self._uvicorn.should_exit = True
+        for server in (self._uvicorn, self._pki_uvicorn):
+            if server is not None:
+                server.should_exit = True
         if thread is not None:
             thread.join(_READY_TIMEOUT)
             if thread.is_alive():
                 log.error("the reference server thread did not stop in %s s", _READY_TIMEOUT)
-        if self._socket is not None:
-            self._socket.close()
+        for sock in (self._socket, self._pki_socket):
+            if sock is not None:
+                sock.close()
         if self._tls_dir is not None:
             self._tls_dir.cleanup()
             self._tls_dir = None
@@ -275,3 +285,28 @@ class ReferenceServer(Service):
         return await self.events.wait_until(
             logged, timeout, what=f"a reply for challenge {challenge_id}"
         )
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A TCP socket bound and listening (ephemeral port for 0)."""
+    # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only then (else 40 ms delayed-ACK stalls)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def _server(app: Any, tls: tuple[Path, Path] | None) -> uvicorn.Server:
+    """A uvicorn server of ``app`` for sockets bound elsewhere; HTTPS with a (cert, key) pair."""
+    settings = uvicorn.Config(
+        app,
+        ssl_certfile=None if tls is None else str(tls[0]),
+        ssl_keyfile=None if tls is None else str(tls[1]),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    settings.load()
+    return uvicorn.Server(settings)

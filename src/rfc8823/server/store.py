@@ -615,6 +615,16 @@ class Store:
             self._dirty = cursor.rowcount == 1
             return self._dirty
 
+    def revoked_certificates(self, now: float) -> list[CertificateRecord]:
+        """Revoked certificates not yet expired at ``now``, oldest revocation first (the CRL)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM certificates WHERE revoked_at IS NOT NULL AND not_after > ? "
+                "ORDER BY revoked_at",
+                (now,),
+            ).fetchall()
+        return [certificate_record(row) for row in rows]
+
     def has_valid_authorization(self, account_id: str, address: str, now: float) -> bool:
         """Whether the account holds a valid authorization for ``address`` (revocation right)."""
         self.expire(now)

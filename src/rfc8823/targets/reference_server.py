@@ -16,6 +16,7 @@ from typing import Any
 from rfc8823 import __version__
 from rfc8823.server.config import DEFAULT_CHALLENGE_FROM, ServerConfig
 from rfc8823.server.runner import ReferenceServer
+from rfc8823.smime_br import br_profile
 from rfc8823.targets.server import (
     EabCredentials,
     ServerCapabilities,
@@ -87,9 +88,11 @@ class ReferenceTarget:
 
     @property
     def capabilities(self) -> ServerCapabilities:
-        """The reference CA's features; S/MIME signing and EAB only when configured."""
+        """The reference CA's features; S/MIME signing and EAB only when configured; the S/MIME
+        BR profile it issues under (``br_profile``, strict by default)."""
         return replace(
             REFERENCE_CAPABILITIES,
+            smime_br_profile=br_profile(str(self.overrides.get("br_profile", "strict"))),
             smime_challenges=bool(self.overrides.get("smime_sign", False)),
             eab=bool(self.overrides.get("eab_keys")),
             challenge_mail_limit=self.overrides.get(

@@ -24,6 +24,7 @@ listens. A TOML description, with paths relative to the file::
     [capabilities]                       # ServerCapabilities fields
     eai = true
     smime_challenges = false
+    smime_br_profile = "mailbox-strict"  # lint certificates against this S/MIME BR profile
 
 Command-line values override the file (see :func:`settings_from_options`).
 """
@@ -74,8 +75,12 @@ def parse_assignment(text: str, what: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def parse_capability(text: str) -> tuple[str, bool | int]:
-    """``name`` (true), ``no-name`` / ``name=false`` (false), or ``name=<int>``."""
+_TEXT_CAPABILITIES = frozenset({"smime_br_profile"})
+
+
+def parse_capability(text: str) -> tuple[str, bool | int | str]:
+    """``name`` (true), ``no-name`` / ``name=false`` (false), ``name=<int>``, or a text value
+    for a capability that takes one (``smime-br-profile=mailbox-strict``)."""
     if "=" not in text:
         name = text.strip()
         if name.startswith("no-"):
@@ -83,6 +88,8 @@ def parse_capability(text: str) -> tuple[str, bool | int]:
         return name.replace("-", "_"), True
     name, value = parse_assignment(text, "a capability")
     name = name.replace("-", "_")
+    if name in _TEXT_CAPABILITIES:
+        return name, value
     lowered = value.lower()
     if lowered in ("true", "yes", "1", "on"):
         return name, True

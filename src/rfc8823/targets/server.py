@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from rfc8823.smime_br import BrProfile, br_profile
 from rfc8823.world.world import Route, World
 
 __all__ = [
@@ -57,6 +58,9 @@ class ServerCapabilities:
     without waiting out a day-long authorization lifetime."""
     serial_only: bool = False
     challenge_mail_limit: int | None = None
+    smime_br_profile: BrProfile | None = None
+    """The S/MIME BR mailbox-validated profile the CA issues under (``mailbox-strict``,
+    ``mailbox-multipurpose``, ``mailbox-legacy``): its certificates are linted against it too."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> ServerCapabilities:
@@ -70,6 +74,8 @@ class ServerCapabilities:
             if name == "challenge_mail_limit":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     raise ValueError(f"capability {name} must be an integer, not {value!r}")
+            elif name == "smime_br_profile":
+                value = None if value is None else br_profile(str(value))
             elif not isinstance(value, bool):
                 raise ValueError(f"capability {name} must be true or false, not {value!r}")
             values[name] = value
@@ -105,7 +111,8 @@ class ServerEndpoints:
 
     ``reply_smtp`` is where mail for the ``from`` domain must be delivered (the CA's MX);
     ``ca_bundle`` the PEM the HTTPS certificate chains to (None: the system's trust store);
-    ``smime_trust_anchors`` the roots its S/MIME-signed challenges chain to.
+    ``smime_trust_anchors`` the roots its S/MIME-signed challenges and its issued certificates
+    chain to.
     """
 
     directory_url: str
