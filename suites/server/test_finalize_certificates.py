@@ -88,7 +88,7 @@ USAGE_ROWS: dict[Usage | None, tuple[str, ...]] = {
 CERTIFICATE_ROWS = ("CERT-1", "A-CERT-1", "A-FIN-2", "REF-5280-1", "REF-5280-2", "CSR-KU-5")
 
 
-@pytest.mark.needs("order-ready")
+@pytest.mark.needs("certificate")
 @pytest.mark.parametrize(
     ("kind", "usage"),
     [
@@ -182,7 +182,7 @@ def name_case(shape: str, addresses: Sequence[str], stranger: str) -> NameCase:
     }[shape]
 
 
-@pytest.mark.needs("order-ready")
+@pytest.mark.needs("certificate")
 @pytest.mark.parametrize(
     "shape",
     [

@@ -286,7 +286,10 @@ class _Enrollment:
             self.say(f"account {verb}: {handle.url}")
             self.mark("account")
             self.enter("newOrder")
-            order = await acme.new_order([Identifier.email(config.email)])
+            identifier = Identifier.email(config.email)
+            if config.faults.on(client_faults.ORDERS_DNS_IDENTIFIER):
+                identifier = Identifier("dns", config.email)
+            order = await acme.new_order([identifier])
             self.say(f"order {order.url} for {config.email}")
             self.mark("order")
             answered = None

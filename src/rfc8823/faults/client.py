@@ -44,6 +44,7 @@ NO_BAD_NONCE_RETRY = "client-no-bad-nonce-retry"
 IGNORES_RETRY_AFTER = "client-ignores-retry-after"
 POSTS_TO_AUTHORIZATION = "client-posts-readiness-to-authorization"
 ORDERS_ASTERISK = "client-orders-asterisk-address"
+ORDERS_DNS_IDENTIFIER = "client-orders-dns-identifier"
 
 _SUITE = "suites/client/"
 _AUTH = _SUITE + "test_challenge_authentication.py"
@@ -284,5 +285,12 @@ declare(
         ("ID-EMAIL-3",),
         "puts an address whose local part holds '*' into newOrder",
         (f"{_ACME}::test_no_order_for_an_address_with_an_asterisk",),
+    ),
+    _fault(
+        ORDERS_DNS_IDENTIFIER,
+        ("FLOW-1", "ID-EMAIL-1"),
+        "orders a 'dns' identifier holding the address, as certbot-based clients do; the CA "
+        "refuses it, so nothing after the order can happen (a broken prerequisite)",
+        (f"{_ACME}::test_new_order_names_the_email_identifier",),
     ),
 )

@@ -23,6 +23,8 @@ _ORDERS = _S + "test_identifiers_orders.py::"
 _FORGERY = _S + "test_reply_forgery.py::"
 _VALIDATION = _S + "test_response_validation.py::"
 _FINALIZE = _S + "test_finalize_certificates.py::"
+_VARIATIONS = _S + "test_reply_variations.py::test_conforming_variations_validate"
+"""Refusing one freedom of §3.2 must show on that freedom's rows alone (the isolation)."""
 _ISSUED = _FINALIZE + "test_issued_certificate_matches_the_request"
 _PROFILE = _S + "test_certificate_profile.py::"
 _LINTED = _PROFILE + "test_issued_certificate_passes_the_lints"
@@ -201,12 +203,14 @@ REPLY_FAULTS = (
         ("RESP-BODY-3",),
         "a digest broken over several lines is not reassembled, so the reply is refused (§3.2 (7))",
         _VALIDATION + "test_digest_line_breaks",
+        _VARIATIONS,
     ),
     _server(
         "reject-encoded-word-subject",
         ("RESP-SUBJ-2", "CHAL-SUBJ-3", "REF-2047-1", "REF-2231-1"),
         "a reply Subject written as encoded-words is refused (§3.2 (1))",
         _VALIDATION + "test_encoded_word_subject",
+        _VARIATIONS,
     ),
     _server(
         "reject-folded-token",
@@ -214,13 +218,15 @@ REPLY_FAULTS = (
         "white space inside the reply's token-part1 is not dropped, so the reply is refused "
         "(§3.2 (1))",
         _VALIDATION + "test_whitespace_inside_the_token",
+        _VARIATIONS,
     ),
     _server(
         "reject-uncommon-reply-prefix",
-        ("RESP-SUBJ-3",),
+        ("RESP-SUBJ-3", "RESP-SUBJ-1"),
         "only a 'Re: ' prefix is stripped; replies with 'RE:', 'AW:' and the like are refused "
         "(§3.2 (1))",
         _VALIDATION + "test_reply_prefixes_are_ignored",
+        _VARIATIONS,
     ),
     _server(
         "require-in-reply-to",
@@ -390,6 +396,13 @@ ACME_FAULTS = (
 )
 
 FINALIZE_FAULTS = (
+    _server(
+        "refuse-every-csr",
+        ("CSR-ID-1",),
+        "a ready order's finalize is refused as badCSR whatever the CSR, so no certificate is "
+        "ever issued (a broken prerequisite of every certificate test; RFC 8555 §7.4)",
+        _FINALIZE + "test_csr_names_exactly_the_ordered_addresses",
+    ),
     _server(
         "finalize-before-ready",
         ("A-FIN-1",),

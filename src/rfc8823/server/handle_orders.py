@@ -88,6 +88,8 @@ async def finalize(ctx: HandlerContext, request: Request) -> Response:
             ProblemType.ORDER_NOT_READY,
             f"the order is {record.status.value}, not ready (A-FIN-1)",
         )
+    if faults.on("refuse-every-csr"):
+        raise refuse(ProblemType.BAD_CSR, "this CA refuses every CSR (fault refuse-every-csr)")
     csr = payload.get("csr")
     if isinstance(csr, str) and faults.on("padded-csr-accepted"):
         csr = csr.rstrip("=")

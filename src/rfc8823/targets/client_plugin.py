@@ -143,11 +143,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = ClientSuiteSettings(mailbox, timeout, quiet)
 
 
+def selects_suite(config: pytest.Config, suite: str) -> bool:
+    """Whether the run's paths include ``suite`` (e.g. ``suites/client``): a path at or below
+    it, or one above it (``suites``, the checkout); no path means the configured testpaths."""
+    wanted = (config.rootpath / suite).resolve()
+    paths = [
+        (config.invocation_params.dir / str(arg).split("::")[0]).resolve() for arg in config.args
+    ]
+    return not paths or any(
+        path == wanted or path.is_relative_to(wanted) or wanted.is_relative_to(path)
+        for path in paths
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The client under test, what it declares, and the mailbox it is offered."""
+    """The client under test, what it declares, and the mailbox it is offered (only for a run
+    that includes the client suite)."""
     target = config.stash.get(_TARGET, None)
     settings = config.stash.get(_SETTINGS, None)
-    if target is None or settings is None:
+    if target is None or settings is None or not selects_suite(config, "suites/client"):
         return []
     return [
         f"client target: {target.name} {target.version}".rstrip(),

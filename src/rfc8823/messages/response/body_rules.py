@@ -75,13 +75,6 @@ def judge_body(message: ParsedMessage, expect: ResponseExpectation, judge: Judge
         html = [part.path for part in message.parts if part.content_type == "text/html"]
         beside = f", text/html beside it in {html}" if html else ", no text/html part"
         judge.add(passed("RESP-HTML-1", f"the block in text/plain{beside}"))
-    judge.add(
-        info(
-            "RESP-BODY-3",
-            f"the digest written on {blocks[0].lines} line(s)",
-            "a CA joins the lines (line breaks may fall anywhere)",
-        )
-    )
     return _judge_blocks(blocks, expect, judge)
 
 
