@@ -26,6 +26,7 @@ from rfc8823.tokens import (
 )
 
 from .helpers import ChallengeFlow, ServerSuite
+from .prerequisites import BARRIER
 from .replies import (
     INCORRECT_RESPONSE,
     another_authorization,
@@ -430,6 +431,28 @@ async def test_parallel_authorizations_for_one_address(
             f"the first authorization {last} after a reply to its own email",
             "valid",
         )
+
+
+@covers("SRV-VAL-7")
+@pytest.mark.needs("validation")
+async def test_replies_in_flight_are_each_judged(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """Two enrollments' conforming replies, both delivered before either challenge is POSTed:
+    both validate. Validating one must not consume, hide or discard the other's reply — the
+    behaviour every barrier of this suite relies on (``ca.settle``), judged here on its own.
+    """
+    first, second = await ca.flow(), await ca.flow()
+    await first.answer()
+    await second.answer()
+    await post_once(first)
+    one = await decision_when_valid(first)
+    await post_once(second)
+    other = await decision_when_valid(second)
+    held = one.validated and other.validated
+    observed = f"the first authorization {one}, the second {other}"
+    conformance.step(BARRIER, held, rows=("SRV-VAL-7",), observed=observed)
+    ca.check("SRV-VAL-7", held, observed, "both valid: each reply judged for its own challenge")
 
 
 @covers("SRV-VAL-6")

@@ -1,8 +1,11 @@
 """Self-validation: the suites catch every declared fault, and report nothing else.
 
-Each case runs the tests a fault names against its reference target with the fault on (a
-pytest subprocess) and compares with one baseline run per role without faults, made once per
-worker. xdist spreads the faults over workers; ``rfc8823 selfcheck`` runs the same checks.
+Each case runs the tests a fault names (and the role's happy path) against its reference
+target with the fault on (a pytest subprocess) and compares with one baseline run per role
+without faults, made once per worker. A fixed sample of faults that break a prerequisite of
+many tests also runs over the whole role suite (``rfc8823 selfcheck --whole`` does it for
+every fault): one broken row, and only BLOCKED rows that point at it. xdist spreads the faults
+over workers; ``rfc8823 selfcheck`` runs the same checks.
 """
 
 from __future__ import annotations
@@ -25,22 +28,34 @@ from rfc8823.faults.selfcheck import (
 
 ROOT = project_root(Path(__file__).parent)
 FAULTS = sorted(registry().values(), key=lambda f: f.name)
+WHOLE_SUITE_SAMPLE = (
+    "refuse-every-csr",
+    "accept-unsigned-reply",
+    "reject-encoded-word-subject",
+    "client-orders-dns-identifier",
+    "client-replies-html-only",
+)
+"""Faults checked over the whole role suite in every CI run: the certificate, validation and
+reply-reading prerequisites of the server suite, and the order and answer prerequisites of the
+client suite. Fixed, so a CI failure reproduces."""
 
 
 class Baselines:
-    """One baseline run per role, made the first time a test of that role needs it."""
+    """One baseline run per role and scope, made the first time a test of it needs it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.runs: dict[Role, SuiteRun] = {}
+        self.runs: dict[tuple[Role, bool], SuiteRun] = {}
         self.lock = threading.Lock()
 
-    def of(self, role: Role) -> SuiteRun:
+    def of(self, role: Role, *, whole: bool = False) -> SuiteRun:
         with self.lock:
-            if role not in self.runs:
+            if (role, whole) not in self.runs:
                 mine = [f for f in FAULTS if f.role == role]
-                self.runs[role] = run_baseline(mine, root=self.root, role=role)
-            return self.runs[role]
+                self.runs[role, whole] = run_baseline(
+                    mine, root=self.root, role=role, whole=whole
+                )
+            return self.runs[role, whole]
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +75,20 @@ def test_fault_is_caught(fault: Fault, baselines: Baselines) -> None:
     shown = "\n".join(matrix_lines([outcome]))
     assert outcome.problem is None, f"{fault.name}: {outcome.problem}"
     assert outcome.caught, f"{fault.name} was not caught by {list(fault.suites)}:\n{shown}"
+    assert not outcome.noise, f"{fault.name} made noise on {list(outcome.noise)}:\n{shown}"
+
+
+@pytest.mark.parametrize("name", WHOLE_SUITE_SAMPLE)
+def test_fault_over_the_whole_suite(name: str, baselines: Baselines) -> None:
+    """Over the whole role suite: caught, and nothing newly broken or blocked elsewhere."""
+    assert ROOT is not None
+    fault = registry()[name]
+    baseline = baselines.of(fault.role, whole=True)
+    assert baseline.problem is None, f"the whole-suite baseline failed: {baseline.problem}"
+    outcome = check_fault(fault, baseline, root=ROOT, whole=True)
+    shown = "\n".join(matrix_lines([outcome]))
+    assert outcome.problem is None, f"{fault.name}: {outcome.problem}"
+    assert outcome.caught, f"{fault.name} was not caught by the whole suite:\n{shown}"
     assert not outcome.noise, f"{fault.name} made noise on {list(outcome.noise)}:\n{shown}"
 
 
