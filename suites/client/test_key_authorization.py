@@ -33,7 +33,7 @@ TOKEN_PART1_SHAPES = [
 
 
 @covers(*KA_IDS, "FLOW-5", "A-KA-1")
-@pytest.mark.needs("answer")
+@pytest.mark.needs("accepted")
 @pytest.mark.parametrize(("octets", "padded"), TOKEN_PART1_SHAPES)
 async def test_digest_matches_a_concatenation_reading(
     client: ClientSuite, octets: int, padded: bool
