@@ -245,24 +245,16 @@ class ImapMailSource(_Poller):
         self._client = await asyncio.to_thread(self._connect)
 
     def _connect(self) -> imaplib.IMAP4:
-        client = open_imap(
+        return open_imap(
             self.host,
             self.port,
             user=self._user,
             password=self._password,
             tls=self._tls,
             ssl_context=self._context,
+            folder=self.folder,
             timeout=self._timeout,
         )
-        try:
-            status, detail = client.select(self.folder)
-            if status != "OK":
-                raise imaplib.IMAP4.error(f"SELECT {self.folder}: {detail!r}")
-        except BaseException:
-            with contextlib.suppress(imaplib.IMAP4.error, OSError):
-                client.shutdown()
-            raise
-        return client
 
     async def aclose(self) -> None:
         """Log out."""

@@ -104,13 +104,9 @@ class ImapReplyReader:
                 password=config.reply_imap_password,
                 tls=config.reply_imap_tls,
                 ssl_context=self._context,
+                folder="INBOX",
                 timeout=config.send_timeout,
             )
-            status, detail = client.select("INBOX")
-            if status != "OK":
-                with contextlib.suppress(imaplib.IMAP4.error, OSError):
-                    client.logout()
-                raise imaplib.IMAP4.error(f"SELECT INBOX: {detail!r}")
             self._client = client
         return self._client
 

@@ -24,9 +24,11 @@ def open_imap(
     password: str,
     tls: ImapTls = "none",
     ssl_context: ssl.SSLContext | None = None,
+    folder: str | None = None,
     timeout: float = 10.0,
 ) -> imaplib.IMAP4:
-    """A logged-in IMAP session; ``imaplib.IMAP4.error`` or ``OSError`` when that fails.
+    """A logged-in IMAP session, ``folder`` selected if given (RFC 9051 §6.3.2);
+    ``imaplib.IMAP4.error`` or ``OSError`` when that fails.
 
     ``ssl_context`` defaults to the system's verifying context; implicit TLS is RFC 8314 §3.
     """
@@ -40,6 +42,10 @@ def open_imap(
         if tls == "starttls":
             client.starttls(ssl_context=context)
         client.login(user, password)
+        if folder is not None:
+            status, detail = client.select(folder)
+            if status != "OK":
+                raise imaplib.IMAP4.error(f"SELECT {folder}: {detail!r}")
     except BaseException:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.shutdown()
