@@ -15,7 +15,7 @@ from rfc8823.targets.dovecot import dovecot_binary
 from rfc8823.world.imap import open_imap
 from rfc8823.world.sendmail import SendError, send_message
 from rfc8823.world.trace import Trace, read_trace
-from rfc8823.world.world import World
+from rfc8823.world.world import Route, World
 
 needs_dovecot = pytest.mark.skipif(
     dovecot_binary() is None, reason="Dovecot is not installed (apt-get install dovecot-imapd)"
@@ -73,12 +73,13 @@ def test_mailbox_login_is_the_cas_alone(mailbox: CaMailbox) -> None:
 
 @needs_dovecot
 def test_imap_replies_start_a_mailbox_and_route_nothing_else(world: World) -> None:
-    """IMAP replies: a mailbox with the from address as login; no smarthost login."""
-    mail = CaMail(MailWiring(replies="imap"), "acme@ca.test")
-    route = mail.start(world)
+    """IMAP replies: a mailbox with the from address as login, the from domain routed to its
+    MX; no smarthost login. Stopping gives the domain back to the world."""
+    mail = CaMail(MailWiring(replies="imap"), "acme@ca.test").start(world)
     try:
         assert mail.mailbox is not None
-        assert route == mail.mailbox.address
+        assert mail.reply_route == mail.mailbox.address
+        assert world.routes["ca.test"] == Route(*mail.reply_route)
         assert mail.mailbox.account.user == "acme@ca.test"
         assert mail.smarthost is None
         assert [line.split(":")[0] for line in mail.header_lines()] == [
@@ -87,6 +88,7 @@ def test_imap_replies_start_a_mailbox_and_route_nothing_else(world: World) -> No
     finally:
         mail.stop()
     assert mail.mailbox is None
+    assert "ca.test" not in world.routes
 
 
 @pytest.mark.parametrize("tls", ["starttls", "implicit"])
@@ -96,8 +98,8 @@ async def test_smarthost_login_relays_to_the_worlds_mailboxes(world: World, tls:
     wiring = MailWiring(
         reply_smtp=("127.0.0.1", 1), sending="smarthost", smarthost_tls=tls, password="relay-pw"
     )
-    mail = CaMail(wiring, "acme@ca.test")
-    assert mail.start(world) == ("127.0.0.1", 1)
+    mail = CaMail(wiring, "acme@ca.test").start(world)
+    assert mail.reply_route == ("127.0.0.1", 1)
     assert mail.smarthost is not None
     (line,) = mail.header_lines()
     assert line.endswith(f"{mail.smarthost[1]} login acme@ca.test password relay-pw")
@@ -124,6 +126,7 @@ async def test_smarthost_login_relays_to_the_worlds_mailboxes(world: World, tls:
             ssl_context=world.client_ssl_context(),
             auth=("acme@ca.test", "guess"),
         )
+    mail.stop()
 
 
 def test_imap_replies_without_dovecot_say_what_to_install(

@@ -45,24 +45,22 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.targets import wsgi_https
 from rfc8823.targets.ca_mail import CaMail
 from rfc8823.targets.dovecot import dovecot_binary
+from rfc8823.targets.remote_server import wait_for_directory
 from rfc8823.targets.server import (
     ServerCapabilities,
     ServerEndpoints,
     TargetUnavailable,
     default_contact,
-    wire_from_domain,
 )
 from rfc8823.targets.target_file import TargetSettings
 from rfc8823.world.keys import cache_dir
@@ -300,9 +298,7 @@ class Acme2certifierTarget:
         self.options = Acme2certifierOptions.from_table(settings.kind_options)
         self.challenge_from = settings.challenge_from or DEFAULT_FROM
         self.folder = cache_dir() / "targets" / _SAFE.sub("-", self.options.package)
-        self._world: World | None = None
         self._mail: CaMail | None = None
-        self._route: tuple[str, int] | None = None
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: TextIO | None = None
@@ -330,12 +326,14 @@ class Acme2certifierTarget:
     def wire(self, world: World) -> None:
         """Start its mailbox and smarthost login and route its ``from`` domain (once per world);
         nothing without Dovecot (``start`` then reports the target unavailable)."""
-        if self._world is world or dovecot_binary() is None:
-            return
-        mail = CaMail(self.settings.mail, self.challenge_from, timeout=self.settings.timeouts.mail)
-        self._route = mail.start(world)
-        self._mail, self._world = mail, world
-        wire_from_domain(world, self.challenge_from, self._route, self.settings.dkim_records)
+        if dovecot_binary() is not None and (self._mail is None or self._mail.world is not world):
+            settings = self.settings
+            self._mail = CaMail(
+                settings.mail,
+                self.challenge_from,
+                settings.dkim_records,
+                timeout=settings.timeouts.mail,
+            ).start(world)
 
     def header_lines(self) -> list[str]:
         """Its mailbox and smarthost login, and where its log goes."""
@@ -359,9 +357,8 @@ class Acme2certifierTarget:
             raise
 
     def _run(self, world: World, python: Path) -> ServerEndpoints:
-        mail, route = self._mail, self._route
+        mail = self._mail
         assert mail is not None
-        assert route is not None
         mailbox, smarthost = mail.mailbox, mail.smarthost
         assert mailbox is not None
         assert smarthost is not None
@@ -407,7 +404,7 @@ class Acme2certifierTarget:
         return ServerEndpoints(
             directory_url=directory,
             challenge_from=self.challenge_from,
-            reply_smtp=route,
+            reply_smtp=mail.reply_route,
             ca_bundle=world.pki.ca_bundle_path(),
             smime_trust_anchors=(world.pki.trust_anchor_path,),
             contact=default_contact(world) if settings.contact is None else settings.contact,
@@ -415,28 +412,21 @@ class Acme2certifierTarget:
         )
 
     def _wait_for(self, directory: str, ca_bundle: Path) -> None:
-        """Poll the directory until it answers 200 (the only readiness signal a WSGI app gives)."""
-        deadline = time.monotonic() + self.options.start_timeout
-        last = "no attempt"
+        """Poll the directory (the only readiness signal a WSGI app gives) while it runs."""
+
+        def still_running() -> None:
+            if self._process is None or self._process.poll() is not None:
+                raise RuntimeError(f"acme2certifier exited at start: {self._log_tail()}")
+
         trust = ssl.create_default_context(cafile=str(ca_bundle))
-        with httpx.Client(verify=trust, timeout=5.0) as http:
-            while time.monotonic() < deadline:
-                process = self._process
-                if process is None or process.poll() is not None:
-                    raise RuntimeError(f"acme2certifier exited at start: {self._log_tail()}")
-                try:
-                    response = http.get(directory)
-                except httpx.HTTPError as error:
-                    last = f"{type(error).__name__}: {error}"
-                else:
-                    if response.status_code == 200:
-                        return
-                    last = f"HTTP {response.status_code}: {response.text[:200]}"
-                time.sleep(_POLL)
-        raise RuntimeError(
-            f"acme2certifier's directory {directory} did not answer within "
-            f"{self.options.start_timeout:g} s ({last}): {self._log_tail()}"
-        )
+        try:
+            wait_for_directory(
+                directory, trust, self.options.start_timeout, still_running=still_running
+            )
+        except ConnectionError as error:
+            raise RuntimeError(
+                f"acme2certifier did not come up: {error}: {self._log_tail()}"
+            ) from error
 
     def _log_tail(self) -> str:
         try:
@@ -461,10 +451,6 @@ class Acme2certifierTarget:
         mail, self._mail = self._mail, None
         if mail is not None:
             mail.stop()
-        world, self._world = self._world, None
-        domain = self.challenge_from.rpartition("@")[2].lower()
-        if world is not None and domain in world.domains:
-            world.unroute(domain)
         workdir, self._workdir = self._workdir, None
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)

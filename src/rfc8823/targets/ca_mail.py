@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Self, get_args
 
 from rfc8823.targets.client import ImapAccount
 from rfc8823.targets.dovecot import Dovecot, dovecot_binary
+from rfc8823.targets.server import DkimRecord, wire_from_domain
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.service import Service
 from rfc8823.world.smtp import SmtpServer
@@ -156,58 +158,66 @@ class CaMailbox(Service):
 
 @dataclass
 class CaMail:
-    """A CA's mail wiring, running: the mailbox if replies go by IMAP, the smarthost login.
+    """A CA's mail wiring, running in one world: the mailbox if replies go by IMAP, the
+    smarthost login, the ``from`` domain routed to where replies go and its DKIM records.
 
-    ``start`` makes what ``wiring`` asks for in ``world`` and routes the ``from`` domain;
-    the caller publishes the route (see :func:`rfc8823.targets.server.wire_from_domain`).
+    ``start`` makes what ``wiring`` asks for in ``world``; ``stop`` undoes it.
     """
 
     wiring: MailWiring
     challenge_from: str
+    dkim_records: Sequence[DkimRecord] = ()
     timeout: float = 10.0
     login: str = field(init=False, default="")
     password: str = field(init=False, default="")
     mailbox: CaMailbox | None = field(init=False, default=None)
-    _world: World | None = field(init=False, default=None, repr=False)
+    world: World | None = field(init=False, default=None, repr=False)
+    reply_route: tuple[str, int] = field(init=False, default=("", 0))
 
-    def start(self, world: World) -> tuple[str, int]:
-        """Start the mailbox and add the smarthost login as needed; returns the reply route.
+    def start(self, world: World) -> Self:
+        """Start the mailbox, add the smarthost login as needed, route the ``from`` domain.
 
         RuntimeError when replies go by IMAP and Dovecot is not installed.
         """
         wiring = self.wiring
         self.login = wiring.login or self.challenge_from
         self.password = wiring.password or secrets.token_urlsafe(12)
-        if wiring.sending == "smarthost":
-            world.allow_login(self.login, self.password)
-        self._world = world
-        if wiring.replies == "smtp":
-            assert wiring.reply_smtp is not None
-            return wiring.reply_smtp
-        if dovecot_binary() is None:
+        if wiring.replies == "imap" and dovecot_binary() is None:
             raise RuntimeError(
                 "replies by IMAP need Dovecot on this machine (apt-get install dovecot-imapd)"
             )
-        domain = self.challenge_from.rpartition("@")[2]
-        self.mailbox = CaMailbox(
-            domain,
-            login=self.login,
-            password=self.password,
-            imap_port=wiring.imap_port,
-            timeout=self.timeout,
-        ).start()
-        return self.mailbox.address
+        if wiring.sending == "smarthost":
+            world.allow_login(self.login, self.password)
+        if wiring.replies == "smtp":
+            assert wiring.reply_smtp is not None
+            self.reply_route = wiring.reply_smtp
+        else:
+            self.mailbox = CaMailbox(
+                self.challenge_from.rpartition("@")[2],
+                login=self.login,
+                password=self.password,
+                imap_port=wiring.imap_port,
+                timeout=self.timeout,
+            ).start()
+            self.reply_route = self.mailbox.address
+        self.world = world
+        wire_from_domain(world, self.challenge_from, self.reply_route, self.dkim_records)
+        return self
 
     def stop(self) -> None:
-        """Stop the mailbox; safe to call twice."""
+        """Stop the mailbox and give a routed world domain back; safe to call twice."""
         mailbox, self.mailbox = self.mailbox, None
         if mailbox is not None:
             mailbox.stop()
+        world, self.world = self.world, None
+        domain = self.challenge_from.rpartition("@")[2].lower()
+        if world is not None and domain in world.domains:
+            world.unroute(domain)
 
     @property
     def smarthost(self) -> tuple[str, int] | None:
         """The world's submission endpoint the CA sends through, when it uses a smarthost."""
-        world = self._world
+        world = self.world
         if world is None or self.wiring.sending != "smarthost":
             return None
         server = world.submission if self.wiring.smarthost_tls == "starttls" else world.submissions

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -19,12 +20,44 @@ from rfc8823.targets.server import (
     ServerCapabilities,
     ServerEndpoints,
     default_contact,
-    wire_from_domain,
 )
 from rfc8823.targets.target_file import TargetSettings
 from rfc8823.world.world import World
 
 _POLL_INTERVAL = 0.25
+
+
+def wait_for_directory(
+    url: str,
+    trust: ssl.SSLContext,
+    seconds: float,
+    *,
+    still_running: Callable[[], None] = lambda: None,
+) -> None:
+    """GET the ACME directory ``url`` until it answers 200, for at most ``seconds``.
+
+    Polling is the only signal an outside process gives that it is up; ``still_running``
+    raises when the process is known to be gone, so the wait ends early. ConnectionError
+    with the last answer seen when the time runs out.
+    """
+    deadline = time.monotonic() + seconds
+    last = "no attempt"
+    with httpx.Client(verify=trust, timeout=5.0) as http:
+        while True:
+            still_running()
+            try:
+                response = http.get(url)
+            except httpx.HTTPError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+            if time.monotonic() >= deadline:
+                raise ConnectionError(
+                    f"the ACME directory {url} did not answer within {seconds:g} s ({last})"
+                )
+            time.sleep(_POLL_INTERVAL)
 
 
 @dataclass
@@ -37,9 +70,7 @@ class RemoteTarget:
     """
 
     settings: TargetSettings
-    _world: World | None = field(default=None, init=False, repr=False)
     _mail: CaMail | None = field(default=None, init=False, repr=False)
-    _route: tuple[str, int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.settings.directory is None or self.settings.challenge_from is None:
@@ -78,39 +109,20 @@ class RemoteTarget:
         return ssl.create_default_context(cafile=str(bundle) if bundle is not None else None)
 
     def wait_for_directory(self) -> None:
-        """GET the directory until it answers 200, for at most ``wait_seconds``.
-
-        Polling is the only signal an outside process gives that it is up.
-        """
-        deadline = time.monotonic() + self.settings.wait_seconds
-        last = "no attempt"
-        with httpx.Client(verify=self.ssl_context(), timeout=5.0) as http:
-            while True:
-                try:
-                    response = http.get(self.directory)
-                except httpx.HTTPError as error:
-                    last = f"{type(error).__name__}: {error}"
-                else:
-                    if response.status_code == 200:
-                        return
-                    last = f"HTTP {response.status_code}"
-                if time.monotonic() >= deadline:
-                    raise ConnectionError(
-                        f"the ACME directory {self.directory} did not answer "
-                        f"within {self.settings.wait_seconds} s ({last})"
-                    )
-                time.sleep(_POLL_INTERVAL)
+        """GET the directory until it answers 200, for at most ``wait_seconds``."""
+        wait_for_directory(self.directory, self.ssl_context(), self.settings.wait_seconds)
 
     def wire(self, world: World) -> None:
-        """Start the CA's mail wiring (mailbox, smarthost login), route its ``from`` domain
-        and publish its DKIM keys; once per world."""
-        if self._world is world:
-            return
-        settings = self.settings
-        mail = CaMail(settings.mail, self.challenge_from, timeout=settings.timeouts.mail)
-        self._route = mail.start(world)
-        self._mail, self._world = mail, world
-        wire_from_domain(world, self.challenge_from, self._route, settings.dkim_records)
+        """Start the CA's mail wiring (mailbox, smarthost login, routes, DKIM records) in
+        ``world``; once per world."""
+        if self._mail is None or self._mail.world is not world:
+            settings = self.settings
+            self._mail = CaMail(
+                settings.mail,
+                self.challenge_from,
+                settings.dkim_records,
+                timeout=settings.timeouts.mail,
+            ).start(world)
 
     def header_lines(self) -> list[str]:
         """The CA's mailbox and smarthost login, once wired."""
@@ -126,11 +138,11 @@ class RemoteTarget:
             self.stop()
             raise
         settings = self.settings
-        assert self._route is not None
+        assert self._mail is not None
         return ServerEndpoints(
             directory_url=self.directory,
             challenge_from=self.challenge_from,
-            reply_smtp=self._route,
+            reply_smtp=self._mail.reply_route,
             ca_bundle=settings.ca_bundle,
             smime_trust_anchors=settings.smime_trust_anchors or (world.pki.trust_anchor_path,),
             eab=settings.eab,
@@ -139,14 +151,10 @@ class RemoteTarget:
         )
 
     def stop(self) -> None:
-        """Stop the mailbox, give a routed world domain back (the CA keeps running)."""
-        world, self._world = self._world, None
+        """Undo the mail wiring (the CA keeps running)."""
         mail, self._mail = self._mail, None
         if mail is not None:
             mail.stop()
-        domain = self.challenge_from.rpartition("@")[2].lower()
-        if world is not None and domain in world.domains:
-            world.unroute(domain)
 
     def advance_clock(self, seconds: float) -> None:
         """A running CA's clock is its own: it does not declare ``time_travel``."""
