@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rfc8823.cli import main
 from rfc8823.endpoints import parse_host_port
 from rfc8823.targets import DkimRecord, EabCredentials, ServerCapabilities, capability_table
 from rfc8823.targets.ca_mail import MailWiring
@@ -18,6 +19,8 @@ from rfc8823.targets.target_file import (
     settings_from_options,
 )
 from rfc8823.world.world import WorldPorts
+
+from .test_remote_run import ROOT
 
 FULL = """
 [target]
@@ -293,3 +296,18 @@ def test_settings_validation(changes: dict[str, object], message: str) -> None:
     }
     with pytest.raises(ValueError, match=message):
         TargetSettings(**values)  # type: ignore[arg-type]
+
+
+def test_target_check_prints_what_it_understood(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rfc8823 target check``: 0 and every setting for a valid file; 2 and the reason else."""
+    assert main(["target", "check", str(write(tmp_path, FULL))]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'ca.toml'}: valid\n")
+    assert "  replies: SMTP to 127.0.0.1:2525" in out
+    assert main(["target", "check", str(write(tmp_path, "[mail]\nreplies = 'pigeon'\n"))]) == 2
+    assert "the remote target needs --acme-directory" in capsys.readouterr().err
+    a2c = ROOT / "fixtures" / "targets" / "acme2certifier.toml"
+    assert main(["target", "check", str(a2c)]) == 0
+    assert "acme2certifier package: acme2certifier==0.46.3" in capsys.readouterr().out

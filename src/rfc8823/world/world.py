@@ -8,7 +8,8 @@ Mail flows the way it does between real providers:
 
 - ``mx`` accepts mail for the world's domains (what a CA sends challenges to) into ``store``;
 - ``submission`` (STARTTLS + AUTH) and ``submissions`` (implicit TLS + AUTH, RFC 8314) accept
-  mail from a user's client, record it in ``outbox``, DKIM-sign it when the sender's domain is
+  mail from a user's client (or from a CA that uses them as its smarthost), record it in
+  ``outbox``, DKIM-sign it when the sender's domain is
   set to be signed by its provider, and relay it: into ``store`` for the world's domains, or
   over SMTP to a route (e.g. a CA's own listener) from the sender domain's SPF-authorised
   source address.
