@@ -125,9 +125,11 @@ def test_a_package_that_cannot_be_installed_is_unavailable(tmp_path: Path) -> No
 
 
 def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -> None:
-    """The reason is in the report; nothing is ERROR, nothing is skipped silently."""
-    cache = tmp_path / "cache"
+    """The reason is in the report; nothing is ERROR, nothing is skipped silently, and the
+    mailbox wired before the run is gone after it (its folder was under TMPDIR)."""
+    cache, scratch = tmp_path / "cache", tmp_path / "scratch"
     cache.mkdir()
+    scratch.mkdir()
     for shared in ("keys", "pki"):
         (cache / shared).symlink_to(cache_dir() / shared)
     target = tmp_path / "a2c.toml"
@@ -148,7 +150,7 @@ def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -
             f"--report-dir={tmp_path}",
         ],
         cwd=ROOT,
-        env={**os.environ, "RFC8823_CACHE": str(cache)},
+        env={**os.environ, "RFC8823_CACHE": str(cache), "TMPDIR": str(scratch)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -158,3 +160,5 @@ def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -
     assert "0 ERROR, 0 FAIL" in output, output
     assert "cannot install" in (tmp_path / "acme2certifier.md").read_text(), output
     assert "2 skipped" in output, output
+    assert "CA reply mailbox" in output, output
+    assert not [p for p in scratch.iterdir() if p.name.startswith("rfc8823-")], output

@@ -348,9 +348,11 @@ class Acme2certifierTarget:
                 "acme2certifier reads replies over IMAP and needs Dovecot "
                 "(apt-get install dovecot-imapd)"
             )
-        python = install(self.options.package, self.folder, timeout=self.options.install_timeout)
-        self.wire(world)
         try:
+            python = install(
+                self.options.package, self.folder, timeout=self.options.install_timeout
+            )
+            self.wire(world)
             return self._run(world, python)
         except BaseException:
             self.stop()

@@ -247,10 +247,16 @@ def _world_ports(text: str | None) -> WorldPorts | None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop a world started early."""
-    world = session.config.stash.get(_EARLY_WORLD, None)
-    if world is not None:
-        world.stop()
+    """Undo what was wired early (a run whose tests never started the target wired it too),
+    then stop the world."""
+    config = session.config
+    world = config.stash.get(_EARLY_WORLD, None)
+    if world is None:
+        return
+    target = config.stash.get(_TARGET, None)
+    if target is not None:
+        target.stop()
+    world.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
