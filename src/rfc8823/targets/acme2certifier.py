@@ -53,7 +53,6 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.targets import wsgi_https
-from rfc8823.targets.ca_mail import CaMail
 from rfc8823.targets.dovecot import dovecot_binary
 from rfc8823.targets.remote_server import wait_for_directory
 from rfc8823.targets.server import (
@@ -62,7 +61,7 @@ from rfc8823.targets.server import (
     TargetUnavailable,
     default_contact,
 )
-from rfc8823.targets.target_file import TargetSettings
+from rfc8823.targets.target_file import TargetSettings, ca_mail
 from rfc8823.world.keys import cache_dir
 from rfc8823.world.pki import TestPki
 from rfc8823.world.ports import unused_port
@@ -298,7 +297,7 @@ class Acme2certifierTarget:
         self.options = Acme2certifierOptions.from_table(settings.kind_options)
         self.challenge_from = settings.challenge_from or DEFAULT_FROM
         self.folder = cache_dir() / "targets" / _SAFE.sub("-", self.options.package)
-        self._mail: CaMail | None = None
+        self._mail = ca_mail(settings, self.challenge_from)
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: TextIO | None = None
@@ -326,19 +325,12 @@ class Acme2certifierTarget:
     def wire(self, world: World) -> None:
         """Start its mailbox and smarthost login and route its ``from`` domain (once per world);
         nothing without Dovecot (``start`` then reports the target unavailable)."""
-        if dovecot_binary() is not None and (self._mail is None or self._mail.world is not world):
-            settings = self.settings
-            self._mail = CaMail(
-                settings.mail,
-                self.challenge_from,
-                settings.dkim_records,
-                timeout=settings.timeouts.mail,
-            ).start(world)
+        if dovecot_binary() is not None:
+            self._mail.start(world)
 
     def header_lines(self) -> list[str]:
         """Its mailbox and smarthost login, and where its log goes."""
-        lines = self._mail.header_lines() if self._mail is not None else []
-        return [*lines, f"acme2certifier log: {self.log_path}"]
+        return [*self._mail.header_lines(), f"acme2certifier log: {self.log_path}"]
 
     def start(self, world: World) -> ServerEndpoints:
         """Install it if needed, configure it for ``world`` and run it; TargetUnavailable when
@@ -360,7 +352,6 @@ class Acme2certifierTarget:
 
     def _run(self, world: World, python: Path) -> ServerEndpoints:
         mail = self._mail
-        assert mail is not None
         mailbox, smarthost = mail.mailbox, mail.smarthost
         assert mailbox is not None
         assert smarthost is not None
@@ -450,9 +441,7 @@ class Acme2certifierTarget:
         log, self._log = self._log, None
         if log is not None:
             log.close()
-        mail, self._mail = self._mail, None
-        if mail is not None:
-            mail.stop()
+        self._mail.stop()
         workdir, self._workdir = self._workdir, None
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -161,7 +161,8 @@ class CaMail:
     """A CA's mail wiring, running in one world: the mailbox if replies go by IMAP, the
     smarthost login, the ``from`` domain routed to where replies go and its DKIM records.
 
-    ``start`` makes what ``wiring`` asks for in ``world``; ``stop`` undoes it.
+    ``start`` makes what ``wiring`` asks for in ``world``; ``stop`` undoes it (and the object
+    can be started again).
     """
 
     wiring: MailWiring
@@ -175,10 +176,16 @@ class CaMail:
     reply_route: tuple[str, int] = field(init=False, default=("", 0))
 
     def start(self, world: World) -> Self:
-        """Start the mailbox, add the smarthost login as needed, route the ``from`` domain.
+        """Start the mailbox, add the smarthost login as needed, route the ``from`` domain;
+        nothing when already wired to ``world``.
 
-        RuntimeError when replies go by IMAP and Dovecot is not installed.
+        RuntimeError when replies go by IMAP and Dovecot is not installed, or when wired to
+        another world.
         """
+        if self.world is world:
+            return self
+        if self.world is not None:
+            raise RuntimeError("this CA's mail is wired to another world; stop it first")
         wiring = self.wiring
         self.login = wiring.login or self.challenge_from
         self.password = wiring.password or secrets.token_urlsafe(12)

@@ -21,7 +21,7 @@ from rfc8823.targets.server import (
     ServerEndpoints,
     default_contact,
 )
-from rfc8823.targets.target_file import TargetSettings
+from rfc8823.targets.target_file import TargetSettings, ca_mail
 from rfc8823.world.world import World
 
 _POLL_INTERVAL = 0.25
@@ -70,11 +70,12 @@ class RemoteTarget:
     """
 
     settings: TargetSettings
-    _mail: CaMail | None = field(default=None, init=False, repr=False)
+    _mail: CaMail = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.settings.directory is None or self.settings.challenge_from is None:
             raise ValueError("a running CA needs its directory URL and its challenge from")
+        self._mail = ca_mail(self.settings, self.settings.challenge_from)
 
     @property
     def directory(self) -> str:
@@ -115,18 +116,11 @@ class RemoteTarget:
     def wire(self, world: World) -> None:
         """Start the CA's mail wiring (mailbox, smarthost login, routes, DKIM records) in
         ``world``; once per world."""
-        if self._mail is None or self._mail.world is not world:
-            settings = self.settings
-            self._mail = CaMail(
-                settings.mail,
-                self.challenge_from,
-                settings.dkim_records,
-                timeout=settings.timeouts.mail,
-            ).start(world)
+        self._mail.start(world)
 
     def header_lines(self) -> list[str]:
         """The CA's mailbox and smarthost login, once wired."""
-        return self._mail.header_lines() if self._mail is not None else []
+        return self._mail.header_lines()
 
     def start(self, world: World) -> ServerEndpoints:
         """Wire the world for the CA (if not yet), then wait for its directory; a CA that does
@@ -138,7 +132,6 @@ class RemoteTarget:
             self.stop()
             raise
         settings = self.settings
-        assert self._mail is not None
         return ServerEndpoints(
             directory_url=self.directory,
             challenge_from=self.challenge_from,
@@ -152,9 +145,7 @@ class RemoteTarget:
 
     def stop(self) -> None:
         """Undo the mail wiring (the CA keeps running)."""
-        mail, self._mail = self._mail, None
-        if mail is not None:
-            mail.stop()
+        self._mail.stop()
 
     def advance_clock(self, seconds: float) -> None:
         """A running CA's clock is its own: it does not declare ``time_travel``."""

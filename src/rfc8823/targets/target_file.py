@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from rfc8823.endpoints import parse_host_port
-from rfc8823.targets.ca_mail import MailWiring
+from rfc8823.targets.ca_mail import CaMail, MailWiring
 from rfc8823.targets.server import (
     DkimRecord,
     EabCredentials,
@@ -75,6 +75,7 @@ __all__ = [
     "TargetKind",
     "TargetSettings",
     "WaitBounds",
+    "ca_mail",
     "describe",
     "load_target_file",
     "parse_assignment",
@@ -436,6 +437,13 @@ def describe(settings: TargetSettings) -> list[str]:
     for key, value in sorted(settings.kind_options.items()):
         lines.append(f"{settings.kind} {key}: {value}")
     return lines
+
+
+def ca_mail(settings: TargetSettings, challenge_from: str) -> CaMail:
+    """The CA's mail wiring as ``settings`` describe it, ready to start in a world."""
+    return CaMail(
+        settings.mail, challenge_from, settings.dkim_records, timeout=settings.timeouts.mail
+    )
 
 
 def _toml(value: object) -> str:
