@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README.md):
 #   make conformance   run the conformance suites against the embedded reference targets
 #   make test          run the project's own tests, lint and type checks
+#   make interop       run the server suite against acme2certifier (docs/testing-a-ca.md)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: venv test unit suites-variants lint types conformance report-screenshots selfcheck bench clean
+.PHONY: venv test unit suites-variants lint types conformance interop report-screenshots selfcheck bench clean
 
 venv: $(STAMP)
 
@@ -39,6 +40,12 @@ types: $(STAMP)
 
 conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)
+
+# The server suite, serially, against acme2certifier, the real RFC 8823 CA from PyPI
+# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*
+interop: $(STAMP)
+	$(BIN)/python -m pytest suites/server --target-config fixtures/targets/acme2certifier.toml \
+		--report-dir reports $(PYTEST_ARGS)
 
 report-screenshots: $(STAMP)
 	for page in reports/*.html; do \

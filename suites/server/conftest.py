@@ -4,8 +4,9 @@ Default target: the reference CA, in-process. ``--acme-directory`` (with ``--acm
 ``--acme-reply-smtp``) or ``--target-config FILE.toml`` selects a running CA instead; the suite
 then starts its world before the run and prints the DNS and MX endpoints the CA must use.
 
-Fixtures: ``server_target`` and ``server_endpoints`` (session), ``server_capabilities``,
-``timeouts``, and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own HTTP client).
+Fixtures: ``started_target`` and ``server_target`` (session), ``server_endpoints`` (per test:
+UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``, and ``ca``
+(per test: a :class:`helpers.ServerSuite` with its own HTTP client).
 Mark a test ``@pytest.mark.capability("eai")`` to report it UNSUPPORTED when the target does
 not declare that capability.
 """
@@ -22,8 +23,18 @@ from rfc8823.acme.driver import AcmeDriver
 from rfc8823.report.outcomes import HarnessError
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
-from rfc8823.targets import ServerCapabilities, ServerEndpoints, ServerUnderTest
-from rfc8823.targets.server_plugin import CAPABILITY_MARK, configured_target, early_world
+from rfc8823.targets import (
+    ServerCapabilities,
+    ServerEndpoints,
+    ServerUnderTest,
+    TargetUnavailable,
+)
+from rfc8823.targets.server_plugin import (
+    CAPABILITY_MARK,
+    configured_target,
+    configured_waits,
+    early_world,
+)
 from rfc8823.world.world import World
 
 from .helpers import ServerSuite, Timeouts
@@ -54,19 +65,38 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 
 
 @pytest.fixture(scope="session")
-def server_endpoints(request: pytest.FixtureRequest, world: World) -> Iterator[ServerEndpoints]:
-    """The CA under test, started and wired to the world for this session (per xdist worker)."""
+def started_target(
+    request: pytest.FixtureRequest, world: World
+) -> Iterator[ServerEndpoints | TargetUnavailable]:
+    """The CA under test started and wired to the world (per xdist worker), or why it cannot
+    run here."""
     target = configured_target(request.config)
-    endpoints = target.start(world)
+    try:
+        endpoints = target.start(world)
+    except TargetUnavailable as unavailable:
+        yield unavailable
+        return
     try:
         yield endpoints
     finally:
         target.stop()
 
 
+@pytest.fixture
+def server_endpoints(
+    request: pytest.FixtureRequest,
+    started_target: ServerEndpoints | TargetUnavailable,
+    conformance: Conformance,
+) -> ServerEndpoints:
+    """Where the started CA is reached; the test is UNSUPPORTED when the CA cannot run here."""
+    if isinstance(started_target, TargetUnavailable):
+        conformance.unsupported(configured_target(request.config).name, str(started_target))
+    return started_target
+
+
 @pytest.fixture(scope="session")
 def server_target(
-    request: pytest.FixtureRequest, server_endpoints: ServerEndpoints
+    request: pytest.FixtureRequest, started_target: ServerEndpoints | TargetUnavailable
 ) -> ServerUnderTest:
     """The CA under test (started)."""
     return configured_target(request.config)
@@ -80,36 +110,37 @@ def server_capabilities(server_target: ServerUnderTest) -> ServerCapabilities:
 
 @pytest.fixture(scope="session")
 def timeouts(request: pytest.FixtureRequest) -> Timeouts:
-    """Bounds on waits (``--acme-timeout``)."""
-    value = float(request.config.getoption("acme_timeout"))
-    return Timeouts(mail=value, state=value, http=value)
+    """Bounds on waits (``--acme-timeout``, else the target file's ``[timeouts]``)."""
+    waits = configured_waits(request.config)
+    return Timeouts(mail=waits.mail, state=waits.state, http=waits.http)
 
 
 @pytest.fixture(scope="session")
-def https_context(server_endpoints: ServerEndpoints) -> ssl.SSLContext:
+def https_context(started_target: ServerEndpoints | TargetUnavailable) -> ssl.SSLContext:
     """TLS trust for the CA's HTTPS: its CA bundle, else the system store."""
-    bundle = server_endpoints.ca_bundle
+    bundle = started_target.ca_bundle if isinstance(started_target, ServerEndpoints) else None
     return ssl.create_default_context(cafile=str(bundle) if bundle is not None else None)
 
 
 @pytest.fixture(autouse=True)
-def _server_case(
-    request: pytest.FixtureRequest, conformance: Conformance, server_target: ServerUnderTest
-) -> Iterator[None]:
-    """Name the target in the report; UNSUPPORTED when a needed capability is not declared;
-    ERROR when the CA crashed inside while the test ran (a crash is no verdict)."""
-    conformance.target = Target(server_target.name, server_target.version)
+def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> Iterator[None]:
+    """Name the target in the report, then start it (a target that cannot run here makes the
+    test UNSUPPORTED); UNSUPPORTED too when a needed capability is not declared; ERROR when
+    the CA crashed inside while the test ran (a crash is no verdict)."""
+    target = configured_target(request.config)
+    conformance.target = Target(target.name, target.version)
+    request.getfixturevalue("server_endpoints")
     for mark in request.node.iter_markers(CAPABILITY_MARK):
         for name in mark.args:
-            if not server_target.capabilities.declared(name):
+            if not target.capabilities.declared(name):
                 conformance.unsupported(
-                    name, f"{server_target.name} does not declare the {name} capability"
+                    name, f"{target.name} does not declare the {name} capability"
                 )
-    before = len(server_target.internal_errors())
+    before = len(target.internal_errors())
     yield
-    crashes = server_target.internal_errors()[before:]
+    crashes = target.internal_errors()[before:]
     if crashes:
-        raise HarnessError(f"{server_target.name} failed internally: {'; '.join(crashes)}")
+        raise HarnessError(f"{target.name} failed internally: {'; '.join(crashes)}")
 
 
 @pytest.fixture
@@ -128,7 +159,13 @@ async def ca(
             world,
             server_endpoints,
             server_capabilities,
-            AcmeDriver(http, server_endpoints.directory_url, eab=server_endpoints.eab),
+            AcmeDriver(
+                http,
+                server_endpoints.directory_url,
+                eab=server_endpoints.eab,
+                contact=server_endpoints.contact,
+                agree_terms=server_endpoints.agree_terms,
+            ),
             timeouts,
             conformance,
         )

@@ -29,6 +29,7 @@ from rfc8823.acme.objects import AuthorizationStatus, ChallengeStatus
 from rfc8823.acme.problems import Problem
 from rfc8823.auth.resolver import DnsEndpoint
 from rfc8823.certificates import parse_pem_chain
+from rfc8823.cli import build_parser
 from rfc8823.csr import build_csr, key_usage_bits
 from rfc8823.faults import NO_FAULTS, FaultSet, registry
 from rfc8823.findings import Finding, Verdict, broken, info
@@ -101,10 +102,8 @@ def test_faults_are_off_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _serve_args() -> Namespace:
-    """``rfc8823 serve`` without any flag."""
-    names = ("config", "db", "resolver", "smarthost", "mx_port", "challenge_from", "http")
-    extra = ("dkim_domain", "dkim_selector", "dkim_key", "smime_sign", "eab_required", "reply")
-    return Namespace(**dict.fromkeys((*names, *extra, "smime_header_protection")))
+    """``rfc8823 serve`` without any flag, as its own parser reads it."""
+    return build_parser().parse_args(["serve"])
 
 
 def engine_with(*faults: str) -> ChallengeEngine:

@@ -17,6 +17,15 @@ CASES: list[tuple[list[str], str]] = [
     (["--server-config=nonsense=1"], "ServerConfig field"),
     (["--server-target=reference", "--acme-capability=eai"], "takes no --acme-capability"),
     ([*REMOTE, "-n", "2"], "serial_only"),
+    ([*REMOTE, "--world-ports=1,2"], "--world-ports wants"),
+    (
+        ["--server-target=acme2certifier", "--acme-directory=https://127.0.0.1:1/directory"],
+        "made by its target",
+    ),
+    (
+        ["--server-target=remote", "--target-config=fixtures/targets/acme2certifier.toml"],
+        "not remote",
+    ),
 ]
 
 

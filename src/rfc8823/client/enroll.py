@@ -45,7 +45,6 @@ from rfc8823.client.keys import AccountKeyType, CertKeyType, account_key_at, new
 from rfc8823.client.ledger import AnsweredLedger
 from rfc8823.client.mailbox import (
     ImapMailSource,
-    ImapTls,
     MaildirMailSource,
     MailSource,
     SmtpMailSource,
@@ -64,6 +63,7 @@ from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.faults import client as client_faults
 from rfc8823.messages.headers import domain_of
 from rfc8823.tokens import b64url_encode, jwk_thumbprint, required_jwk_members
+from rfc8823.world.imap import ImapTls
 
 log = logging.getLogger(__name__)
 

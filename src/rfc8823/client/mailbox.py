@@ -25,12 +25,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol, Self
+from typing import Protocol, Self
 
+from rfc8823.world.imap import ImapTls, open_imap
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.smtp import SmtpServer
-
-ImapTls = Literal["none", "starttls", "implicit"]
 
 MIN_POLL_INTERVAL = 0.02
 
@@ -246,26 +245,16 @@ class ImapMailSource(_Poller):
         self._client = await asyncio.to_thread(self._connect)
 
     def _connect(self) -> imaplib.IMAP4:
-        context = self._context or ssl.create_default_context()
-        client: imaplib.IMAP4
-        if self._tls == "implicit":
-            client = imaplib.IMAP4_SSL(
-                self.host, self.port, ssl_context=context, timeout=self._timeout
-            )
-        else:
-            client = imaplib.IMAP4(self.host, self.port, timeout=self._timeout)
-            if self._tls == "starttls":
-                client.starttls(ssl_context=context)
-        try:
-            client.login(self._user, self._password)
-            status, detail = client.select(self.folder)
-            if status != "OK":
-                raise imaplib.IMAP4.error(f"SELECT {self.folder}: {detail!r}")
-        except BaseException:
-            with contextlib.suppress(imaplib.IMAP4.error, OSError):
-                client.shutdown()
-            raise
-        return client
+        return open_imap(
+            self.host,
+            self.port,
+            user=self._user,
+            password=self._password,
+            tls=self._tls,
+            ssl_context=self._context,
+            folder=self.folder,
+            timeout=self._timeout,
+        )
 
     async def aclose(self) -> None:
         """Log out."""

@@ -54,9 +54,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="start a test world (DNS, MX, submission) and use its DNS and MX",
     )
     parser.add_argument("--zone-file", type=Path, help="extra records for the embedded DNS")
-    parser.add_argument("--smarthost", type=_host_port, metavar="HOST:PORT")
+    parser.add_argument(
+        "--smarthost",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="send every challenge email through this SMTP server instead of the MX",
+    )
+    parser.add_argument(
+        "--smarthost-tls",
+        choices=("none", "starttls", "implicit"),
+        help="how to talk to the smarthost (default none; AUTH needs starttls or implicit)",
+    )
+    parser.add_argument("--smarthost-user", metavar="LOGIN", help="smarthost AUTH login")
+    parser.add_argument("--smarthost-password", metavar="PASSWORD", help="smarthost AUTH password")
     parser.add_argument("--mx-port", type=int, help="port of the recipients' MX hosts")
     parser.add_argument("--reply", type=_host_port, metavar="HOST:PORT", help="reply listener")
+    parser.add_argument(
+        "--reply-imap",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="read replies from this IMAP server's INBOX instead of listening for them",
+    )
+    parser.add_argument("--reply-imap-user", metavar="LOGIN", help="IMAP login for replies")
+    parser.add_argument("--reply-imap-password", metavar="PASSWORD", help="its password")
+    parser.add_argument(
+        "--reply-imap-tls",
+        choices=("none", "starttls", "implicit"),
+        help="TLS to the IMAP server (default none)",
+    )
     parser.add_argument("--from", dest="challenge_from", help="the challenge 'from' address")
     parser.add_argument("--dkim-domain", help="DKIM d= (default: the from domain)")
     parser.add_argument("--dkim-selector", help="DKIM selector (default: rsa)")
@@ -81,6 +106,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         "db_path": args.db,
         "resolver": DnsEndpoint(*args.resolver) if args.resolver else None,
         "smarthost": args.smarthost,
+        "smarthost_tls": args.smarthost_tls,
+        "smarthost_user": args.smarthost_user,
+        "smarthost_password": args.smarthost_password,
+        "reply_imap": args.reply_imap,
+        "reply_imap_user": args.reply_imap_user,
+        "reply_imap_password": args.reply_imap_password,
+        "reply_imap_tls": args.reply_imap_tls,
         "mx_port": args.mx_port,
         "challenge_from": args.challenge_from,
         "dkim_domain": args.dkim_domain,
@@ -137,13 +169,18 @@ def serve(args: argparse.Namespace) -> int:
             print("rfc8823 serve: give --resolver HOST:PORT or --embedded-dns", file=sys.stderr)
             return 2
         server = stack.enter_context(ReferenceServer(config))
-        if args.embedded_dns and config.challenge_domain in world.domains:
-            world.route(config.challenge_domain, *server.reply_endpoint)
-        host, port = server.reply_endpoint
+        if config.reply_imap is None:
+            host, port = server.reply_endpoint
+            if args.embedded_dns and config.challenge_domain in world.domains:
+                world.route(config.challenge_domain, host, port)
+            replies = ("reply-smtp", f"{host}:{port}")
+        else:
+            host, port = config.reply_imap
+            replies = ("reply-imap", f"{config.reply_imap_user}@{host}:{port}")
         lines = [
             ("directory", server.directory_url),
             ("ca-bundle", str(server.ca_bundle)),
-            ("reply-smtp", f"{host}:{port}"),
+            replies,
             ("challenge-from", config.challenge_from),
             *lines,
         ]

@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -145,8 +146,10 @@ class ChallengeEngine:
         self.resolver = Resolver(config.resolver)
         self.dkim_key = load_dkim_key(config)
         self.smime_identity: SmimeIdentity | None = None
+        pki = pki or TestPki.load()
         if config.smime_sign:
-            self.smime_identity = (pki or TestPki.load()).smime_signer(config.challenge_from)
+            self.smime_identity = pki.smime_signer(config.challenge_from)
+        self._tls_trust = pki.client_ssl_context()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
         self.internal_errors: list[str] = []
@@ -302,6 +305,7 @@ class ChallengeEngine:
                 helo=self.config.signing_domain,
                 smtputf8=not (rcpt.isascii() and data.isascii()),
                 timeout=self.config.send_timeout,
+                **self._smarthost_session(),
             )
         except (DeliveryError, SendError, OSError, ValueError) as error:
             log.warning("challenge email for %s not sent: %s", challenge.id, error)
@@ -315,6 +319,16 @@ class ChallengeEngine:
             self.store.mark_sent(challenge.id, self.clock())
         finally:
             self._in_flight.discard(challenge.id)
+
+    def _smarthost_session(self) -> dict[str, Any]:
+        """TLS and AUTH for the smarthost (RFC 3207, RFC 8314, RFC 4954); nothing for an MX."""
+        config = self.config
+        if config.smarthost is None or config.smarthost_tls == "none":
+            return {}
+        auth = None
+        if config.smarthost_user is not None and config.smarthost_password is not None:
+            auth = (config.smarthost_user, config.smarthost_password)
+        return {"tls": config.smarthost_tls, "ssl_context": self._tls_trust, "auth": auth}
 
     def _next_hop(self, domain: str) -> tuple[str, int]:
         """The smarthost, else the recipient domain's best MX on ``mx_port`` (RFC 5321 §5.1).

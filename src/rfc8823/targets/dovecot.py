@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Self
 
 from rfc8823.targets.client import ImapAccount
+from rfc8823.world.imap import open_imap
 from rfc8823.world.ports import unused_port
 from rfc8823.world.service import Service
 
@@ -77,10 +78,14 @@ class Dovecot(Service):
     full pipe; the last lines are kept for error messages.
     """
 
-    def __init__(self, *, binary: str | None = None, start_timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, binary: str | None = None, port: int = 0, start_timeout: float = 10.0
+    ) -> None:
+        """``port`` pins the IMAP port (0: an unused one, chosen at start)."""
         self.binary = binary or dovecot_binary()
         self.start_timeout = start_timeout
-        self.port = 0
+        self.port = port
+        self._requested_port = port
         self._base: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
@@ -93,7 +98,7 @@ class Dovecot(Service):
             raise RuntimeError("Dovecot is not installed (apt-get install dovecot-imapd)")
         if self._process is not None:
             raise RuntimeError("Dovecot is already running")
-        self.port = unused_port(HOST)
+        self.port = self._requested_port or unused_port(HOST)
         base = self._base = Path(tempfile.mkdtemp(prefix="rfc8823-dovecot-"))
         root = os.geteuid() == 0
         uid, gid = (UNPRIVILEGED, UNPRIVILEGED) if root else (os.getuid(), os.getgid())
@@ -157,9 +162,14 @@ class Dovecot(Service):
 
     def append(self, account: ImapAccount, message: bytes) -> None:
         """File a message into the account's INBOX with IMAP APPEND (blocking)."""
-        client = imaplib.IMAP4(account.host, account.port, timeout=self.start_timeout)
+        client = open_imap(
+            account.host,
+            account.port,
+            user=account.user,
+            password=account.password,
+            timeout=self.start_timeout,
+        )
         try:
-            client.login(account.user, account.password)
             status, detail = client.append("INBOX", None, None, message)
             if status != "OK":
                 raise imaplib.IMAP4.error(f"APPEND for {account.user}: {detail!r}")

@@ -8,7 +8,8 @@ Mail flows the way it does between real providers:
 
 - ``mx`` accepts mail for the world's domains (what a CA sends challenges to) into ``store``;
 - ``submission`` (STARTTLS + AUTH) and ``submissions`` (implicit TLS + AUTH, RFC 8314) accept
-  mail from a user's client, record it in ``outbox``, DKIM-sign it when the sender's domain is
+  mail from a user's client (or from a CA that uses them as its smarthost), record it in
+  ``outbox``, DKIM-sign it when the sender's domain is
   set to be signed by its provider, and relay it: into ``store`` for the world's domains, or
   over SMTP to a route (e.g. a CA's own listener) from the sender domain's SPF-authorised
   source address.
@@ -288,9 +289,17 @@ class World(Service):
         """
         login = address if address.isascii() else f"eai-{secrets.token_hex(6)}"
         password = secrets.token_urlsafe(12)
+        self.allow_login(login, password)
+        return login, password
+
+    def allow_login(self, login: str, password: str) -> None:
+        """Let ``login`` AUTH with ``password`` on both submission ports (RFC 4954).
+
+        A CA that sends through a smarthost is given such a login: the world's submission
+        ports then relay its challenge emails like any provider's (RFC 6409, RFC 8314).
+        """
         for server in (self.submission, self.submissions):
             server.set_password(login, password)
-        return login, password
 
     def route(self, domain: str, host: str, port: int) -> None:
         """Relay mail for ``domain`` to an SMTP listener outside the world's mailboxes."""
