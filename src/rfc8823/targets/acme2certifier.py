@@ -450,6 +450,10 @@ class Acme2certifierTarget:
         """acme2certifier keeps its own clock: it does not declare ``time_travel``."""
         raise NotImplementedError(f"{self.name} keeps its own clock (no time_travel capability)")
 
+    def internal_errors(self) -> list[str]:
+        """acme2certifier's failures show as its answers (a 500 is judged where it happens)."""
+        return []
+
 
 def _write_pki(pki: TestPki, folder: Path) -> tuple[Path, Path]:
     """The issuing CA (key and certificate), its root, the HTTPS certificate and key."""

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def _capability(default: bool | int | None, meaning: str) -> Any:
+def _capability(default: bool | int | str | None, meaning: str) -> Any:
     """A capability field whose meaning ``--help``, the docs and ``target check`` show."""
     return field(default=default, metadata={"meaning": meaning})
 
@@ -79,7 +79,7 @@ class ServerCapabilities:
         "challenge emails per address the CA sends before answering rateLimited (SEC-8); "
         "none: no limit declared",
     )
-    smime_br_profile: BrProfile | None = _capability(
+    smime_br_profile: BrProfile | None = _capability(  # noqa: RUF009 - a dataclasses.field
         None,
         "the S/MIME BR mailbox-validated profile the CA issues under (mailbox-strict, "
         "mailbox-multipurpose, mailbox-legacy): its certificates are linted against it too",
