@@ -14,10 +14,14 @@ REMOTE = [
     "--acme-reply-smtp=127.0.0.1:2",
 ]
 CASES: list[tuple[list[str], str]] = [
-    (["--server-config=nonsense=1"], "ServerConfig field"),
-    (["--server-target=reference", "--acme-capability=eai"], "takes no --acme-capability"),
-    ([*REMOTE, "-n", "2"], "serial_only"),
+    (["suites/server", "--server-config=nonsense=1"], "ServerConfig field"),
+    (["suites/server", "--server-target=reference", "--acme-capability=eai"], "takes no"),
+    (["suites/server", *REMOTE, "-n", "2"], "serial_only"),
+    (["suites/client", "--server-config=smime_sign=true"], "no server-suite test"),
+    (["suites/client", "--inject-fault=challenge-unsigned"], "no server-suite test"),
+    (["suites/client/test_csr.py", *REMOTE], "--acme-directory, --acme-from"),
 ]
+"""Server-suite options in a run of the client suite alone would configure nothing."""
 
 
 def test_inconsistent_options_are_usage_errors() -> None:
@@ -25,7 +29,7 @@ def test_inconsistent_options_are_usage_errors() -> None:
     runs = [
         (
             subprocess.Popen(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "suites/server", *opts],
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *opts],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
