@@ -55,6 +55,11 @@ class ServerConfig:
     lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
     keeps a log of every request.
 
+    Compatibility modes of deployed CAs, for the client suite's peer CA (issue 14):
+    ``accept_dns_address_identifiers`` takes a ``dns`` identifier holding an address, and a
+    dNSName repeating it in the CSR, as the ``email`` identifier they mean (AMB-4);
+    ``sign_challenges`` False sends challenge emails with neither DKIM nor S/MIME signature.
+
     ``smime_sign`` S/MIME-signs challenge emails (DKIM stays on top); ``smime_header_protection``
     chooses how the signature protects From, To, Subject and the other fields (CHAL-BODY-3,
     AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551 §3.1, the default),
@@ -101,6 +106,8 @@ class ServerConfig:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     record_requests: bool = False
+    accept_dns_address_identifiers: bool = False
+    sign_challenges: bool = True
     faults: FaultSet = NO_FAULTS
 
     def __post_init__(self) -> None:
@@ -123,6 +130,8 @@ class ServerConfig:
             raise ValueError("a decoy challenge type cannot be email-reply-00")
         if self.challenge_variant is not None and not callable(self.challenge_variant):
             raise ValueError("challenge_variant is a function of the challenge builder")
+        if self.smime_sign and not self.sign_challenges:
+            raise ValueError("smime_sign contradicts sign_challenges = false")
         if "@" not in self.challenge_from:
             raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
         if self.eab_required and not self.eab_keys:
@@ -152,7 +161,8 @@ class ServerConfig:
         dkim_domain, dkim_selector, dkim_key, smime_sign, smime_header_protection ("rfc8551" or
         "rfc7508"), resolver ("host:port"), mx_port,
         smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
-        reply_wait_after_post, mail_at``; ``[tokens] part1_octets, part2_octets, part1_padded``;
+        reply_wait_after_post, mail_at, sign_challenges``; ``[compat]
+        dns_address_identifiers``; ``[tokens] part1_octets, part2_octets, part1_padded``;
         ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[eab] required`` and
         ``[eab.keys]`` (key identifier = base64url HMAC key); ``[limits]
         challenge_mails_per_window, rate_window_seconds, max_body, retry_after``;
@@ -188,7 +198,9 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "reply_max_size": "reply_max_size",
         "reply_wait_after_post": "reply_wait_after_post",
         "mail_at": "mail_at",
+        "sign_challenges": "sign_challenges",
     },
+    "compat": {"dns_address_identifiers": "accept_dns_address_identifiers"},
     "tokens": {
         "part1_octets": "token_part1_octets",
         "part2_octets": "token_part2_octets",
