@@ -123,9 +123,7 @@ def inspect_csr(
         problems.append("the CSR's self-signature does not verify with its public key")
     findings: list[Finding] = [_signature_finding(signature_valid)]
     san = extension_value(extensions, x509.SubjectAlternativeName)
-    names = review_names(
-        subject, san, ordered, requirement="CSR-ID-1", dns_addresses=dns_addresses
-    )
+    names = review_names(subject, san, ordered, requirement="CSR-ID-1", dns_addresses=dns_addresses)
     problems.extend(names.problems)
     findings.extend(names.findings)
     key_usage = extension_value(extensions, x509.KeyUsage)

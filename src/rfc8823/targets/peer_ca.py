@@ -67,6 +67,9 @@ class PeerVariants:
     def __post_init__(self) -> None:
         if self.mail_at not in ("authz", "post"):
             raise ValueError(f"mail_at must be 'authz' or 'post', not {self.mail_at!r}")
+        for name in ("dns_address_identifiers", "unsigned_challenges"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
     def notes(self) -> tuple[VariantNote, ...]:
         """The variants in force (none for the reference CA's own behaviour)."""
