@@ -212,6 +212,7 @@ class Enrollment:
         self.challenges.holding = hold
         self.result = None
         self.issued_challenge = None
+        self.delivery.deadline = time.monotonic() + self.request.timeout + _MARGIN
         restarted = self.suite.target.restart(self.request)
         self.task = asyncio.get_running_loop().create_task(restarted)
 
@@ -553,7 +554,7 @@ class ClientSuite:
             endpoint = (HOST, unused_port(HOST))
 
             async def to_listener(message: ReceivedMessage) -> None:
-                await deliver_smtp(endpoint, message, deadline)
+                await deliver_smtp(endpoint, message, paced.deadline)
 
             paced = PacedDelivery(to_listener, pacing, deadline=deadline)
             return MailboxAccess("smtp", smtp=endpoint), paced, None
