@@ -22,7 +22,7 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -213,8 +213,13 @@ class Enrollment:
         self.result = None
         self.issued_challenge = None
         self.delivery.deadline = time.monotonic() + self.request.timeout + _MARGIN
-        restarted = self.suite.target.restart(self.request)
-        self.task = asyncio.get_running_loop().create_task(restarted)
+        self.delivery.client_ended.clear()
+        self._run_client(self.suite.target.restart(self.request))
+
+    def _run_client(self, running: Coroutine[None, None, EnrollmentOutcome]) -> None:
+        """Run the client as this enrollment's task; its end releases paced deliveries."""
+        self.task = asyncio.get_running_loop().create_task(running)
+        self.task.add_done_callback(lambda _: self.delivery.client_ended.set())
 
     def release(self, message: ReceivedMessage) -> None:
         """Let a held message go on to the client's mailbox."""
@@ -522,7 +527,7 @@ class ClientSuite:
         )
         run = Enrollment(self, address, peer, challenges, responses, request, delivery, probe)
         self._runs.append(run)
-        run.task = asyncio.get_running_loop().create_task(self.target.enroll(request))
+        run._run_client(self.target.enroll(request))
         return run
 
     def _dkim(self, folder: Path, domain: str) -> DkimSigner:

@@ -202,6 +202,7 @@ class PacedDelivery:
     ``delay`` counts from when the hop received the message (the CA's sending time);
     ``spacing`` from the previous delivery; ``when_watching`` then waits, at the latest until
     ``deadline`` (``time.monotonic()``), for ``watching`` (IMAP IDLE) and delivers anyway.
+    Once ``client_ended`` is set (the client's run is over) nothing waits any more.
     ``many`` delivers a burst (default: one by one, without spacing). A test may replace
     ``pacing`` while the enrollment runs; it takes effect from the next delivery.
     """
@@ -219,18 +220,31 @@ class PacedDelivery:
         self.deadline = deadline
         self.deliveries: list[tuple[float, int]] = []
         """(``time.monotonic()``, message seq) of each delivery, in order."""
+        self.client_ended = asyncio.Event()
         self._deliver = deliver
         self._many = many
         self._watching = watching
+
+    async def _unless_ended(self, waiting: Awaitable[object]) -> None:
+        """Await ``waiting``, or stop as soon as the client's run has ended."""
+        pending = asyncio.ensure_future(waiting)
+        ended = asyncio.ensure_future(self.client_ended.wait())
+        try:
+            await asyncio.wait({pending, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pending, ended):
+                task.cancel()
+            await asyncio.gather(pending, ended, return_exceptions=True)
 
     async def _wait_turn(self, received_at: float) -> None:
         pacing = self.pacing
         due = time.monotonic() + max(0.0, received_at + pacing.delay - time.time())
         if self.deliveries:
             due = max(due, self.deliveries[-1][0] + pacing.spacing)
-        await asyncio.sleep(max(0.0, min(due, self.deadline) - time.monotonic()))
+        pause = max(0.0, min(due, self.deadline) - time.monotonic())
+        await self._unless_ended(asyncio.sleep(pause))
         if pacing.when_watching and self._watching is not None:
-            await self._watching(max(0.0, self.deadline - time.monotonic()))
+            await self._unless_ended(self._watching(max(0.0, self.deadline - time.monotonic())))
 
     async def __call__(self, message: ReceivedMessage) -> None:
         """Deliver one message when its turn comes."""

@@ -4,6 +4,7 @@ several messages as one burst; and the world's DNS where a system resolver looks
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 import time
@@ -103,6 +104,24 @@ async def test_a_burst_and_waiting_for_the_client_to_watch() -> None:
     assert [seqs for _, seqs in box.times] == [(1, 2)]
     assert box.times[0][0] - start <= 0.2 + TOLERANCE
     assert len(asked) == 1
+
+
+async def test_nothing_waits_once_the_client_has_ended() -> None:
+    """A client that has exited will never watch: deliveries go at once from then on."""
+    box = Recorder()
+
+    async def never(timeout: float) -> bool:  # noqa: ASYNC109
+        await asyncio.sleep(timeout)
+        return False
+
+    start = time.monotonic()
+    paced = mailpaths().PacedDelivery(
+        box.one, MailboxPacing(delay=30, when_watching=True), deadline=start + 60, watching=never
+    )
+    asyncio.get_running_loop().call_later(0.1, paced.client_ended.set)
+    await paced(received(1, time.time()))
+    await paced(received(2, time.time()))
+    assert box.times[-1][0] - start <= 0.1 + TOLERANCE
 
 
 async def test_a_hop_hands_a_burst_to_the_delivery() -> None:
