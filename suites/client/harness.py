@@ -27,7 +27,7 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -65,7 +65,7 @@ from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
-from .mailpaths import HOST, Forward, Hop, MaildirWriter, deliver_smtp, send
+from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, send
 from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
 
 USER_DOMAIN = "example.test"
@@ -76,6 +76,8 @@ QUIET_PER_ANSWER_TIME = 2.0
 """The quiet window after a must-not-answer challenge: this many times the client's own answer
 time for a good challenge in this run, and never below ``--client-quiet``."""
 T = TypeVar("T")
+ReadProbe = Callable[[str, float], Awaitable[bool]]
+"""Wait (at most the seconds given) until the client read the message with this Message-ID."""
 
 
 def subject_token(raw: bytes) -> str | None:
@@ -111,6 +113,8 @@ class Enrollment:
     challenges: Hop
     responses: Hop
     request: EnrollmentRequest
+    delivery: PacedDelivery
+    read_probe: ReadProbe | None = None
     task: asyncio.Task[EnrollmentOutcome] | None = None
     issued_challenge: IssuedChallenge | None = None
     result: EnrollmentOutcome | None = None
@@ -220,6 +224,34 @@ class Enrollment:
             failure = "the challenge hop was still busy delivering it"
         if failure is not None:
             raise HarnessError(f"the test's message did not reach the mailbox: {failure}")
+
+    async def client_read(self, data: bytes, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Whether the client read this message (by its Message-ID) within ``timeout`` seconds:
+        a FETCH of its content or the ``\\Seen`` flag on the suite's Dovecot. None when the
+        mailbox kind cannot tell (SMTP, Maildir) or the message has no Message-ID."""
+        message_id = parse_message(data).first("Message-ID")
+        if self.read_probe is None or not message_id:
+            return None
+        return await self.read_probe(message_id, timeout)
+
+    def restart(self, *, hold: bool = False) -> None:
+        """Start the client again after its run ended: same state folder, CA, address and
+        mailbox (the ``restart`` capability; issue 18). The outcome and the CA's challenge
+        are those of the new run from now on; with ``hold`` its challenge is held back."""
+        self.suite.require("restart", "that it can be restarted on its state")
+        if self.task is None or not self.task.done():
+            raise RuntimeError("restart() needs the client's last run to have ended")
+        self.challenges.holding = hold
+        self.result = None
+        self.issued_challenge = None
+        self.delivery.deadline = time.monotonic() + self.request.timeout + _MARGIN
+        self.delivery.client_ended.clear()
+        self._run_client(self.suite.target.restart(self.request))
+
+    def _run_client(self, running: Coroutine[None, None, EnrollmentOutcome]) -> None:
+        """Run the client as this enrollment's task; its end releases paced deliveries."""
+        self.task = asyncio.get_running_loop().create_task(running)
+        self.task.add_done_callback(lambda _: self.delivery.client_ended.set())
 
     def release(self, message: ReceivedMessage) -> None:
         """Let a held message go on to the client's mailbox."""
@@ -443,15 +475,18 @@ class ClientSuite:
         folder: Path,
         dovecot: Callable[[], Dovecot],
         stopping: list[threading.Thread],
+        resolv_conf: Path | None = None,
     ) -> None:
         self.world = world
         self.target = target
         self.settings = settings
         self.conformance = conformance
         self.folder = folder
+        self.resolv_conf = resolv_conf
         self._dovecot = dovecot
         self._stopping = stopping
         self._runs: list[Enrollment] = []
+        self._noted = False
         self.answer_time: float | None = None
         """Seconds the client took to answer a good challenge in this run (the happy path)."""
 
@@ -520,15 +555,17 @@ class ClientSuite:
         (folder / "client").mkdir(parents=True)
         (folder / "suite").mkdir()
         deadline = time.monotonic() + self.settings.enrollment_timeout + _MARGIN
-        access, deliver = self._mailbox(kind, folder / "suite", deadline)
-        challenges = Hop("challenge-hop", deliver)
+        access, delivery, probe = self._mailbox(kind, folder / "suite", deadline)
+        challenges = Hop("challenge-hop", delivery)
         challenges.holding = hold
         await challenges.start()
+        self._note_variants()
         peer = PeerCa(
             self.world,
             challenge_from=self.world.new_address(CA_DOMAIN, prefix="acme"),
             smarthost=challenges.address,
             behaviour=behaviour or PeerBehaviour(),
+            variants=self.settings.variants,
         ).start()
 
         async def to_ca(message: ReceivedMessage) -> None:
@@ -558,10 +595,12 @@ class ClientSuite:
             dkim=self._dkim(folder / "suite", domain) if self.capabilities.signs_dkim else None,
             workdir=folder / "client",
             timeout=self.settings.enrollment_timeout,
+            log_dir=folder / "log",
+            resolv_conf=self.resolv_conf,
         )
-        run = Enrollment(self, address, peer, challenges, responses, request)
+        run = Enrollment(self, address, peer, challenges, responses, request, delivery, probe)
         self._runs.append(run)
-        run.task = asyncio.get_running_loop().create_task(self.target.enroll(request))
+        run._run_client(self.target.enroll(request))
         return run
 
     def _dkim(self, folder: Path, domain: str) -> DkimSigner:
@@ -576,30 +615,52 @@ class ClientSuite:
         )
         return DkimSigner(path, DKIM_SELECTOR, self.world.domain(domain).name)
 
+    def _note_variants(self) -> None:
+        """INFO, once per test, on each row judged under a variant of the suite's CA."""
+        if self._noted:
+            return
+        self._noted = True
+        for note in self.settings.variants.notes():
+            self.conformance.info(note.requirement, f"judged under variant {note.name}", note.what)
+
     def _mailbox(
         self, kind: MailboxKind, folder: Path, deadline: float
-    ) -> tuple[MailboxAccess, Forward]:
+    ) -> tuple[MailboxAccess, PacedDelivery, ReadProbe | None]:
+        """The mailbox of ``kind``, its paced delivery, and (IMAP) a probe of what was read."""
+        pacing = self.settings.pacing
         if kind == "smtp":
             endpoint = (HOST, unused_port(HOST))
 
             async def to_listener(message: ReceivedMessage) -> None:
-                await deliver_smtp(endpoint, message, deadline)
+                await deliver_smtp(endpoint, message, paced.deadline)
 
-            return MailboxAccess("smtp", smtp=endpoint), to_listener
+            paced = PacedDelivery(to_listener, pacing, deadline=deadline)
+            return MailboxAccess("smtp", smtp=endpoint), paced, None
         if kind == "maildir":
             writer = MaildirWriter(folder / "Maildir")
 
             async def to_maildir(message: ReceivedMessage) -> None:
                 await asyncio.to_thread(writer.write, message.data)
 
-            return MailboxAccess("maildir", maildir=writer.path), to_maildir
+            paced = PacedDelivery(to_maildir, pacing, deadline=deadline)
+            return MailboxAccess("maildir", maildir=writer.path), paced, None
         server = self._dovecot()
         account: ImapAccount = server.add_user(f"mbox-{secrets.token_hex(6)}", "imap-secret")
 
         async def to_inbox(message: ReceivedMessage) -> None:
             await asyncio.to_thread(server.append, account, message.data)
 
-        return MailboxAccess("imap", imap=account), to_inbox
+        async def burst(messages: Sequence[ReceivedMessage]) -> None:
+            await asyncio.to_thread(server.append_many, account, [m.data for m in messages])
+
+        async def watching(timeout: float) -> bool:  # noqa: ASYNC109
+            return await server.wait_watching(account, timeout)
+
+        async def read(message_id: str, timeout: float) -> bool:  # noqa: ASYNC109
+            return await server.wait_read(account, timeout, message_id=message_id)
+
+        paced = PacedDelivery(to_inbox, pacing, deadline=deadline, many=burst, watching=watching)
+        return MailboxAccess("imap", imap=account), paced, read
 
     async def close(self) -> None:
         """End every enrollment of the test."""

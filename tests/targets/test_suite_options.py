@@ -26,7 +26,11 @@ CASES: list[tuple[list[str], str]] = [
         ["--server-target=remote", "--target-config=fixtures/targets/acme2certifier.toml"],
         "not remote",
     ),
+    (["suites/client", "--server-config=smime_sign=true"], "no server-suite test"),
+    (["suites/client", "--inject-fault=challenge-unsigned"], "no server-suite test"),
+    (["suites/client/test_csr.py", *REMOTE], "--acme-directory, --acme-from"),
 ]
+"""Server-suite options in a run of the client suite alone would configure nothing."""
 
 
 def test_inconsistent_options_are_usage_errors() -> None:
@@ -34,7 +38,7 @@ def test_inconsistent_options_are_usage_errors() -> None:
     runs = [
         (
             subprocess.Popen(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "suites/server", *opts],
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *opts],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -254,7 +254,8 @@ class _Enrollment:
             csr = _certificate_request(key, config.email, config.usage, config.faults)
         except ValueError as error:
             raise UsageError("CSR", str(error)) from None
-        ledger = AnsweredLedger(config.state_file)
+        forgets = config.faults.on(client_faults.FORGETS_ANSWERS)
+        ledger = AnsweredLedger(None if forgets else config.state_file)
         account_key, _ = account_key_at(config.account_key, config.account_key_type)
         context = tls_context(config.ca_bundle)
         resolver = Resolver(config.dns or system_dns_endpoint())

@@ -53,8 +53,9 @@ class NameReview:
 class _NameReviewer:
     """Collects findings about names against the ordered addresses (CSR-ID-1 / CERT-1)."""
 
-    def __init__(self, ordered: Sequence[str], requirement: str) -> None:
+    def __init__(self, ordered: Sequence[str], requirement: str, dns_addresses: bool) -> None:
         self.requirement = requirement
+        self.dns_addresses = dns_addresses
         self.ordered = {normalize_address(address): address for address in ordered}
         self.findings: list[Finding] = []
         self.addresses: list[str] = []
@@ -146,6 +147,8 @@ class _NameReviewer:
             self.smtp_utf8(name.value)
         elif isinstance(name, x509.DNSName) and "@" in name.value:
             self.found(name.value)
+            if self.dns_addresses and normalize_address(name.value) in self.ordered:
+                return
             self.flag(
                 self.requirement,
                 f"dNSName {name.value!r} holds an email address",
@@ -212,14 +215,16 @@ def review_names(
     ordered: Sequence[str],
     *,
     requirement: str,
+    dns_addresses: bool = False,
 ) -> NameReview:
     """Judge the names of a CSR or certificate against the ordered addresses.
 
     ``requirement`` is the identity rule being checked (CSR-ID-1 or CERT-1). Form rules:
     I18N-3, REF-8398-1, REF-5280-1. Only broken findings are returned; ``judged`` lists the IDs
-    examined, for ``with_passes``.
+    examined, for ``with_passes``. ``dns_addresses`` lets a dNSName repeat an ordered address
+    (a CA's compatibility mode, AMB-4).
     """
-    reviewer = _NameReviewer(ordered, requirement)
+    reviewer = _NameReviewer(ordered, requirement, dns_addresses)
     for name in san or ():
         reviewer.general_name(name)
     reviewer.subject(subject)

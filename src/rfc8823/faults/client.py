@@ -22,6 +22,7 @@ ANSWERS_UNTRUSTED_SMIME = "client-answers-untrusted-smime"
 ANSWERS_SMIME_SIGNER_MISMATCH = "client-answers-smime-signer-mismatch"
 ANSWERS_UNPROTECTED_HEADERS = "client-answers-unprotected-headers"
 ANSWERS_TWICE = "client-answers-twice"
+FORGETS_ANSWERS = "client-forgets-answers-across-restarts"
 KEEPS_TOKEN_WHITESPACE = "client-keeps-token-whitespace"
 SKIPS_SUBJECT_DECODING = "client-skips-subject-decoding"
 MAILS_KEY_AUTHORIZATION = "client-mails-key-authorization"
@@ -52,6 +53,7 @@ _RESPONSE = _SUITE + "test_response_email.py"
 _KA = _SUITE + "test_key_authorization.py"
 _CSR = _SUITE + "test_csr.py"
 _ACME = _SUITE + "test_acme_behaviour.py"
+_RESTART = _SUITE + "test_restart.py"
 
 
 def _refused(*names: str) -> tuple[str, ...]:
@@ -148,6 +150,12 @@ declare(
         ("FLOW-6", "SEC-6"),
         "sends its response to a challenge twice",
         (f"{_AUTH}::test_duplicate_challenge_is_answered_once",),
+    ),
+    _fault(
+        FORGETS_ANSWERS,
+        ("FLOW-6", "SEC-6"),
+        "keeps its answered challenges in memory only, so a restarted client answers again",
+        (f"{_RESTART}::test_restarted_client_does_not_answer_again",),
     ),
     _fault(
         KEEPS_TOKEN_WHITESPACE,

@@ -59,6 +59,11 @@ class ServerConfig:
     lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
     keeps a log of every request.
 
+    Compatibility modes of deployed CAs, for the client suite's peer CA:
+    ``accept_dns_address_identifiers`` takes a ``dns`` identifier holding an address, and a
+    dNSName repeating it in the CSR, as the ``email`` identifier they mean (AMB-4);
+    ``sign_challenges`` False sends challenge emails with neither DKIM nor S/MIME signature.
+
     ``smime_sign`` S/MIME-signs challenge emails (DKIM stays on top); ``smime_header_protection``
     chooses how the signature protects From, To, Subject and the other fields (CHAL-BODY-3,
     AMB-8): "rfc8551" wraps the message as message/rfc822 (RFC 8551 §3.1, the default),
@@ -130,6 +135,8 @@ class ServerConfig:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     record_requests: bool = False
+    accept_dns_address_identifiers: bool = False
+    sign_challenges: bool = True
     faults: FaultSet = NO_FAULTS
 
     def __post_init__(self) -> None:
@@ -152,6 +159,8 @@ class ServerConfig:
             raise ValueError("a decoy challenge type cannot be email-reply-00")
         if self.challenge_variant is not None and not callable(self.challenge_variant):
             raise ValueError("challenge_variant is a function of the challenge builder")
+        if self.smime_sign and not self.sign_challenges:
+            raise ValueError("smime_sign contradicts sign_challenges = false")
         if "@" not in self.challenge_from:
             raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
         if self.eab_required and not self.eab_keys:
@@ -204,8 +213,9 @@ class ServerConfig:
         "rfc7508"), resolver ("host:port"), mx_port, smarthost ("host:port"), smarthost_tls,
         smarthost_user, smarthost_password, source_address, reply_host, reply_port,
         reply_max_size, reply_imap ("host:port"), reply_imap_user, reply_imap_password,
-        reply_imap_tls, reply_poll_interval, reply_wait_after_post, mail_at``; ``[tokens]
-        part1_octets, part2_octets, part1_padded``;
+        reply_imap_tls, reply_poll_interval, reply_wait_after_post, mail_at,
+        sign_challenges``; ``[compat] dns_address_identifiers``; ``[tokens] part1_octets,
+        part2_octets, part1_padded``;
         ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[certificates] br_profile,
         pki_host, pki_port``; ``[eab] required`` and
         ``[eab.keys]`` (key identifier = base64url HMAC key); ``[limits]
@@ -250,7 +260,9 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "reply_poll_interval": "reply_poll_interval",
         "reply_wait_after_post": "reply_wait_after_post",
         "mail_at": "mail_at",
+        "sign_challenges": "sign_challenges",
     },
+    "compat": {"dns_address_identifiers": "accept_dns_address_identifiers"},
     "tokens": {
         "part1_octets": "token_part1_octets",
         "part2_octets": "token_part2_octets",

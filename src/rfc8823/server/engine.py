@@ -200,7 +200,8 @@ class ChallengeEngine:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def build_challenge(self, challenge: ChallengeRecord, authz: AuthzRecord) -> bytes:
-        """The signed challenge email for a challenge with a token-part1 (RFC 8823 §3.1).
+        """The challenge email for a challenge with a token-part1 (RFC 8823 §3.1), signed
+        unless the configuration turns signing off (``sign_challenges``).
 
         A configured ``challenge_variant`` rewrites the finished builder (signatures
         included) just before it is built: how a test CA sends its variations.
@@ -218,9 +219,12 @@ class ChallengeEngine:
             email = email.with_padding()
         if self.smime_identity is not None:
             email = self._smime_signed(email, self.smime_identity)
-        email = email.signed_dkim(
-            self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
-        )
+        if self.config.sign_challenges:
+            email = email.signed_dkim(
+                self.dkim_key,
+                selector=self.config.dkim_selector,
+                domain=self.config.signing_domain,
+            )
         if self.config.faults:
             email = self._with_faults(email, address)
         if self.config.challenge_variant is not None:

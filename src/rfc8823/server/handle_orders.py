@@ -43,7 +43,11 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
     payload = signed.payload()
     if "notBefore" in payload or "notAfter" in payload:
         raise refuse(ProblemType.MALFORMED, "notBefore/notAfter are not supported")
-    identifiers = check_order_identifiers(payload.get("identifiers"), ctx.config.faults)
+    identifiers = check_order_identifiers(
+        payload.get("identifiers"),
+        ctx.config.faults,
+        dns_addresses=ctx.config.accept_dns_address_identifiers,
+    )
     if isinstance(identifiers, Problem):
         raise AcmeProblemError(identifiers)
     addresses = [normalize_address(i.value) for i in identifiers]
@@ -100,7 +104,12 @@ async def finalize(ctx: HandlerContext, request: Request) -> Response:
     if faults.on("issue-for-csr-addresses"):
         values = list(inspect_csr(csr_der, values).addresses) or values
     try:
-        plan = ctx.issuer.check(csr_der, values, account_key=signed.key)
+        plan = ctx.issuer.check(
+            csr_der,
+            values,
+            account_key=signed.key,
+            dns_addresses=ctx.config.accept_dns_address_identifiers,
+        )
     except CsrRejected as rejection:
         raise AcmeProblemError(_csr_problem(rejection)) from rejection
     if faults:

@@ -17,7 +17,6 @@ mail account at a provider does.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Self, get_args
@@ -29,7 +28,7 @@ from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.service import Service
 from rfc8823.world.smtp import SmtpServer
 from rfc8823.world.trace import Trace, trace_fields
-from rfc8823.world.world import MX_HOST, World
+from rfc8823.world.world import MX_HOST, World, new_password
 
 __all__ = [
     "REPLY_ROUTES",
@@ -188,7 +187,7 @@ class CaMail:
             raise RuntimeError("this CA's mail is wired to another world; stop it first")
         wiring = self.wiring
         self.login = wiring.login or self.challenge_from
-        self.password = wiring.password or secrets.token_urlsafe(12)
+        self.password = wiring.password or new_password()
         if wiring.replies == "imap" and dovecot_binary() is None:
             raise RuntimeError(
                 "replies by IMAP need Dovecot on this machine (apt-get install dovecot-imapd)"

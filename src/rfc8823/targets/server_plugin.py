@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from rfc8823.faults.plugin import injected_faults
+from rfc8823.faults import fault
+from rfc8823.faults.plugin import OPTION as FAULT_OPTION
+from rfc8823.faults.plugin import injected_faults, named_faults
 from rfc8823.targets.described import described_target
 from rfc8823.targets.server import ServerUnderTest, WiredEarly, capability_table
+from rfc8823.targets.suite_selection import runs_suite
 from rfc8823.targets.target_file import (
     TARGET_KINDS,
     WaitBounds,
@@ -153,12 +156,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _refuse_without_the_suite(config: pytest.Config) -> None:
+    """``pytest.UsageError`` for server-suite options in a run that has no server-suite test.
+
+    They would configure a CA no test uses; the client suite's CA is a test peer configured by
+    the client target's peer-CA variants, not by these options.
+    """
+    option = config.getoption
+    given = [
+        "--" + name.replace("_", "-")
+        for name in ("server_target", "server_config", *_REMOTE_OPTIONS, "world_ports")
+        if option(name)
+    ]
+    given += [f"{FAULT_OPTION} {n}" for n in named_faults(config) if fault(n).role == "server"]
+    if given:
+        raise pytest.UsageError(
+            f"{', '.join(given)}: these configure the server suite's CA, but this run has no "
+            "server-suite test; the client suite's CA is a test peer, set up by the client "
+            "target (--client-config, [peer_ca])"
+        )
+
+
 def build_target(config: pytest.Config) -> ServerUnderTest:
     """The target the options describe; ``pytest.UsageError`` for inconsistent options.
 
     Also settles the waits and the world's ports for the run (see :func:`configured_waits`).
     """
     option = config.getoption
+    if not runs_suite(config, "server"):
+        _refuse_without_the_suite(config)
     remote_given = [name for name in _REMOTE_OPTIONS if option(name)]
     choice = option("server_target")
     if choice == "reference" or (choice is None and not remote_given):

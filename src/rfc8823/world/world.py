@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import ssl
+import string
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
@@ -56,6 +57,17 @@ UNAUTHORISED_SOURCE = "127.0.0.250"
 MX_HOST = "127.0.0.1"
 _FIRST_SOURCE_OCTET = 10
 _RELAY_TIMEOUT = 10.0
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+_PASSWORD_LENGTH = 20
+
+
+def new_password() -> str:
+    """A random password of letters and digits (about 119 bits).
+
+    Never starts with ``-``: a client given it as a command-line word must not read it as an
+    option.
+    """
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(_PASSWORD_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -285,10 +297,11 @@ class World(Service):
         """Create (or reset) AUTH credentials for ``address`` on both submission ports.
 
         The login is the address itself when it is ASCII; an internationalized address gets an
-        ASCII login of its own, since AUTH PLAIN user names are not SMTPUTF8 (RFC 4954 §4).
+        ASCII login of its own, since AUTH PLAIN user names are not SMTPUTF8 (RFC 4954 §4). The
+        password is :func:`new_password`'s, safe as a command-line word.
         """
         login = address if address.isascii() else f"eai-{secrets.token_hex(6)}"
-        password = secrets.token_urlsafe(12)
+        password = new_password()
         self.allow_login(login, password)
         return login, password
 
