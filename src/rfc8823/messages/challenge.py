@@ -58,7 +58,7 @@ from rfc8823.messages.mime import (
     text_plain,
 )
 from rfc8823.tokens import b64url_decode, b64url_encode, readings_agree
-from rfc8823.world.pki import SmimeIdentity
+from rfc8823.values import SmimeIdentity
 
 DEFAULT_AUTO_SUBMITTED = "auto-generated; type=acme"
 """The Auto-Submitted value RFC 8823 §3.1 (5) asks for (CHAL-AUTO-1, CHAL-AUTO-2)."""

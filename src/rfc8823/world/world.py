@@ -31,8 +31,9 @@ from typing import Self
 
 from rfc8823.auth import dkim
 from rfc8823.auth.resolver import DnsEndpoint, Resolver
+from rfc8823.values import KeyKind, PrivateKey
 from rfc8823.world.dns import DnsServer, RecordStore
-from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
+from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.pki import TestPki
 from rfc8823.world.sendmail import send_message_async

@@ -42,7 +42,7 @@ from rfc8823.tokens import (
     response_digest,
     without_whitespace,
 )
-from rfc8823.world.pki import SmimeIdentity
+from rfc8823.values import SmimeIdentity
 
 DEFAULT_DKIM_HEADERS: tuple[str, ...] = RESPONSE_REQUIRED_HEADERS + RESPONSE_RECOMMENDED_HEADERS
 """The builder's default ``h=``: the required and the recommended names (RESP-DKIM-2, -3)."""
