@@ -150,7 +150,7 @@ def _misread_token_part1(challenge: ParsedMessage, faults: FaultSet) -> str | No
 
 def recipients(response: ResponseEmail) -> tuple[str, ...]:
     """The envelope recipients: every address of the response's To field."""
-    return parse_single_address(response.to).addresses
+    return parse_single_address(response.to_field).addresses
 
 
 async def submit(
