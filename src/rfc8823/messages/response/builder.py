@@ -184,9 +184,13 @@ class ResponseEmail(SignedBuilder):
         return self._with(from_raw=raw)
 
     @property
+    def _from_field(self) -> str:
+        return self.from_addr if self.spec.from_raw is None else self.spec.from_raw
+
+    @property
     def to_field(self) -> str:
         """The To field as written: ``with_to``'s value, else ``to``."""
-        return self.spec.to_raw or self.to
+        return self.to if self.spec.to_raw is None else self.spec.to_raw
 
     def with_cc(self, addr: str | None) -> ResponseEmail:
         """Add (or, with None, drop) a Cc field, which a server ignores (RESP-CC-1)."""
@@ -311,7 +315,7 @@ class ResponseEmail(SignedBuilder):
     @property
     def from_domain(self) -> str:
         """The written From's domain in A-labels, the default DKIM ``d=`` (RESP-DKIM-4)."""
-        written = parse_single_address(self.spec.from_raw or self.from_addr)
+        written = parse_single_address(self._from_field)
         return domain_of(written.addr_spec or self.from_addr)
 
     def subject(self) -> str:
@@ -388,7 +392,7 @@ class ResponseEmail(SignedBuilder):
     def _header_fields(self, entity: Entity) -> list[tuple[str, str]]:
         spec = self.spec
         fields: list[tuple[str, str]] = [
-            ("From", self.spec.from_raw or self.from_addr),
+            ("From", self._from_field),
             ("To", self.to_field),
             *([("Cc", spec.cc)] if spec.cc is not None else []),
             ("Subject", self.subject()),
