@@ -367,8 +367,8 @@ class Enrollment:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
-        await self.challenges.stop()
-        await self.responses.stop()
+        await self.challenges.stop_async()
+        await self.responses.stop_async()
         self.suite.stop_later(self.peer)
 
 
@@ -450,7 +450,7 @@ class ClientSuite:
         access, deliver = self._mailbox(kind, folder / "suite", deadline)
         challenges = Hop("challenge-hop", deliver)
         challenges.holding = hold
-        await challenges.start()
+        await challenges.start_async()
         peer = PeerCa(
             self.world,
             challenge_from=self.world.new_address(CA_DOMAIN, prefix="acme"),
@@ -465,7 +465,7 @@ class ClientSuite:
 
         responses = Hop("response-hop", to_ca)
         responses.holding = hold_responses
-        await responses.start()
+        await responses.start_async()
         self.world.route(CA_DOMAIN, *responses.address)
         domain = address.rpartition("@")[2]
         self.world.sign_outbound(domain, enabled=not self.capabilities.signs_dkim)

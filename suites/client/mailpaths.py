@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.sendmail import SendError, SendResult, send_message
+from rfc8823.world.service import AsyncService
 from rfc8823.world.smtp import SmtpServer
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ async def send(
     )
 
 
-class Hop:
+class Hop(AsyncService):
     """An SMTP hop: every message is recorded, then forwarded in order unless it is held."""
 
     def __init__(self, name: str, forward: Forward) -> None:
@@ -108,12 +109,12 @@ class Hop:
         """Where the hop listens."""
         return self._server.address
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Listen, and start forwarding."""
         await self._server.start_async()
         self._pump = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def stop(self) -> None:
+    async def stop_async(self) -> None:
         """Stop listening and forwarding (what was recorded stays readable)."""
         await self._server.stop_async()
         if self._pump is not None:

@@ -14,13 +14,12 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
-from rfc8823.world.service import Service
+from rfc8823.world.service import AsyncService, Service
 
 __all__ = ["DEFAULT_MAX_SIZE", "MessageHook", "SmtpServer", "TlsMode"]
 
@@ -32,7 +31,7 @@ MessageHook = Callable[[ReceivedMessage], Awaitable[None] | None]
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 
 
-class SmtpServer(Service):
+class SmtpServer(AsyncService, Service):
     """One SMTP listener (an MX, a submission port, a relay) recording what it accepts.
 
     ``tls`` picks plain, STARTTLS (RFC 3207) or implicit TLS (RFC 8314); ``auth`` maps user to
@@ -122,18 +121,6 @@ class SmtpServer(Service):
         async with asyncio.timeout(self._ready_timeout):
             await self._connections.drop_all()
             await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        await self.start_async()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop_async()
 
     def start(self) -> Self:
         """Listen on a private event loop in a daemon thread (for sync code)."""
