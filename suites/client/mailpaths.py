@@ -57,7 +57,7 @@ async def off_loop(call: Callable[[], T]) -> T:
         failure: BaseException | None = None
         try:
             result = call()
-        except BaseException as error:  # handed to the awaiting task
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
             failure = error
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(resolve, result, failure)
@@ -130,7 +130,7 @@ class Hop(AsyncService):
             message = await self._queue.get()
             try:
                 await self._forward(message)
-            except Exception as error:  # a hop records what it could not pass on, and goes on
+            except Exception as error:  # noqa: BLE001 - a hop records what it could not pass on
                 self.failures.append(f"{self.name}: message {message.seq} not forwarded: {error}")
                 log.warning("%s", self.failures[-1])
             finally:

@@ -169,7 +169,7 @@ class ReferenceServer(Service):
         try:
             await self.replies.start_async()
             self.engine.resume()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() in the caller
             failure.append(error)
             ready.set()
             return

@@ -33,7 +33,7 @@ from __future__ import annotations
 import ssl
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,14 @@ from rfc8823.world.world import World
 
 _POLL_INTERVAL = 0.25
 _SECTIONS = {"target", "acme", "dkim", "capabilities"}
+_ACME_CONVERSIONS: Mapping[str, tuple[str, Callable[[Any, Path], object]]] = {
+    "directory": ("directory", lambda value, _: str(value)),
+    "from": ("challenge_from", lambda value, _: str(value)),
+    "reply_smtp": ("reply_smtp", lambda value, _: parse_host_port(str(value))),
+    "ca_bundle": ("ca_bundle", lambda value, base: base / str(value)),
+    "wait_seconds": ("wait_seconds", lambda value, _: float(value)),
+}
+"""Plain ``[acme]`` keys: the ``RemoteSettings`` argument each gives, and how it is read."""
 _ACME_KEYS = {
     "directory",
     "ca_bundle",
@@ -136,20 +144,25 @@ def load_toml(path: Path) -> dict[str, Any]:
     for key in ("name", "version"):
         if key in target:
             values[key] = str(target[key])
-    acme = _table(data, "acme", path)
+    values.update(_acme_values(_table(data, "acme", path), base, path))
+    dkim = _table(data, "dkim", path)
+    values["dkim_records"] = tuple(DkimRecord(str(s), str(txt)) for s, txt in dkim.items())
+    capabilities = dict(_table(data, "capabilities", path))
+    capabilities.setdefault("serial_only", True)
+    values["capabilities"] = ServerCapabilities.from_mapping(capabilities)
+    return values
+
+
+def _acme_values(acme: Mapping[str, Any], base: Path, path: Path) -> dict[str, Any]:
+    """``RemoteSettings`` keyword arguments from the ``[acme]`` table."""
     stray = set(acme) - _ACME_KEYS
     if stray:
         raise ValueError(f"{path}: unknown keys {sorted(stray)} in [acme]")
-    if "directory" in acme:
-        values["directory"] = str(acme["directory"])
-    if "from" in acme:
-        values["challenge_from"] = str(acme["from"])
-    if "reply_smtp" in acme:
-        values["reply_smtp"] = parse_host_port(str(acme["reply_smtp"]))
-    if "ca_bundle" in acme:
-        values["ca_bundle"] = base / str(acme["ca_bundle"])
-    if "wait_seconds" in acme:
-        values["wait_seconds"] = float(acme["wait_seconds"])
+    values = {
+        argument: convert(acme[key], base)
+        for key, (argument, convert) in _ACME_CONVERSIONS.items()
+        if key in acme
+    }
     anchors = acme.get("smime_trust_anchors", [])
     if not isinstance(anchors, list):
         raise ValueError(f"{path}: [acme] smime_trust_anchors must be a list of paths")
@@ -160,11 +173,6 @@ def load_toml(path: Path) -> dict[str, Any]:
         values["eab"] = EabCredentials(
             str(acme["eab_kid"]), b64url_decode(str(acme["eab_hmac_key"]))
         )
-    dkim = _table(data, "dkim", path)
-    values["dkim_records"] = tuple(DkimRecord(str(s), str(txt)) for s, txt in dkim.items())
-    capabilities = dict(_table(data, "capabilities", path))
-    capabilities.setdefault("serial_only", True)
-    values["capabilities"] = ServerCapabilities.from_mapping(capabilities)
     return values
 
 

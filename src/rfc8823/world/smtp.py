@@ -162,7 +162,7 @@ class SmtpServer(AsyncService, Service):
         loop = asyncio.get_running_loop()
         try:
             await self.start_async()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() in the caller
             failure.append(error)
             ready.set()
             return
