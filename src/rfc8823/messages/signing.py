@@ -162,7 +162,9 @@ class SignedBuilder:
         signing = SmimeSigning(
             identity=identity,
             form=form,
-            header_protection=header_protection or self.SMIME_HEADER_PROTECTION,
+            header_protection=(
+                self.SMIME_HEADER_PROTECTION if header_protection is None else header_protection
+            ),
             canonicalization=canonicalization,
             secure_fields=None if secure_fields is None else tuple(secure_fields),
             legacy_media_types=legacy_media_types,
