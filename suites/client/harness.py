@@ -455,8 +455,8 @@ class Enrollment:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
-        await self.challenges.stop()
-        await self.responses.stop()
+        await self.challenges.stop_async()
+        await self.responses.stop_async()
         crashes = self.peer.internal_errors()
         self.suite.stop_later(self.peer)
         if crashes:
@@ -558,7 +558,7 @@ class ClientSuite:
         access, delivery, probe = self._mailbox(kind, folder / "suite", deadline)
         challenges = Hop("challenge-hop", delivery)
         challenges.holding = hold
-        await challenges.start()
+        await challenges.start_async()
         self._note_variants()
         peer = PeerCa(
             self.world,
@@ -575,7 +575,7 @@ class ClientSuite:
 
         responses = Hop("response-hop", to_ca)
         responses.holding = hold_responses
-        await responses.start()
+        await responses.start_async()
         self.world.route(CA_DOMAIN, *responses.address)
         domain = address.rpartition("@")[2]
         self.world.sign_outbound(domain, enabled=not self.capabilities.signs_dkim)

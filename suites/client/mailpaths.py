@@ -28,6 +28,7 @@ from typing import TypeVar
 from rfc8823.targets.client import MailboxPacing
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.sendmail import SendError, SendResult, send_message
+from rfc8823.world.service import AsyncService
 from rfc8823.world.smtp import SmtpServer
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ async def off_loop(call: Callable[[], T]) -> T:
         failure: BaseException | None = None
         try:
             result = call()
-        except BaseException as error:  # handed to the awaiting task
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
             failure = error
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(resolve, result, failure)
@@ -99,7 +100,7 @@ async def send(
     )
 
 
-class Hop:
+class Hop(AsyncService):
     """An SMTP hop: every message is recorded, then forwarded in order unless it is held."""
 
     def __init__(self, name: str, forward: Forward) -> None:
@@ -121,12 +122,12 @@ class Hop:
         """Where the hop listens."""
         return self._server.address
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Listen, and start forwarding."""
         await self._server.start_async()
         self._pump = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def stop(self) -> None:
+    async def stop_async(self) -> None:
         """Stop listening and forwarding (what was recorded stays readable)."""
         await self._server.stop_async()
         if self._pump is not None:
@@ -146,7 +147,7 @@ class Hop:
                     await self._forward_together(item)
                 else:
                     await self._forward(item)
-            except Exception as error:  # a hop records what it could not pass on, and goes on
+            except Exception as error:  # noqa: BLE001 - a hop records what it could not pass on
                 shown = [m.seq for m in item] if isinstance(item, tuple) else item.seq
                 outcome = f"{self.name}: message {shown} not forwarded: {error}"
                 self.failures.append(outcome)

@@ -185,3 +185,27 @@ def test_from_json_refuses_junk_with_value_error(parse: object, data: object) ->
     assert callable(parse)
     with pytest.raises(ValueError, match=r"."):
         parse(data)
+
+
+def test_reading_follows_the_declarations() -> None:
+    """Unknown members are ignored, null is absent where the field may be None, a sloppy
+    boolean counts as absent, and defaults left out of the output stay out."""
+    order = Order.from_json(
+        {
+            "status": "pending",
+            "identifiers": [{"type": "email", "value": "a@example.test", "extra": 1}],
+            "finalize": "https://ca/f",
+            "expires": None,
+            "x-vendor": {"anything": True},
+        }
+    )
+    assert order.authorizations == ()
+    assert order.expires is None
+    account = Account.from_json({"status": "valid", "termsOfServiceAgreed": "yes"})
+    assert account == Account(AccountStatus.VALID)
+    assert account.to_json() == {"status": "valid", "contact": []}
+    assert DirectoryMeta().to_json() == {}
+    with pytest.raises(ValueError, match="'contact'"):
+        Account.from_json({"status": "valid", "contact": None})
+    with pytest.raises(ValueError, match="'finalize' is missing"):
+        Order.from_json({"status": "pending", "identifiers": []})

@@ -184,6 +184,8 @@ def test_builders_are_immutable_and_ids_unique() -> None:
         (lambda: base(TOKEN_30).with_padding(), "needs no padding"),
         (lambda: base().with_subject("x").with_subject_folded(), "verbatim"),
         (lambda: base().with_subject_encoded().with_subject("x"), "replaces"),
+        (lambda: base().with_subject_encoded(encoding="X"), "encoding"),  # type: ignore[arg-type]
+        (lambda: base().signed_smime(smime_identity(CHALLENGE_FROM), form="x"), "form"),  # type: ignore[arg-type]
         (lambda: base().without_header("Content-Type"), "body entity"),
         (lambda: base().with_header("MIME-Version", "2.0"), "body entity"),
         (lambda: base().signed_dkim(dkim_key("ed"), selector=""), "selector"),

@@ -850,3 +850,42 @@ def test_builder_rejects_impossible_variations() -> None:
         reply().with_list_header("X-List")
     with pytest.raises(ValueError, match="7bit"):
         reply().with_text_around("Grüße").build()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: ResponseEmail("Al <a@mail.test>", "ca@example.org", "tok", "d"), "with_from"),
+        (lambda: ResponseEmail(IDENTIFIER, "no address", "tok", "d"), "with_to"),
+        (lambda: ResponseEmail(IDENTIFIER, "ca@example.org", "to k", "d"), "with_subject"),
+        (lambda: reply().with_subject_encoded(encoding="X"), "encoding"),  # type: ignore[arg-type]
+        (lambda: reply().with_transfer_encoding("binary"), "transfer"),  # type: ignore[arg-type]
+        (lambda: reply().signed_dkim(KEY, selector=""), "selector"),
+        (lambda: signed(reply(), headers=()), "h="),
+        (lambda: reply().signed_smime(TestPki.load().smime_signer(IDENTIFIER), form="x"), "form"),  # type: ignore[arg-type]
+    ],
+)
+def test_builder_keeps_the_shared_input_contract(make: Callable[[], object], message: str) -> None:
+    """Bad essentials name the raw method to use; setters check their input at the call (the
+    contract of messages.builder_checks, shared with the challenge builder)."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_wrong_key_types_raise_early() -> None:
+    """DKIM needs RSA or Ed25519 (RFC 8463); S/MIME needs RSA or EC; both refuse at the call."""
+    with pytest.raises(TypeError, match="DKIM"):
+        reply().signed_dkim(cached_key("dkim-p256", "p256"), selector="p")  # type: ignore[arg-type]
+    ed_signer = TestPki.load().smime_signer(IDENTIFIER, key_kind="ed25519")
+    with pytest.raises(TypeError, match="S/MIME"):
+        reply().signed_smime(ed_signer)
+
+
+def test_raw_address_fields_leave_the_essentials_alone() -> None:
+    """with_from/with_to write any form; the identifier and recipients stay as they were."""
+    builder = reply().with_from(f"Alexey <{IDENTIFIER}>").with_to("a@x.test, b@x.test")
+    message = parse_message(builder.build())
+    assert message.first("From") == f"Alexey <{IDENTIFIER}>"
+    assert message.first("To") == builder.to_field == "a@x.test, b@x.test"
+    assert builder.from_addr == IDENTIFIER
+    assert builder.from_domain == DOMAIN

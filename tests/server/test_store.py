@@ -1,6 +1,8 @@
 """The CA's durable store: RFC 8555 §7.1.6 state machines and restart durability (A-STATE-1)."""
 
+import contextlib
 import itertools
+import sqlite3
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,7 +13,13 @@ from rfc8823.acme.objects import AccountStatus, AuthorizationStatus, ChallengeSt
 from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.events import ChangeFeed
 from rfc8823.requirements import covers
-from rfc8823.server.records import IllegalTransition, ReplyVerdict, check_transition
+from rfc8823.server.columns import stored_columns
+from rfc8823.server.records import (
+    TABLE_RECORDS,
+    IllegalTransition,
+    ReplyVerdict,
+    check_transition,
+)
 from rfc8823.server.store import Store
 
 NOW = 1_800_000_000.0
@@ -150,3 +158,14 @@ def test_changes_notify_the_feed_and_survive_a_reopen(tmp_path: Path) -> None:
     assert reopened.challenge_by_token_part1("token1") == challenge
     assert [c.id for c in reopened.unsent_challenges()] == [challenge_id]
     assert reopened.authorization(authz_id, NOW).status is AuthorizationStatus.PENDING
+
+
+@pytest.mark.parametrize("table", sorted(TABLE_RECORDS))
+def test_record_declarations_match_the_schema(table: str, tmp_path: Path) -> None:
+    """Every column a record declares exists, and every column of its table is declared
+    (the authorization's position in its order is kept by the store alone)."""
+    Store(tmp_path / "ca.sqlite").close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "ca.sqlite")) as db:
+        schema = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    declared = set(stored_columns(TABLE_RECORDS[table]))
+    assert declared == schema - ({"position"} if table == "authorizations" else set())

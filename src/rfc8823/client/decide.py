@@ -97,6 +97,49 @@ AnsweredLookup = Callable[[str | None, str], bool]
 SignatureKind = Literal["none", "failed-dkim", "untrusted-smime", "other"]
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """What a fault lets through: a broken rule of ``rules``, when the message is signed the
+    ``signature`` way and has (True) or lacks (False) Auto-Submitted; None matches any."""
+
+    rules: frozenset[str]
+    signature: SignatureKind | None = None
+    auto_submitted: bool | None = None
+
+    def covers(self, rule: str, signature: SignatureKind, auto_submitted: bool) -> bool:
+        """Whether this tolerance lets ``rule`` through for such a message."""
+        return (
+            rule in self.rules
+            and self.signature in (None, signature)
+            and self.auto_submitted in (None, auto_submitted)
+        )
+
+
+TOLERATING_FAULTS: dict[str, Tolerance] = {
+    client_faults.ANSWERS_UNSIGNED: Tolerance(frozenset({"CHAL-AUTH-1"}), signature="none"),
+    client_faults.ANSWERS_FAILED_DKIM: Tolerance(
+        frozenset({"CHAL-AUTH-1"}), signature="failed-dkim"
+    ),
+    client_faults.ANSWERS_UNTRUSTED_SMIME: Tolerance(
+        frozenset({"CHAL-AUTH-1", "CHAL-SMIME-2"}), signature="untrusted-smime"
+    ),
+    client_faults.ANSWERS_MISALIGNED_DKIM: Tolerance(frozenset({"CHAL-DKIM-3"})),
+    client_faults.ANSWERS_THIN_DKIM: Tolerance(frozenset({"CHAL-DKIM-1"})),
+    client_faults.ANSWERS_WITHOUT_AUTO_SUBMITTED: Tolerance(
+        frozenset({"CHAL-AUTO-1"}), auto_submitted=False
+    ),
+    client_faults.ANSWERS_AUTO_REPLIED: Tolerance(frozenset({"CHAL-AUTO-1"}), auto_submitted=True),
+    client_faults.ANSWERS_FOREIGN_FROM: Tolerance(frozenset({"CHAL-HDR-1"})),
+    client_faults.ANSWERS_FOREIGN_TO: Tolerance(frozenset({"CHAL-HDR-2"})),
+    client_faults.ANSWERS_SMIME_SIGNER_MISMATCH: Tolerance(frozenset({"CHAL-SMIME-1"})),
+    client_faults.ANSWERS_UNPROTECTED_HEADERS: Tolerance(frozenset({"CHAL-BODY-3"})),
+}
+"""Faults that answer a challenge despite a broken rule, and what each one lets through.
+
+The client's counterpart of the reference CA's ``LENIENT_FAULTS`` (self-validation).
+"""
+
+
 def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
     """What signs a message: nothing, only failing DKIM, only S/MIME with no trusted path."""
     if auth is None:
@@ -116,39 +159,14 @@ def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
 def _tolerated(
     finding: Finding, report: ChallengeReport, auth: ChallengeAuth | None, faults: FaultSet
 ) -> bool:
-    """Whether a switched-on fault lets this broken rule through (self-validation)."""
+    """Whether a switched-on fault lets this broken rule through (``TOLERATING_FAULTS``)."""
     if not faults:
         return False
-    rule, kind = finding.requirement, _signature_kind(auth)
+    kind = _signature_kind(auth)
     auto_submitted = bool(report.parsed.all("Auto-Submitted"))
-    return (
-        (faults.on(client_faults.ANSWERS_UNSIGNED) and rule == "CHAL-AUTH-1" and kind == "none")
-        or (
-            faults.on(client_faults.ANSWERS_FAILED_DKIM)
-            and rule == "CHAL-AUTH-1"
-            and kind == "failed-dkim"
-        )
-        or (
-            faults.on(client_faults.ANSWERS_UNTRUSTED_SMIME)
-            and rule in ("CHAL-AUTH-1", "CHAL-SMIME-2")
-            and kind == "untrusted-smime"
-        )
-        or (faults.on(client_faults.ANSWERS_MISALIGNED_DKIM) and rule == "CHAL-DKIM-3")
-        or (faults.on(client_faults.ANSWERS_THIN_DKIM) and rule == "CHAL-DKIM-1")
-        or (
-            faults.on(client_faults.ANSWERS_WITHOUT_AUTO_SUBMITTED)
-            and rule == "CHAL-AUTO-1"
-            and not auto_submitted
-        )
-        or (
-            faults.on(client_faults.ANSWERS_AUTO_REPLIED)
-            and rule == "CHAL-AUTO-1"
-            and auto_submitted
-        )
-        or (faults.on(client_faults.ANSWERS_FOREIGN_FROM) and rule == "CHAL-HDR-1")
-        or (faults.on(client_faults.ANSWERS_FOREIGN_TO) and rule == "CHAL-HDR-2")
-        or (faults.on(client_faults.ANSWERS_SMIME_SIGNER_MISMATCH) and rule == "CHAL-SMIME-1")
-        or (faults.on(client_faults.ANSWERS_UNPROTECTED_HEADERS) and rule == "CHAL-BODY-3")
+    return any(
+        faults.on(name) and tolerance.covers(finding.requirement, kind, auto_submitted)
+        for name, tolerance in TOLERATING_FAULTS.items()
     )
 
 

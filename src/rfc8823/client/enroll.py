@@ -217,13 +217,13 @@ async def _mail_source(config: EnrollConfig, context: ssl.SSLContext) -> AsyncIt
         return
     source = open_mail_source(config.mailbox, email=config.email, context=context)
     try:
-        await source.start()
+        await source.start_async()
     except OSError as error:
         raise EnrollmentError("mailbox", f"cannot open {source.description}: {error}") from None
     try:
         yield source
     finally:
-        await source.aclose()
+        await source.stop_async()
 
 
 class _Enrollment:

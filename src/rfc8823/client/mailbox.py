@@ -24,11 +24,11 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from rfc8823.world.imap import ImapTls, open_imap
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
+from rfc8823.world.service import AsyncService
 from rfc8823.world.smtp import SmtpServer
 
 MIN_POLL_INTERVAL = 0.02
@@ -49,41 +49,17 @@ class MailSource(Protocol):
     def description(self) -> str:
         """Where the source reads from, for progress lines."""
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Open the source (listen, connect, create folders)."""
 
     async def next_message(self, timeout: float) -> IncomingMail | None:  # noqa: ASYNC109
         """The next message not yet handed over, waiting up to ``timeout`` s; None if none."""
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Release the source."""
 
 
-class _Lifecycle(abc.ABC):
-    """``async with`` support for sources: ``start`` on entry, ``aclose`` on exit."""
-
-    @abc.abstractmethod
-    async def start(self) -> None:
-        """Open the source."""
-
-    @abc.abstractmethod
-    async def aclose(self) -> None:
-        """Release the source."""
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class SmtpMailSource(_Lifecycle):
+class SmtpMailSource(AsyncService):
     """The user's MX: an aiosmtpd listener (plain SMTP or STARTTLS) in the caller's loop.
 
     ``accept_domains`` limits the recipient domains it accepts (None: any).
@@ -121,7 +97,7 @@ class SmtpMailSource(_Lifecycle):
         host, port = self.server.host, self.server.port
         return f"SMTP listener {host}:{port}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Listen (in the running event loop)."""
         await self.server.start_async()
 
@@ -135,12 +111,12 @@ class SmtpMailSource(_Lifecycle):
         origin = f"SMTP from {received.peer[0]} (MAIL FROM <{received.mail_from}>)"
         return IncomingMail(received.data, origin)
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Stop listening."""
         await self.server.stop_async()
 
 
-class _Poller(_Lifecycle):
+class _Poller(AsyncService, abc.ABC):
     """Shared loop of the polled sources: look, then sleep at most ``interval`` s, to a deadline."""
 
     def __init__(self, interval: float) -> None:
@@ -177,11 +153,11 @@ class MaildirMailSource(_Poller):
         """The Maildir's path."""
         return f"Maildir {self.path}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Create the Maildir's folders if needed."""
         mailbox.Maildir(self.path, create=True)
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Nothing to release."""
 
     async def _look(self) -> IncomingMail | None:
@@ -240,7 +216,7 @@ class ImapMailSource(_Poller):
         """The server and folder."""
         return f"IMAP {self._user}@{self.host}:{self.port}/{self.folder}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Connect, log in and select the folder (raises ``imaplib.IMAP4.error``/``OSError``)."""
         self._client = await asyncio.to_thread(self._connect)
 
@@ -256,7 +232,7 @@ class ImapMailSource(_Poller):
             timeout=self._timeout,
         )
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Log out."""
         client, self._client = self._client, None
         if client is not None:

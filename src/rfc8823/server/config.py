@@ -140,12 +140,7 @@ class ServerConfig:
     faults: FaultSet = NO_FAULTS
 
     def __post_init__(self) -> None:
-        if self.token_part1_octets < 16 or self.token_part2_octets < 16:
-            raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
-        if self.token_part1_padded and self.token_part1_octets % 3 == 0:
-            raise ValueError(
-                f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
-            )
+        self._check_tokens()
         if self.smime_header_protection not in ("rfc8551", "rfc7508"):
             raise ValueError(
                 f"smime_header_protection must be 'rfc8551' or 'rfc7508', "
@@ -165,6 +160,20 @@ class ServerConfig:
             raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
         if self.eab_required and not self.eab_keys:
             raise ValueError("eab_required needs at least one EAB key")
+        self._check_lifetimes()
+        self._check_mail_wiring()
+
+    def _check_tokens(self) -> None:
+        """Refuse token lengths below 128 bits, and padding where there is none to write."""
+        if self.token_part1_octets < 16 or self.token_part2_octets < 16:
+            raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
+        if self.token_part1_padded and self.token_part1_octets % 3 == 0:
+            raise ValueError(
+                f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
+            )
+
+    def _check_lifetimes(self) -> None:
+        """Refuse lifetimes that are not positive, or longer than the BR profile allows."""
         if min(self.order_lifetime, self.authz_lifetime, self.certificate_lifetime) <= 0:
             raise ValueError("lifetimes must be positive")
         longest = MAX_VALIDITY[br_profile(self.br_profile)]
@@ -173,7 +182,6 @@ class ServerConfig:
                 f"certificate_lifetime exceeds the {longest.days} days the {self.br_profile} "
                 "S/MIME BR profile allows"
             )
-        self._check_mail_wiring()
 
     def _check_mail_wiring(self) -> None:
         """Refuse a smarthost or IMAP mailbox setting that could not work as asked."""

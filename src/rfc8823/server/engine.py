@@ -50,9 +50,10 @@ from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
 from rfc8823.server.store import Store
 from rfc8823.tokens import b64url_encode, expected_digests, new_token_part
+from rfc8823.values import SmimeIdentity
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
-from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.world.pki import TestPki
 from rfc8823.world.sendmail import SendError, send_message_async
 from rfc8823.world.world import DKIM_SELECTORS
 

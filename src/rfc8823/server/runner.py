@@ -198,7 +198,7 @@ class ReferenceServer(Service):
             if reader is None:
                 await self.replies.start_async()
             self.engine.resume()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() in the caller
             failure.append(error)
             ready.set()
             return

@@ -34,8 +34,9 @@ from rfc8823.strategies.headers import (
 )
 from rfc8823.strategies.tokens import token_lengths, token_parts
 from rfc8823.tokens import b64url_encode
-from rfc8823.world.keys import KeyKind, cached_key
-from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.values import KeyKind, SmimeIdentity
+from rfc8823.world.keys import cached_key
+from rfc8823.world.pki import TestPki
 
 CA_DOMAIN = "ca.example"
 ESP_DOMAIN = "esp.example"

@@ -28,17 +28,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Self
 
 from rfc8823.auth import dkim
 from rfc8823.auth.resolver import DnsEndpoint, Resolver
+from rfc8823.values import KeyKind, PrivateKey
 from rfc8823.world.dns import DnsServer, RecordStore
-from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
+from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.pki import TestPki
 from rfc8823.world.sendmail import send_message_async
-from rfc8823.world.service import Service
+from rfc8823.world.service import AsyncService, Service
 from rfc8823.world.smtp import SmtpServer, TlsMode
 
 DEFAULT_DOMAINS: tuple[str, ...] = (
@@ -122,7 +122,7 @@ class WorldDomain:
         )
 
 
-class World(Service):
+class World(AsyncService, Service):
     """DNS, domains, PKI and SMTP listeners on loopback; ``with``, ``async with`` or start/stop.
 
     The synchronous form runs every server on a thread of its own (plain pytest fixtures); the
@@ -214,7 +214,7 @@ class World(Service):
         if isinstance(stack, ExitStack):
             stack.close()
 
-    async def __aenter__(self) -> Self:
+    async def start_async(self) -> None:
         """Start everything on this event loop: the SMTP listeners natively, DNS on its thread."""
         stack = AsyncExitStack()
         try:
@@ -226,14 +226,9 @@ class World(Service):
             raise
         self._stack = stack
         self.publish()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop_async(self) -> None:
+        """Stop everything started by :meth:`start_async`."""
         stack, self._stack = self._stack, None
         if isinstance(stack, AsyncExitStack):
             await stack.aclose()

@@ -22,9 +22,9 @@ from rfc8823.auth.dkim import (
 )
 from rfc8823.findings import broken, info, passed
 from rfc8823.messages.headers import domain_of, unfold
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import ParsedMessage
 from rfc8823.messages.response.authentication import ResponseAuth
-from rfc8823.messages.response.report import Judge
 
 _BYTES_LINE_BREAK = re.compile(rb"\r?\n")
 

@@ -11,8 +11,8 @@ import binascii
 import re
 
 from rfc8823.findings import broken, info, passed, risk
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.response.expectation import ResponseExpectation
-from rfc8823.messages.response.report import Judge
 from rfc8823.tokens import Concatenation, b64url_decode, b64url_encode, readings_agree
 
 _HEX_DIGEST = re.compile(r"[0-9A-Fa-f]{64}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response.authentication import ResponseAuth
 from rfc8823.messages.response.authentication_rules import judge_authentication
@@ -16,7 +17,7 @@ from rfc8823.messages.response.header_rules import (
     judge_threading,
     judge_to,
 )
-from rfc8823.messages.response.report import Judge, ResponseReport
+from rfc8823.messages.response.report import ResponseReport
 
 
 def inspect_response(
