@@ -47,6 +47,7 @@ def inspect(ca: ServerSuite, flow: ChallengeFlow) -> ChallengeReport:
     "TOK-4",
     "REF-3834-1",
     "REF-5322-1",
+    "REF-5322-4",
     "REF-2047-1",
 )
 @pytest.mark.needs("challenge-email")

@@ -158,6 +158,7 @@ RESPONSE_FAULTS: tuple[tuple[str, ResponseFault], ...] = (
     (client_faults.OMITS_IN_REPLY_TO, lambda response, _: response.with_in_reply_to(None)),
     (client_faults.REPLIES_HTML_ONLY, lambda response, _: response.as_html_only()),
     (client_faults.ADDS_LIST_ID, lambda response, _: response.with_list_header()),
+    (client_faults.OMITS_DATE, lambda response, _: response.without_header("Date")),
     (
         client_faults.OMITS_ACME_LABEL,
         lambda response, _: response.with_subject(f"Re: {response.token_part1}"),

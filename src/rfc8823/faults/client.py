@@ -33,6 +33,7 @@ REPLIES_TO_FROM = "client-replies-to-from-despite-reply-to"
 OMITS_IN_REPLY_TO = "client-omits-in-reply-to"
 REPLIES_HTML_ONLY = "client-replies-html-only"
 ADDS_LIST_ID = "client-adds-list-id"
+OMITS_DATE = "client-reply-without-date"
 OMITS_ACME_LABEL = "client-omits-acme-label"
 REPLIES_FROM_OTHER = "client-replies-from-another-address"
 OMITS_DKIM = "client-omits-dkim-signature"
@@ -220,6 +221,12 @@ declare(
         ADDS_LIST_ID,
         ("RESP-LIST-1",),
         "adds a List-Id field to the response",
+        (f"{_RESPONSE}::test_response_header_fields",),
+    ),
+    _fault(
+        OMITS_DATE,
+        ("REF-5322-4",),
+        "writes the response without a Date field, which every message needs (RFC 5322 §3.6)",
         (f"{_RESPONSE}::test_response_header_fields",),
     ),
     _fault(

@@ -50,6 +50,12 @@ CHALLENGE_FAULTS = (
         _CHALLENGE_EMAIL,
     ),
     _server(
+        "challenge-without-date",
+        ("REF-5322-4",),
+        "the challenge email has no Date field, which every message needs (RFC 5322 §3.6)",
+        _CHALLENGE_EMAIL,
+    ),
+    _server(
         "challenge-auto-submitted-without-type",
         ("CHAL-AUTO-2",),
         "Auto-Submitted is 'auto-generated' without the type=acme parameter (§3.1 (5))",

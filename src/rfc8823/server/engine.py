@@ -249,43 +249,32 @@ class ChallengeEngine:
         return email.signed_smime(identity, header_protection=self.config.smime_header_protection)
 
     def _with_faults(self, email: ChallengeEmail, address: str) -> ChallengeEmail:
-        """The challenge as a CA with the configured faults writes it (self-validation)."""
-        faults = self.config.faults
-        if faults.on("challenge-without-auto-submitted"):
-            email = email.without_header("Auto-Submitted")
-        if faults.on("challenge-auto-submitted-without-type"):
-            email = email.with_auto_submitted("auto-generated")
-        if faults.on("challenge-from-not-announced"):
-            email = email.with_from(f"noreply@{self.config.challenge_domain}")
-        if faults.on("challenge-to-not-identifier"):
-            email = email.with_to(self.config.challenge_from)
-        if faults.on("challenge-subject-latin1"):
-            email = email.with_subject_encoded("iso-8859-1")
-        if faults.on("challenge-subject-without-space"):
-            email = email.with_subject(f"ACME:{email.written_token}")
-        if faults.on("token-part1-reused"):
-            digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
-            email = email.with_subject(f"ACME: {b64url_encode(digest[:24])}")
-        if faults.on("token-part1-not-base64url"):
-            email = email.with_subject(f"ACME: {email.written_token}===")
-        if faults.on("challenge-unsigned"):
-            email = email.unsigned()
-        selector = self.config.dkim_selector
-        if faults.on("challenge-dkim-h-without-subject"):
-            names = [
-                name
-                for name in (*CHALLENGE_REQUIRED_HEADERS, *CHALLENGE_RECOMMENDED_HEADERS)
-                if name != "subject"
-            ]
-            email = email.unsigned().signed_dkim(
-                self.dkim_key, selector=selector, domain=self.config.signing_domain, headers=names
-            )
-        if faults.on("challenge-dkim-other-domain"):
-            foreign = self.config.with_overrides(dkim_domain=FOREIGN_DKIM_DOMAIN)
-            email = email.unsigned().signed_dkim(
-                load_dkim_key(foreign), selector=selector, domain=FOREIGN_DKIM_DOMAIN
-            )
+        """The challenge as a CA with the configured faults writes it (``CHALLENGE_FAULTS``)."""
+        for name, write in CHALLENGE_FAULTS:
+            if self.config.faults.on(name):
+                email = write(self, email, address)
         return email
+
+    def _resigned(self, email: ChallengeEmail, *, without: str) -> ChallengeEmail:
+        """The challenge DKIM-signed again with an ``h=`` leaving out ``without``."""
+        names = [
+            name
+            for name in (*CHALLENGE_REQUIRED_HEADERS, *CHALLENGE_RECOMMENDED_HEADERS)
+            if name != without
+        ]
+        return email.unsigned().signed_dkim(
+            self.dkim_key,
+            selector=self.config.dkim_selector,
+            domain=self.config.signing_domain,
+            headers=names,
+        )
+
+    def _signed_abroad(self, email: ChallengeEmail) -> ChallengeEmail:
+        """The challenge DKIM-signed by a domain other than its From domain."""
+        foreign = self.config.with_overrides(dkim_domain=FOREIGN_DKIM_DOMAIN)
+        return email.unsigned().signed_dkim(
+            load_dkim_key(foreign), selector=self.config.dkim_selector, domain=FOREIGN_DKIM_DOMAIN
+        )
 
     def written_token_part1(self, token_part1: str) -> str:
         """token-part1 as the challenge email writes it: with ``=`` padding when configured."""
@@ -518,3 +507,42 @@ class ChallengeEngine:
 
 _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})
 _BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
+
+
+def _reused_token(engine: ChallengeEngine, email: ChallengeEmail, address: str) -> ChallengeEmail:
+    digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
+    return email.with_subject(f"ACME: {b64url_encode(digest[:24])}")
+
+
+ChallengeFault = Callable[[ChallengeEngine, ChallengeEmail, str], ChallengeEmail]
+CHALLENGE_FAULTS: tuple[tuple[str, ChallengeFault], ...] = (
+    ("challenge-without-auto-submitted", lambda _, e, __: e.without_header("Auto-Submitted")),
+    ("challenge-without-date", lambda _, e, __: e.without_header("Date")),
+    (
+        "challenge-auto-submitted-without-type",
+        lambda _, e, __: e.with_auto_submitted("auto-generated"),
+    ),
+    (
+        "challenge-from-not-announced",
+        lambda engine, e, __: e.with_from(f"noreply@{engine.config.challenge_domain}"),
+    ),
+    (
+        "challenge-to-not-identifier",
+        lambda engine, e, __: e.with_to(engine.config.challenge_from),
+    ),
+    ("challenge-subject-latin1", lambda _, e, __: e.with_subject_encoded("iso-8859-1")),
+    (
+        "challenge-subject-without-space",
+        lambda _, e, __: e.with_subject(f"ACME:{e.written_token}"),
+    ),
+    ("token-part1-reused", _reused_token),
+    ("token-part1-not-base64url", lambda _, e, __: e.with_subject(f"ACME: {e.written_token}===")),
+    ("challenge-unsigned", lambda _, e, __: e.unsigned()),
+    (
+        "challenge-dkim-h-without-subject",
+        lambda engine, e, __: engine._resigned(e, without="subject"),
+    ),
+    ("challenge-dkim-other-domain", lambda engine, e, __: engine._signed_abroad(e)),
+)
+"""Faults that write the challenge wrongly, each with how, applied in this order (the CA's
+counterpart of the client's ``RESPONSE_FAULTS``; self-validation)."""

@@ -67,7 +67,11 @@ def relies_on_smime(
 
 
 def judge_dkim(
-    signatures: list[DkimSignature], from_domain: str | None, smime_relied: bool, judge: Judge
+    signatures: list[DkimSignature],
+    from_domain: str | None,
+    smime_relied: bool,
+    judge: Judge,
+    present: frozenset[str] = frozenset(),
 ) -> None:
     """``d=`` alignment and ``h=`` coverage (CHAL-DKIM-1..3, REF-6376-1; RFC 8823 §3.1 (6))."""
     if not signatures:
@@ -84,13 +88,23 @@ def judge_dkim(
     else:
         judge.add(broken("CHAL-DKIM-3", domains, f"d={from_domain}"))
     verified = [s for s in aligned if s.result in (None, "pass")]
-    _judge_coverage((verified or aligned or signatures)[0], judge)
+    _judge_coverage((verified or aligned or signatures)[0], judge, present)
 
 
-def _judge_coverage(chosen: DkimSignature, judge: Judge) -> None:
-    """The ``h=`` list of the signature the receiver relies on (CHAL-DKIM-1/2, REF-6376-1)."""
+def _judge_coverage(chosen: DkimSignature, judge: Judge, present: frozenset[str]) -> None:
+    """The ``h=`` list of the signature the receiver relies on (CHAL-DKIM-1/2, REF-6376-1);
+    names listed for fields the message lacks are recorded (oversigning, REF-6376-2)."""
     signed = set(chosen.signed_headers)
     where = f"h= of d={chosen.domain}"
+    absent = sorted(signed - present)
+    judge.add(
+        info(
+            "REF-6376-2",
+            f"{where} also lists {', '.join(absent)}, absent from the message (oversigned)"
+            if absent
+            else f"{where} lists only fields the message has",
+        )
+    )
     if "from" in signed:
         judge.add(passed("REF-6376-1", f"{where} covers From"))
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from rfc8823.findings import broken, info
+from rfc8823.findings import broken, info, passed
 from rfc8823.messages.challenge.smime_layer import SignedContent
 from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import MimePart, ParsedMessage
@@ -45,8 +45,8 @@ def judge_body(parts: tuple[MimePart, ...] | None, judge: Judge) -> None:
     ]
     detail = f"holds {' and '.join(decoys)} that receivers must ignore" if decoys else ""
     judge.add(info("CHAL-BODY-1", f"body parts: {types}", detail))
-    if any(part.content_type == "text/html" for part in parts):
-        judge.add(info("CHAL-HTML-1", "the body has a text/html part"))
+    has_html = any(part.content_type == "text/html" for part in parts)
+    judge.add(info("CHAL-HTML-1", "a text/html part" if has_html else "no text/html part"))
 
 
 def judge_line_length(raw: bytes, judge: Judge) -> None:
@@ -54,3 +54,5 @@ def judge_line_length(raw: bytes, judge: Judge) -> None:
     longest = max((len(line.rstrip(b"\r")) for line in raw.split(b"\n")), default=0)
     if longest > _MAX_LINE:
         judge.add(broken("REF-5322-1", f"a line of {longest} characters", f"<= {_MAX_LINE}"))
+    else:
+        judge.add(passed("REF-5322-1", f"longest line {longest} characters", f"<= {_MAX_LINE}"))

@@ -59,14 +59,22 @@ def judge_subject(parsed: ParsedMessage, expect: ChallengeExpectation, judge: Ju
     words = decode_header_value(raw).encoded_words
     if words:
         _judge_encoded_words(words, judge)
-    elif not raw.isascii():
-        judge.add(broken("CHAL-SUBJ-5", "raw non-ASCII Subject", "a plain US-ASCII Subject"))
     else:
-        judge.add(passed("CHAL-SUBJ-5", "plain US-ASCII Subject"))
+        for rid in ("CHAL-SUBJ-4", "REF-2047-1"):
+            judge.add(info(rid, "no encoded-word in the Subject: nothing to decode or judge"))
+        _judge_plain_subject(raw, judge)
     token = subject.token_part1
     if token is not None:
         judge_token(token, expect, judge)
     return token
+
+
+def _judge_plain_subject(raw: str, judge: Judge) -> None:
+    """A Subject without encoded-words is plain US-ASCII, as §3.1 (1) prefers (CHAL-SUBJ-5)."""
+    if raw.isascii():
+        judge.add(passed("CHAL-SUBJ-5", "plain US-ASCII Subject"))
+    else:
+        judge.add(broken("CHAL-SUBJ-5", "raw non-ASCII Subject", "a plain US-ASCII Subject"))
 
 
 def _judge_encoded_words(words: tuple[EncodedWord, ...], judge: Judge) -> None:
@@ -143,6 +151,8 @@ def judge_other_headers(parsed: ParsedMessage, judge: Judge) -> tuple[str | None
         judge.add(info("CHAL-HDR-3", "; ".join(present)))
         raw_reply = parsed.first("Reply-To")
         reply_to = parse_single_address(raw_reply).addr_spec if raw_reply else None
+    else:
+        judge.add(info("CHAL-HDR-3", "no Reply-To or Cc (both optional)"))
     message_id = None
     raw_id = single_field(parsed, "Message-ID", "CHAL-HDR-4", judge)
     if raw_id is not None:
@@ -168,10 +178,11 @@ def judge_auto_submitted(parsed: ParsedMessage, judge: Judge) -> None:
     judge.add(passed("CHAL-AUTO-1", shown))
     if value.problems:
         judge.add(broken("REF-3834-1", shown, "RFC 3834 §5 syntax", "; ".join(value.problems)))
+    else:
+        judge.add(passed("REF-3834-1", shown, "keyword [; parameter=value]... (RFC 3834 §5)"))
     if type_is_acme(value):
         judge.add(passed("CHAL-AUTO-2", shown, "type=acme"))
     else:
         judge.add(broken("CHAL-AUTO-2", shown, "parameter type=acme"))
     extra = {k: v for k, v in value.parameters.items() if k != "type"}
-    if extra:
-        judge.add(info("CHAL-AUTO-3", f"further parameters {extra}"))
+    judge.add(info("CHAL-AUTO-3", f"further parameters {extra}" if extra else "none further"))

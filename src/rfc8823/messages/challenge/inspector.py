@@ -22,6 +22,7 @@ from rfc8823.messages.challenge.header_rules import (
 from rfc8823.messages.challenge.protection_rules import judge_protection
 from rfc8823.messages.challenge.report import ChallengeReport
 from rfc8823.messages.challenge.smime_layer import secure_headers_of, signed_content, smime_shape
+from rfc8823.messages.field_counts import judge_field_counts
 from rfc8823.messages.headers import domain_of, parse_single_address
 from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import parse_message
@@ -45,6 +46,7 @@ def inspect_challenge(
       (CHAL-HDR-1/2, AMB-12); the object's ``from`` is one addr-spec (CHAL-OBJ-3); Reply-To
       and Cc recorded (CHAL-HDR-3); one well-formed Message-ID (CHAL-HDR-4);
     * Auto-Submitted ``auto-generated`` with ``type=acme`` (CHAL-AUTO-1..3, REF-3834-1);
+    * one Date and one From, no origination or destination field repeated (REF-5322-4);
     * a verified DKIM or S/MIME signature (CHAL-AUTH-1); DKIM aligned with From unless S/MIME
       stands in, covering the required and recommended fields (CHAL-DKIM-1..3, REF-6376-1);
       S/MIME in a standard form, signer naming From, a trusted path (CHAL-BODY-2,
@@ -68,12 +70,14 @@ def inspect_challenge(
     judge_address(parsed, "To", "CHAL-HDR-2", expect.identifier, "identifier", judge)
     reply_to, message_id = judge_other_headers(parsed, judge)
     judge_auto_submitted(parsed, judge)
+    judge_field_counts(parsed, judge)
     shape = smime_shape(parsed)
     smime_result = auth.smime if auth is not None else None
     judge_auth(auth, shape, judge)
     from_domain = domain_of(from_addr) if from_addr else None
     smime_relied = relies_on_smime(shape, smime_result, from_addr)
-    judge_dkim(dkim_signatures(parsed, auth), from_domain, smime_relied, judge)
+    present = frozenset(name.lower() for name, _ in parsed.headers)
+    judge_dkim(dkim_signatures(parsed, auth), from_domain, smime_relied, judge, present)
     signed = None
     if shape is not None:
         judge_smime(shape, smime_result, from_addr, judge)
