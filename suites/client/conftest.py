@@ -25,6 +25,7 @@ import pytest
 
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
+from rfc8823.targets.capability_marks import require_marked
 from rfc8823.targets.client import ClientCapabilities, ClientUnderTest
 from rfc8823.targets.client_plugin import (
     CAPABILITY_MARK,
@@ -132,12 +133,9 @@ def _client_case(
     reason = unavailable_reason(client_target)
     if reason:
         conformance.unsupported(f"{client_target.name} not installed", reason)
-    for mark in request.node.iter_markers(CAPABILITY_MARK):
-        for name in mark.args:
-            if not client_target.capabilities.declared(name):
-                conformance.unsupported(
-                    name, f"{client_target.name} does not declare the {name} capability"
-                )
+    require_marked(
+        request.node, CAPABILITY_MARK, client_target.capabilities, client_target.name, conformance
+    )
 
 
 @pytest.fixture

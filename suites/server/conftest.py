@@ -29,6 +29,7 @@ from rfc8823.targets import (
     ServerUnderTest,
     TargetUnavailable,
 )
+from rfc8823.targets.capability_marks import require_marked
 from rfc8823.targets.server_plugin import (
     CAPABILITY_MARK,
     configured_target,
@@ -130,12 +131,7 @@ def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> It
     target = configured_target(request.config)
     conformance.target = Target(target.name, target.version)
     request.getfixturevalue("server_endpoints")
-    for mark in request.node.iter_markers(CAPABILITY_MARK):
-        for name in mark.args:
-            if not target.capabilities.declared(name):
-                conformance.unsupported(
-                    name, f"{target.name} does not declare the {name} capability"
-                )
+    require_marked(request.node, CAPABILITY_MARK, target.capabilities, target.name, conformance)
     before = len(target.internal_errors())
     yield
     crashes = target.internal_errors()[before:]
