@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests suites conftest.py benchmarks
 
 types: $(STAMP)
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict --explicit-package-bases src suites tests conftest.py benchmarks
 
 conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)

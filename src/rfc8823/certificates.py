@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -178,3 +179,30 @@ def _pem_certificate(index: int, match: re.Match[str]) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except (binascii.Error, ValueError) as error:
         raise ValueError(f"block {index} is not a DER certificate: {error}") from error
+
+
+def parse_crl(data: bytes) -> x509.CertificateRevocationList | None:
+    """A CRL served as DER (RFC 5280 §4.2.1.13) or, leniently, PEM; None for anything else."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError:
+        return None
+
+
+_CRL_SIGNER_KEYS = (
+    rsa.RSAPublicKey,
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PublicKey,
+    dsa.DSAPublicKey,
+)
+
+
+def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` issued ``crl``: its name and a signature by its key (RFC 5280 §5)."""
+    key = issuer.public_key()
+    if not isinstance(key, _CRL_SIGNER_KEYS):
+        return False
+    return crl.issuer == issuer.subject and crl.is_signature_valid(key)

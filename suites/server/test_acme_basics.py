@@ -174,11 +174,12 @@ async def test_key_header_rules(ca: ServerSuite, shape: str) -> None:
     """Exactly one of ``jwk``/``kid``, and ``kid`` outside newAccount: else malformed."""
     account = await ca.account()
     url = await ca.acme.url("newOrder")
-    header: dict[str, Any] = {
+    headers: dict[str, dict[str, Any]] = {
         "jwk and kid": {"jwk": public_jwk(account.key)},
         "neither": {"kid": None},
         "jwk instead of kid": {"kid": None, "jwk": public_jwk(account.key)},
-    }[shape]
+    }
+    header = headers[shape]
     payload = encode_json({"identifiers": [{"type": "email", "value": ca.new_address()}]})
     response = await post_body(account, url, await bent_post(account, url, payload, header=header))
     ca.expect_refused("A-JWS-2", response, ProblemType.MALFORMED, ProblemType.UNAUTHORIZED)

@@ -97,7 +97,8 @@ def test_problem_json_round_trip_with_subproblems() -> None:
     algorithms = Problem.of(ProblemType.BAD_SIGNATURE_ALGORITHM, "no", algorithms=["ES256"])
     assert Problem.from_json(algorithms.to_json()) == algorithms
     assert Problem.from_json({"type": "urn:x:other"}, status=418).kind is None
-    for junk in ([], {"type": 1}, {"status": "400"}, {"subproblems": {}}):
+    junks: list[object] = [[], {"type": 1}, {"status": "400"}, {"subproblems": {}}]
+    for junk in junks:
         with pytest.raises(ValueError, match=r"."):
             Problem.from_json(junk)
 

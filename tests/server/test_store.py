@@ -16,7 +16,10 @@ from rfc8823.requirements import covers
 from rfc8823.server.columns import stored_columns
 from rfc8823.server.records import (
     TABLE_RECORDS,
+    AuthzRecord,
+    ChallengeRecord,
     IllegalTransition,
+    OrderRecord,
     ReplyVerdict,
     check_transition,
 )
@@ -24,6 +27,28 @@ from rfc8823.server.store import Store
 
 NOW = 1_800_000_000.0
 DAY = 86_400.0
+
+
+def challenge_of(store: Store, challenge_id: str, now: float) -> ChallengeRecord:
+    """The stored challenge, which the test made and so must exist."""
+    record = store.challenge(challenge_id, now)
+    assert record is not None
+    return record
+
+
+def authorization_of(store: Store, authz_id: str, now: float) -> AuthzRecord:
+    """The stored authorization, which the test made and so must exist."""
+    record = store.authorization(authz_id, now)
+    assert record is not None
+    return record
+
+
+def order_of(store: Store, order_id: str, now: float) -> OrderRecord:
+    """The stored order, which the test made and so must exist."""
+    record = store.order(order_id, now)
+    assert record is not None
+    return record
+
 
 ALLOWED = {
     "challenges": {("pending", "processing"), ("processing", "valid"), ("processing", "invalid")},
@@ -94,19 +119,19 @@ def test_reply_and_post_in_either_order_then_no_way_back(tmp_path: Path) -> None
     assert store.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW) == (
         ReplyVerdict.ACCEPTED
     )
-    assert store.challenge(challenge_id, NOW).status is ChallengeStatus.PENDING
+    assert challenge_of(store, challenge_id, NOW).status is ChallengeStatus.PENDING
     assert store.mark_client_ready(challenge_id, NOW).status is ChallengeStatus.VALID
-    assert store.authorization(authz_id, NOW).status is AuthorizationStatus.VALID
-    assert store.order(order_id, NOW).status is OrderStatus.READY
+    assert authorization_of(store, authz_id, NOW).status is AuthorizationStatus.VALID
+    assert order_of(store, order_id, NOW).status is OrderStatus.READY
     problem = Problem.of(ProblemType.INCORRECT_RESPONSE, "late")
     assert store.apply_reply(challenge_id, acceptable=False, incorrect=problem, now=NOW) == (
         ReplyVerdict.DUPLICATE
     )
-    assert store.challenge(challenge_id, NOW).status is ChallengeStatus.VALID
+    assert challenge_of(store, challenge_id, NOW).status is ChallengeStatus.VALID
     store.start_processing(order_id)
     with pytest.raises(IllegalTransition):
         store.start_processing(order_id)
-    assert store.order(order_id, NOW).status is OrderStatus.PROCESSING
+    assert order_of(store, order_id, NOW).status is OrderStatus.PROCESSING
 
 
 def test_incorrect_response_fails_challenge_authz_and_order() -> None:
@@ -116,9 +141,9 @@ def test_incorrect_response_fails_challenge_authz_and_order() -> None:
     problem = Problem.of(ProblemType.INCORRECT_RESPONSE, "wrong digest")
     verdict = store.apply_reply(challenge_id, acceptable=False, incorrect=problem, now=NOW)
     assert verdict is ReplyVerdict.INCORRECT
-    assert store.challenge(challenge_id, NOW).error == problem
-    assert store.authorization(authz_id, NOW).status is AuthorizationStatus.INVALID
-    order = store.order(order_id, NOW)
+    assert challenge_of(store, challenge_id, NOW).error == problem
+    assert authorization_of(store, authz_id, NOW).status is AuthorizationStatus.INVALID
+    order = order_of(store, order_id, NOW)
     assert order.status is OrderStatus.INVALID
     assert order.error == problem
     assert store.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW) == (
@@ -131,15 +156,15 @@ def test_expiry_and_reply_wait() -> None:
     """Lifetimes run out on read; a POSTed challenge with no reply fails after the wait."""
     store = Store(None, reply_wait=60.0)
     order_id, authz_id, _ = _order(store, "b@example.test")
-    assert store.authorization(authz_id, NOW + DAY).status is AuthorizationStatus.EXPIRED
-    assert store.order(order_id, NOW + DAY).status is OrderStatus.INVALID
+    assert authorization_of(store, authz_id, NOW + DAY).status is AuthorizationStatus.EXPIRED
+    assert order_of(store, order_id, NOW + DAY).status is OrderStatus.INVALID
     other_order, _, challenge_id = _order(store, "c@example.test")
     store.mark_client_ready(challenge_id, NOW)
-    assert store.challenge(challenge_id, NOW + 59).status is ChallengeStatus.PROCESSING
-    late = store.challenge(challenge_id, NOW + 61)
+    assert challenge_of(store, challenge_id, NOW + 59).status is ChallengeStatus.PROCESSING
+    late = challenge_of(store, challenge_id, NOW + 61)
     assert late.status is ChallengeStatus.INVALID
     assert late.error is not None
-    assert store.order(other_order, NOW + 61).status is OrderStatus.INVALID
+    assert order_of(store, other_order, NOW + 61).status is OrderStatus.INVALID
 
 
 def test_changes_notify_the_feed_and_survive_a_reopen(tmp_path: Path) -> None:
@@ -157,7 +182,7 @@ def test_changes_notify_the_feed_and_survive_a_reopen(tmp_path: Path) -> None:
     reopened = Store(path)
     assert reopened.challenge_by_token_part1("token1") == challenge
     assert [c.id for c in reopened.unsent_challenges()] == [challenge_id]
-    assert reopened.authorization(authz_id, NOW).status is AuthorizationStatus.PENDING
+    assert authorization_of(reopened, authz_id, NOW).status is AuthorizationStatus.PENDING
 
 
 @pytest.mark.parametrize("table", sorted(TABLE_RECORDS))

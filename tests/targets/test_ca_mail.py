@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
 
@@ -71,6 +72,11 @@ def test_mailbox_login_is_the_cas_alone(mailbox: CaMailbox) -> None:
         open_imap(account.host, account.port, user=account.user, password="wrong")
 
 
+def mailbox_after_stop(mail: CaMail) -> CaMailbox | None:
+    """Read ``mail.mailbox`` anew (the asserts before ``stop()`` narrowed it for mypy)."""
+    return mail.mailbox
+
+
 @needs_dovecot
 def test_imap_replies_start_a_mailbox_and_route_nothing_else(world: World) -> None:
     """IMAP replies: a mailbox with the from address as login, the from domain routed to its
@@ -87,12 +93,14 @@ def test_imap_replies_start_a_mailbox_and_route_nothing_else(world: World) -> No
         ]
     finally:
         mail.stop()
-    assert mail.mailbox is None
+    assert mailbox_after_stop(mail) is None
     assert "ca.test" not in world.routes
 
 
 @pytest.mark.parametrize("tls", ["starttls", "implicit"])
-async def test_smarthost_login_relays_to_the_worlds_mailboxes(world: World, tls: str) -> None:
+async def test_smarthost_login_relays_to_the_worlds_mailboxes(
+    world: World, tls: Literal["starttls", "implicit"]
+) -> None:
     """The smarthost takes the CA's login on the port for its TLS mode and relays the
     challenge to the user's mailbox; without the login it refuses (RFC 4954)."""
     wiring = MailWiring(
@@ -110,7 +118,7 @@ async def test_smarthost_login_relays_to_the_worlds_mailboxes(world: World, tls:
         mail_from="acme@ca.test",
         rcpt_tos=[user],
         data=b"Subject: ACME: x\r\n\r\nchallenge\r\n",
-        tls=tls,  # type: ignore[arg-type]
+        tls=tls,
         ssl_context=world.client_ssl_context(),
         auth=("acme@ca.test", "relay-pw"),
     )
@@ -122,7 +130,7 @@ async def test_smarthost_login_relays_to_the_worlds_mailboxes(world: World, tls:
             mail_from="acme@ca.test",
             rcpt_tos=[user],
             data=b"\r\n",
-            tls=tls,  # type: ignore[arg-type]
+            tls=tls,
             ssl_context=world.client_ssl_context(),
             auth=("acme@ca.test", "guess"),
         )

@@ -9,6 +9,7 @@ import importlib.util
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 import dns.resolver
@@ -132,14 +133,16 @@ async def test_a_hop_hands_a_burst_to_the_delivery() -> None:
         box.one, MailboxPacing(), deadline=time.monotonic() + 10, many=box.many
     )
     hop = module.Hop("burst-hop", paced)
-    await hop.start()
-    try:
+    async with hop:
         hop.send_on(received(1, time.time()))
         hop.send_together([received(2, time.time()), received(3, time.time())])
         await hop.settle(5)
-    finally:
-        await hop.stop()
     assert [seqs for _, seqs in box.times] == [(1,), (2, 3)]
+
+
+def resolv_conf_after_stop(stand_in: SystemResolverStandIn) -> Path | None:
+    """Read ``resolv_conf`` anew (the asserts before ``stop()`` narrowed it for mypy)."""
+    return stand_in.resolv_conf
 
 
 def test_world_dns_where_the_system_resolver_looks(world: World) -> None:
@@ -158,6 +161,6 @@ def test_world_dns_where_the_system_resolver_looks(world: World) -> None:
         assert [str(r.exchange) for r in answer] == ["mx.example.test."]
     finally:
         stand_in.stop()
-    assert stand_in.resolv_conf is None
+    assert resolv_conf_after_stop(stand_in) is None
     with pytest.raises(ValueError, match="loopback"):
         SystemResolverStandIn(world.records, "10.0.0.1")
