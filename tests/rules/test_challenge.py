@@ -396,7 +396,10 @@ VIOLATIONS = [
     _violation(_subject("ACME: "), "CHAL-SUBJ-1", name="subj1-no-token"),
     _violation(lambda b: b.without_header("Subject"), "CHAL-SUBJ-1", name="subj1-absent"),
     _violation(
-        lambda b: b.with_header("Subject", f"ACME: {TOKEN_32}"), "CHAL-SUBJ-1", name="subj1-twice"
+        lambda b: b.with_header("Subject", f"ACME: {TOKEN_32}"),
+        "CHAL-SUBJ-1",
+        "REF-5322-4",
+        name="subj1-twice",
     ),
     _violation(
         lambda b: b.with_subject_encoded("iso-8859-1"),
@@ -429,6 +432,7 @@ VIOLATIONS = [
         lambda b: b.with_header("From", CHALLENGE_FROM),
         "CHAL-HDR-1",
         "CHAL-AUTH-1",
+        "REF-5322-4",
         name="hdr1-two-fields-dkim-rejects",
     ),
     _violation(

@@ -300,7 +300,7 @@ def _subject_absent(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
 
 
 def _subject_twice(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
-    return Deviation(b.with_header("Subject", b.subject_value()), "CHAL-SUBJ-1")
+    return Deviation(b.with_header("Subject", b.subject_value()), "CHAL-SUBJ-1", ("REF-5322-4",))
 
 
 def _subject_other_charset(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
