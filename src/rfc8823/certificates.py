@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from rfc8823.csr.inspector import PARSE_ERRORS, extension_value
 from rfc8823.csr.key_usage import Usage, describe_key_usage, judge_key_usage, usage_bits_text
 from rfc8823.csr.keys import key_description, spki_der
-from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
+from rfc8823.csr.name_rules import NAME_PASSES, review_names, unwritten_name_forms, with_passes
 from rfc8823.findings import Finding, broken, info, passed
 
 _PEM_BLOCK = re.compile(
@@ -59,7 +59,7 @@ def inspect_certificate(
         return (broken("CERT-1", f"the certificate cannot be read: {error}", "a parseable leaf"),)
     san = extension_value(extensions, x509.SubjectAlternativeName)
     names = review_names(subject, san, ordered, requirement="CERT-1")
-    findings = [*names.findings, *_eku_findings(extensions)]
+    findings = [*names.findings, *unwritten_name_forms(names), *_eku_findings(extensions)]
     findings.extend(_leaf_findings(extensions, public_key, csr_key))
     findings.extend(_key_usage_findings(extensions, public_key, requested or "both"))
     key_usage = extension_value(extensions, x509.KeyUsage)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from rfc8823.acme.problems import ProblemType
 from rfc8823.csr import decode_csr_field, inspect_csr
 from rfc8823.findings import Finding, Verdict
 from rfc8823.report.outcomes import Blocked, Prerequisite
@@ -173,6 +174,11 @@ async def _finalize(walk: Walk) -> str:
         rows = tuple(dict.fromkeys(f.requirement for f in refused)) or ("CSR-ID-1",)
         shown = "; ".join([*(str(f) for f in refused), *report.problems])
         raise StepBroken(rows, f"a CSR a CA must refuse: {shown or 'bad signature'}", refused)
+    flagged = tuple(f for f in report.findings if f.verdict is Verdict.WARN)
+    if finals[-1].problem == ProblemType.BAD_CSR.value and flagged:
+        rows = tuple(dict.fromkeys(f.requirement for f in flagged))
+        shown = "; ".join(str(f) for f in flagged)
+        raise StepBroken(rows, f"the CA refused the CSR as badCSR: {shown}", flagged)
     return "a finalize with a CSR naming the address"
 
 

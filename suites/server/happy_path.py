@@ -21,7 +21,7 @@ from rfc8823.csr import build_csr
 from rfc8823.findings import Verdict
 from rfc8823.report.outcomes import Blocked, Prerequisite
 
-from .helpers import ChallengeFlow, ServerSuite, token_part1_of
+from .helpers import ChallengeFlow, ServerSuite, malformed_token_parts, token_part1_of
 from .issuance import IssuanceFailed, csr_key, try_issue
 from .prerequisites import (
     ACCOUNT,
@@ -132,6 +132,9 @@ async def _challenge_email(walk: Walk) -> str:
 
 async def _validation(walk: Walk) -> str:
     assert walk.flow is not None
+    malformed = malformed_token_parts(walk.flow.token_part1, walk.flow.token_part2)
+    if malformed:
+        raise StepBroken(*malformed)
     await _unblocked(walk.flow.complete(), ("SRV-VAL-1",))
     return "a conforming reply validated the challenge"
 

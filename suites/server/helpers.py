@@ -41,7 +41,7 @@ from rfc8823.messages.response import ResponseEmail
 from rfc8823.report.outcomes import Blocked, Prerequisite
 from rfc8823.report.plugin import Conformance, Rules
 from rfc8823.targets import ServerCapabilities, ServerEndpoints
-from rfc8823.tokens import Concatenation
+from rfc8823.tokens import Concatenation, entropy_octets
 from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.sendmail import SendError, SendResult, send_message_async
@@ -199,6 +199,9 @@ class ChallengeFlow:
     ) -> ResponseEmail:
         """The conforming reply builder for the received email (unsigned: the provider signs)."""
         assert self.email is not None, "no challenge email received yet"
+        malformed = malformed_token_parts(self.token_part1, self.token_part2)
+        if malformed:
+            raise Blocked(VALIDATION, f"no key authorization can be formed: {malformed[1]}")
         return ResponseEmail.answering(
             self.email.data,
             identifier=self.address,
@@ -536,3 +539,22 @@ class ServerSuite:
             for message in self.world.store.messages()
             if any(same_mailbox(rcpt) in wanted for rcpt in message.rcpt_tos)
         ]
+
+
+def malformed_token_parts(
+    token_part1: str, token_part2: str
+) -> tuple[tuple[str, ...], str] | None:
+    """The rows and the complaint when a token part is no base64url, so no key authorization
+    can be formed (TOK-4 for the Subject's part, CHAL-OBJ-2 for the object's); else None.
+
+    A strict client answers no such challenge (RFC 8823 §3.1 (1), RFC 8555 §8.1).
+    """
+    for rows, name, part in (
+        (("TOK-4",), "token-part1", token_part1),
+        (("CHAL-OBJ-2",), "token-part2", token_part2),
+    ):
+        try:
+            entropy_octets(part)
+        except ValueError as error:
+            return rows, f"{name} {part!r}: {error}"
+    return None

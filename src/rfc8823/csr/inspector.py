@@ -23,7 +23,7 @@ from rfc8823.csr.key_usage import (
     judge_key_usage,
     usage_bits_text,
 )
-from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
+from rfc8823.csr.name_rules import NAME_PASSES, review_names, unwritten_name_forms, with_passes
 from rfc8823.findings import Finding, broken, failures, passed
 from rfc8823.tokens import b64url_decode
 
@@ -126,6 +126,7 @@ def inspect_csr(
     names = review_names(subject, san, ordered, requirement="CSR-ID-1", dns_addresses=dns_addresses)
     problems.extend(names.problems)
     findings.extend(names.findings)
+    findings.extend(unwritten_name_forms(names))
     key_usage = extension_value(extensions, x509.KeyUsage)
     usage, usage_findings = judge_key_usage(key_usage, public_key)
     findings.extend(usage_findings)

@@ -19,7 +19,7 @@ from rfc8823.csr.mailbox_names import (
     describe_general_name,
     mailbox_hint,
 )
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 from rfc8823.messages.headers import normalize_address, parse_single_address
 
 NAME_PASSES: Mapping[str, str] = {
@@ -234,6 +234,20 @@ def review_names(
         addresses=tuple(reviewer.addresses),
         problems=tuple(reviewer.problems),
         judged=frozenset(reviewer.judged),
+    )
+
+
+NAME_FORM_ROWS = ("I18N-3", "REF-5280-1", "REF-8398-1")
+"""The rows about how each name is written: judged only where there is a name."""
+
+
+def unwritten_name_forms(review: NameReview) -> tuple[Finding, ...]:
+    """INFO for each name-form row the review had no name to judge (no rfc822Name or
+    SmtpUTF8Mailbox at all): nothing was written, so nothing was written wrongly."""
+    return tuple(
+        info(rid, "no email address in subjectAltName: no name form to judge")
+        for rid in NAME_FORM_ROWS
+        if rid not in review.judged
     )
 
 

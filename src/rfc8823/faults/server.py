@@ -135,7 +135,7 @@ CHALLENGE_FAULTS = (
     ),
     _server(
         "token-part1-not-base64url",
-        ("TOK-4",),
+        ("TOK-4", "REF-4648-1"),
         "token-part1 is written with three '=' after it, which no base64url text has (§3.1 (1))",
         _TOKEN_IN_SUBJECT,
     ),
@@ -443,7 +443,7 @@ FINALIZE_FAULTS = (
     ),
     _server(
         "encryption-bit-for-other-key-type",
-        ("CSR-KU-3",),
+        ("CSR-KU-3", "REF-5280-7", "REF-SMBR-3"),
         "the certificate's encryption bit is keyEncipherment for EC keys and keyAgreement "
         "for RSA keys (§3.3)",
         _ISSUED + "[p256-encryption]",
@@ -457,7 +457,7 @@ FINALIZE_FAULTS = (
     ),
     _server(
         "no-email-protection-eku",
-        ("CERT-1",),
+        ("CERT-1", "REF-SMBR-3"),
         "the certificate's extendedKeyUsage is clientAuth, not emailProtection (RFC 8550)",
         _ISSUED + "[p256-both]",
     ),

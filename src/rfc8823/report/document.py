@@ -108,7 +108,7 @@ class SummaryEntry(TypedDict):
 
 
 class SanityEntry(TypedDict):
-    """The happy path (account, order, challenge email, valid reply, certificate): whether it
+    """The happy path (order, challenge email, reply, validation, certificate): whether it
     held, and where it broke first. ``status`` is passed, failed or not run."""
 
     status: str
@@ -290,7 +290,7 @@ def sanity_line(document: ReportDocument) -> str:
     """The report's first line about the happy path: held, broke (where and why), or not run."""
     sanity = document["sanity"]
     if sanity["status"] == "passed":
-        return "Happy path: passed (account, order, challenge email, valid reply, certificate)."
+        return "Happy path: passed (order, challenge email, reply, validation, certificate)."
     if sanity["status"] == "not run":
         return "Happy path: not run in this selection of tests."
     rows = ", ".join(sanity["rows"]) or "no row"

@@ -165,6 +165,12 @@ class ChallengeEngine:
         Called on authorization fetch and challenge POST (docs/decisions.md#decision-4, FLOW-3). A
         send that failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
         """
+        if challenge.token_part1 is None and self.config.faults.on("token-part1-reused"):
+            self.store.take_token_part1(
+                challenge.id,
+                _address_token(authz.address, self.config.token_part1_octets),
+                make_message_id(self.config.challenge_domain),
+            )
         if challenge.token_part1 is None:
             octets = self.config.token_part1_octets
             if self.config.faults.on("token-part1-short"):
@@ -509,9 +515,10 @@ _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.
 _BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
 
 
-def _reused_token(engine: ChallengeEngine, email: ChallengeEmail, address: str) -> ChallengeEmail:
+def _address_token(address: str, octets: int) -> str:
+    """token-part1 derived from the address alone: the same for every challenge to it."""
     digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
-    return email.with_subject(f"ACME: {b64url_encode(digest[:24])}")
+    return b64url_encode(digest[:octets])
 
 
 ChallengeFault = Callable[[ChallengeEngine, ChallengeEmail, str], ChallengeEmail]
@@ -535,7 +542,6 @@ CHALLENGE_FAULTS: tuple[tuple[str, ChallengeFault], ...] = (
         "challenge-subject-without-space",
         lambda _, e, __: e.with_subject(f"ACME:{e.written_token}"),
     ),
-    ("token-part1-reused", _reused_token),
     ("token-part1-not-base64url", lambda _, e, __: e.with_subject(f"ACME: {e.written_token}===")),
     ("challenge-unsigned", lambda _, e, __: e.unsigned()),
     (

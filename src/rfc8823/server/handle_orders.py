@@ -87,7 +87,12 @@ async def finalize(ctx: HandlerContext, request: Request) -> Response:
     record = _order_of(ctx, request, account)
     payload = signed.payload()
     faults = ctx.config.faults
-    if record.status is not OrderStatus.READY and not faults.on("finalize-before-ready"):
+    if record.status is not OrderStatus.READY:
+        if faults.on("finalize-before-ready"):  # no refusal; the issuance then cannot start
+            raise refuse(
+                ProblemType.SERVER_INTERNAL,
+                f"issuance failed: the order is {record.status.value} (finalize-before-ready)",
+            )
         raise refuse(
             ProblemType.ORDER_NOT_READY,
             f"the order is {record.status.value}, not ready (A-FIN-1)",

@@ -367,6 +367,17 @@ class Store:
             raise KeyError(f"no challenge {challenge_id!r}")
         return record, claimed
 
+    def take_token_part1(self, challenge_id: str, token_part1: str, message_id: str) -> None:
+        """Give ``token_part1`` to this challenge, taking it from any that holds it: what a CA
+        that derives tokens from the address does (the ``token-part1-reused`` fault; TOK-2)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE challenges SET token_part1 = NULL WHERE token_part1 = ? AND id != ?",
+                (token_part1, challenge_id),
+            )
+        self.claim_token_part1(challenge_id, token_part1, message_id)
+        self._dirty = True
+
     def mark_sent(self, challenge_id: str, now: float, error: str | None = None) -> None:
         """Record the outcome of sending the challenge email."""
         with self._tx() as db:
