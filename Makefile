@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README.md):
 #   make conformance   run the conformance suites against the embedded reference targets
-#   make test          run the project's own tests, lint and type checks
+#   make test          run the project's own tests, lint and type checks (CI runs this)
+#   make check         the quick loop: lint, types and the in-process tests (no slow ones)
 #   make interop       run the server suite against acme2certifier (docs/testing-a-ca.md)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: venv test unit suites-variants lint types conformance interop report-screenshots selfcheck bench clean
+.PHONY: venv check test unit suites-variants lint types conformance interop report-screenshots selfcheck bench clean
 
 venv: $(STAMP)
 
@@ -20,6 +21,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: lint types unit suites-variants
+
+# The quick loop while working: lint, types and the tests that run in-process (tests/conftest.py
+# lists the slow modules left to `make test`); about 2 minutes on 2 cores.
+check: lint types
+	$(BIN)/python -m pytest tests -n $(JOBS) --no-report -m "not slow" $(PYTEST_ARGS)
 
 # The project's own tests, and the suites against the reference targets (CI proves they
 # conform); reports are left to `make conformance`.

@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 import rfc8823.server
-from rfc8823.acme.identifier import Identifier
+from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
 from rfc8823.acme.jws import AccountPrivateKey, encode_json, sign_flattened, sign_jws
 from rfc8823.acme.objects import AuthorizationStatus, ChallengeStatus
 from rfc8823.acme.problems import Problem
@@ -34,13 +34,12 @@ from rfc8823.csr import build_csr, key_usage_bits
 from rfc8823.faults import NO_FAULTS, FaultSet, registry
 from rfc8823.findings import Finding, Verdict, broken, info
 from rfc8823.messages.challenge import ChallengeExpectation, inspect_challenge
-from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseReport
 from rfc8823.requirements import load_catalog
 from rfc8823.server.cli import config_from_args
 from rfc8823.server.config import ServerConfig
-from rfc8823.server.engine import CHALLENGE_FAULTS, LENIENT_FAULTS, ChallengeEngine
+from rfc8823.server.engine import CHALLENGE_FAULTS, LENIENT_FAULTS, ChallengeEngine, address_token
 from rfc8823.server.identifiers import check_order_identifiers
 from rfc8823.server.records import AuthzRecord, ChallengeRecord
 from rfc8823.server.runner import ReferenceServer, resource_id
@@ -175,17 +174,38 @@ def test_unsigned_challenge_has_no_signature() -> None:
     )
 
 
-def test_reused_token_part1_repeats_for_one_address() -> None:
-    """``token-part1-reused`` writes the same token-part1 whatever the stored one (TOK-2)."""
+def test_reused_token_part1_repeats_for_one_address(tmp_path: Path) -> None:
+    """``token-part1-reused``: the token comes from the address alone, and the challenge that
+    takes it is the one a reply with it now validates (TOK-2)."""
+    assert address_token("a@example.test", 24) == address_token("a@EXAMPLE.test", 24)
+    assert address_token("a@example.test", 24) != address_token("b@example.test", 24)
+    store = Store(tmp_path / "ca.sqlite3")
+    first, second = (_challenge_of_new_order(store, f"account-{n}") for n in range(2))
+    token = address_token("a@example.test", 24)
+    store.take_token_part1(first, token, "<1@ca.test>")
+    store.take_token_part1(second, token, "<2@ca.test>")
+    holder = store.challenge_by_token_part1(token)
+    assert holder is not None
+    assert holder.id == second
 
-    def subject_token(engine: ChallengeEngine, stored: str) -> str | None:
-        subject = parse_message(challenge_email(engine, stored)).first("Subject") or ""
-        return parse_acme_subject(subject).token_part1
 
-    plain = engine_with()
-    assert subject_token(plain, "A" * 32) != subject_token(plain, "C" * 32)
-    reused = engine_with("token-part1-reused")
-    assert subject_token(reused, "A" * 32) == subject_token(reused, "C" * 32)
+def _challenge_of_new_order(store: Store, thumbprint: str) -> str:
+    account = store.create_account(
+        jwk={"kty": "x"}, thumbprint=thumbprint, contact=(), eab_kid=None, now=time.time()
+    )
+    order = store.create_order(
+        account_id=account.id,
+        identifiers=[Identifier.email("a@example.test")],
+        addresses=["a@example.test"],
+        challenge_type=EMAIL_REPLY_00,
+        token_part2s=["part2"],
+        now=time.time(),
+        order_expires=time.time() + 3600,
+        authz_expires=time.time() + 3600,
+    )
+    authz = store.authorization(order.authz_ids[0], time.time())
+    assert authz is not None
+    return authz.challenge_ids[0]
 
 
 def report_of(reasons: tuple[str, ...], *findings: Finding) -> ResponseReport:

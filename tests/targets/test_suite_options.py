@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .test_remote_run import ROOT
 
 USAGE_ERROR = 4
@@ -33,22 +35,16 @@ CASES: list[tuple[list[str], str]] = [
 """Server-suite options in a run of the client suite alone would configure nothing."""
 
 
-def test_inconsistent_options_are_usage_errors() -> None:
+@pytest.mark.parametrize(("opts", "message"), CASES, ids=[message for _, message in CASES])
+def test_inconsistent_options_are_usage_errors(opts: list[str], message: str) -> None:
     """Each is refused with pytest's usage-error status and a message naming the problem."""
-    runs = [
-        (
-            subprocess.Popen(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *opts],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            ),
-            message,
-        )
-        for opts, message in CASES
-    ]
-    for process, message in runs:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == USAGE_ERROR, out + err
-        assert message in err, err
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *opts],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == USAGE_ERROR, done.stdout + done.stderr
+    assert message in done.stderr, done.stderr

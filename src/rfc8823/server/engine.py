@@ -168,7 +168,7 @@ class ChallengeEngine:
         if challenge.token_part1 is None and self.config.faults.on("token-part1-reused"):
             self.store.take_token_part1(
                 challenge.id,
-                _address_token(authz.address, self.config.token_part1_octets),
+                address_token(authz.address, self.config.token_part1_octets),
                 make_message_id(self.config.challenge_domain),
             )
         if challenge.token_part1 is None:
@@ -515,7 +515,7 @@ _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.
 _BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
 
 
-def _address_token(address: str, octets: int) -> str:
+def address_token(address: str, octets: int) -> str:
     """token-part1 derived from the address alone: the same for every challenge to it."""
     digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
     return b64url_encode(digest[:octets])
