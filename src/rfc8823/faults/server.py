@@ -423,6 +423,14 @@ FINALIZE_FAULTS = (
         _FINALIZE + "test_csr_encoding_rules",
     ),
     _server(
+        "refused-csr-ends-order",
+        ("A-FIN-4",),
+        "a finalize refused for its CSR makes the order invalid, so a corrected CSR can never "
+        "be finalized (RFC 8555 §7.4, §7.1.6)",
+        _FINALIZE + "test_refused_csr_leaves_the_order_finalizable",
+        _FINALIZE + "test_csr_encoding_rules",
+    ),
+    _server(
         "certificate-as-x-pem-file",
         ("A-CERT-1",),
         "the certificate is served as application/x-pem-file (RFC 8555 §7.4.2)",
