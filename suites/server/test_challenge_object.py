@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 
 import pytest
 
@@ -17,9 +18,10 @@ from rfc8823.messages.headers import parse_single_address
 from rfc8823.messages.mime import parse_message
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
-from rfc8823.tokens import b64url_decode, entropy_octets
+from rfc8823.tokens import b64url_decode, b64url_encode, entropy_octets
 
 from .helpers import ServerSuite
+from .replies import send_signed
 
 MIN_OCTETS = 16
 """128 bits: TOK-1 (token-part2, lower-case should) and TOK-3 (token-part1, MUST)."""
@@ -112,6 +114,52 @@ async def test_valid_authorization_shape(ca: ServerSuite) -> None:
         [c.get("type") for c in valid] == [EMAIL_REPLY_00],
         f"valid challenges {valid}",
         "the email-reply-00 one",
+    )
+
+
+@covers("A-AUTHZ-1", "A-CHAL-1")
+@pytest.mark.needs("challenge-email")
+async def test_invalid_authorization_shows_the_error(
+    ca: ServerSuite, conformance: Conformance
+) -> None:
+    """After a wrong digest from the identifier and the POST, a failed challenge carries an
+    ``error`` and an invalid authorization lists that failed challenge (RFC 8555 §7.1.4,
+    §7.1.5, §8.2). Read through the authorization, without waiting behind a barrier, so a CA
+    that judges replies only at the POST is judged too."""
+    flow = await ca.flow()
+    digest = b64url_encode(secrets.token_bytes(32))
+    await send_signed(ca, flow, flow.reply().with_digest(digest))
+    await flow.post()
+    challenge = await flow.wait_challenge("invalid")
+    authz = flow.authz
+    failed = challenge.get("status") == "invalid"
+    if not failed and authz.get("status") != "invalid":
+        for rid in ("A-AUTHZ-1", "A-CHAL-1"):
+            conformance.info(
+                rid,
+                f"a wrong digest left the challenge {challenge.get('status')!r} and the "
+                f"authorization {authz.get('status')!r} for {ca.timeouts.state:g} s: no failure "
+                "to read (SRV-VAL-2 judges whether it should fail)",
+            )
+        return
+    if authz.get("status") == "invalid":
+        ca.check(
+            "A-AUTHZ-1",
+            failed,
+            f"invalid authorization listing {authz.get('challenges')}",
+            f"the failed challenge {flow.challenge_url}, status invalid",
+        )
+    else:
+        conformance.info(
+            "A-AUTHZ-1",
+            f"the authorization stayed {authz.get('status')!r} with its challenge invalid",
+        )
+    error = challenge.get("error")
+    ca.check(
+        "A-CHAL-1",
+        isinstance(error, dict) and bool(error),
+        f"invalid challenge {challenge}",
+        "an error object (a problem document) saying why it failed",
     )
 
 

@@ -361,6 +361,12 @@ ACME_FAULTS = (
         _VALID_SHAPE,
     ),
     _server(
+        "invalid-challenge-without-error",
+        ("A-CHAL-1",),
+        "a challenge that failed validation shows no 'error' (RFC 8555 §7.1.5, §8.2)",
+        _S + "test_challenge_object.py::test_invalid_authorization_shows_the_error",
+    ),
+    _server(
         "authz-post-triggers-challenge",
         ("A-CHAL-2",),
         "'{}' POSTed to the authorization URL starts validation like the challenge POST "
