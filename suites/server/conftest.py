@@ -5,8 +5,9 @@ Default target: the reference CA, in-process. ``--acme-directory`` (with ``--acm
 then starts its world before the run and prints the DNS and MX endpoints the CA must use.
 
 Fixtures: ``started_target`` and ``server_target`` (session), ``server_endpoints`` (per test:
-UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``, and ``ca``
-(per test: a :class:`helpers.ServerSuite` with its own HTTP client).
+UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``,
+``barrier_state`` (session), and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own
+HTTP client).
 Mark a test ``@pytest.mark.capability("eai")`` to report it UNSUPPORTED when the target does
 not declare that capability.
 """
@@ -37,7 +38,7 @@ from rfc8823.targets.server_plugin import (
 )
 from rfc8823.world.world import World
 
-from .helpers import ServerSuite, Timeouts
+from .helpers import BarrierState, ServerSuite, Timeouts
 from .sanity import block_if_needed
 
 FIRST_MARK = "first"
@@ -143,9 +144,16 @@ def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> It
         raise HarnessError(f"{target.name} failed internally: {'; '.join(crashes)}")
 
 
+@pytest.fixture(scope="session")
+def barrier_state() -> BarrierState:
+    """What this process learnt of the barrier (shared by every test's ``ca``)."""
+    return BarrierState()
+
+
 @pytest.fixture
 async def ca(
     request: pytest.FixtureRequest,
+    barrier_state: BarrierState,
     world: World,
     server_endpoints: ServerEndpoints,
     server_capabilities: ServerCapabilities,
@@ -168,6 +176,7 @@ async def ca(
             ),
             timeouts,
             conformance,
+            barrier_state,
         )
         await block_if_needed(request.node, suite)
         yield suite
