@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 from .test_remote_run import ROOT
 
@@ -52,3 +54,40 @@ def test_inconsistent_options_are_usage_errors() -> None:
         out, err = process.communicate(timeout=60)
         assert process.returncode == USAGE_ERROR, out + err
         assert message in err, err
+
+
+def test_a_target_that_does_not_start_is_named_in_its_errors(tmp_path: Path) -> None:
+    """A CA whose start fails (not unavailable: its directory never answers) makes every test
+    an ERROR in a report under the target's own name, with why it did not start."""
+    target = tmp_path / "closed.toml"
+    target.write_text(
+        '[target]\nkind = "remote"\nname = "closed-ca"\nversion = "9"\n'
+        '[acme]\ndirectory = "https://127.0.0.1:1/directory"\nfrom = "ca@ca.test"\n'
+        'wait_seconds = 0\n[mail]\nreply_smtp = "127.0.0.1:2"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "suites/server/test_flow_variants.py",
+            f"--target-config={target}",
+            f"--report-dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    report = json.loads((tmp_path / "closed-ca.json").read_text(encoding="utf-8"))
+    assert report["target"] == {"name": "closed-ca", "version": "9"}
+    assert {row["verdict"] for row in report["requirements"]} == {"ERROR"}
+    tests = [test for row in report["requirements"] for test in row["tests"]]
+    assert all("closed-ca did not start: ConnectionError" in t["message"] for t in tests), tests
+    assert not (tmp_path / "unknown.json").exists()
