@@ -136,6 +136,10 @@ def test_risk(conformance):
 @covers("TOK-3")
 def test_fine(conformance):
     conformance.check("TOK-3", True, "a long token", "16 octets")
+
+@covers("TOK-4")
+def test_recorded(conformance):
+    conformance.info("TOK-4", "a folded Subject")
 """
 
 
@@ -146,13 +150,15 @@ def write(pytester: pytest.Pytester, text: str) -> Path:
 
 
 def test_a_run_that_matches_its_expectations_passes(run_suite, pytester) -> None:
-    expect = write(pytester, entry("TOK-2", "FAIL") + entry("TOK-1", "WARN"))
+    expect = write(
+        pytester, entry("TOK-2", "FAIL") + entry("TOK-1", "WARN") + entry("TOK-4", "INFO")
+    )
     run = run_suite(SAMPLE, f"--expect={expect}")
     assert run.result.ret == pytest.ExitCode.OK
     run.result.stdout.fnmatch_lines(
         [
             "  FAIL TOK-2 (*) [[]expected]: observed a reused token; expected a fresh one",
-            f"expectations {expect} (unknown): matched (every row as expected; 2 listed *)",
+            f"expectations {expect} (unknown): matched (every row as expected; 3 listed *)",
         ]
     )
     report = run.document()
@@ -161,6 +167,7 @@ def test_a_run_that_matches_its_expectations_passes(run_suite, pytester) -> None
         "TOK-1": "WARN",
         "TOK-2": "FAIL",
         "TOK-3": "PASS",
+        "TOK-4": "INFO",
     }
     markdown = (run.reports / "unknown.md").read_text(encoding="utf-8")
     assert "| **FAIL** (expected) | TOK-2 |" in markdown
@@ -173,7 +180,11 @@ def test_a_run_that_matches_its_expectations_passes(run_suite, pytester) -> None
 
 def test_an_unexpected_pass_fails_the_run(run_suite, pytester) -> None:
     expect = write(
-        pytester, entry("TOK-2", "FAIL") + entry("TOK-1", "WARN") + entry("TOK-3", "FAIL", "old")
+        pytester,
+        entry("TOK-2", "FAIL")
+        + entry("TOK-1", "WARN")
+        + entry("TOK-4", "INFO")
+        + entry("TOK-3", "FAIL", "old"),
     )
     run = run_suite(SAMPLE, f"--expect={expect}")
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
@@ -191,7 +202,7 @@ def test_an_unexpected_pass_fails_the_run(run_suite, pytester) -> None:
 
 
 def test_an_unexpected_fail_and_a_changed_verdict_fail_the_run(run_suite, pytester) -> None:
-    expect = write(pytester, entry("TOK-1", "FAIL", "was judged a MUST"))
+    expect = write(pytester, entry("TOK-1", "FAIL", "was judged a MUST") + entry("TOK-4", "INFO"))
     run = run_suite(SAMPLE, f"--expect={expect}")
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
     run.result.stdout.fnmatch_lines(
@@ -205,13 +216,15 @@ def test_an_unexpected_fail_and_a_changed_verdict_fail_the_run(run_suite, pytest
 
 
 def test_any_error_fails_the_run(run_suite, pytester) -> None:
-    expect = write(pytester, entry("TOK-2", "FAIL") + entry("TOK-1", "WARN"))
+    expect = write(
+        pytester, entry("TOK-2", "FAIL") + entry("TOK-1", "WARN") + entry("TOK-4", "INFO")
+    )
     run = run_suite(
-        SAMPLE + '\n@covers("TOK-4")\ndef test_unattributed(conformance):\n    assert False\n',
+        SAMPLE + '\n@covers("TOK-5")\ndef test_unattributed(conformance):\n    assert False\n',
         f"--expect={expect}",
     )
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
-    run.result.stdout.fnmatch_lines(["  ERROR TOK-4: expected PASS; now unattributed failure*"])
+    run.result.stdout.fnmatch_lines(["  ERROR TOK-5: expected PASS; now unattributed failure*"])
 
 
 def test_a_bad_expectations_file_stops_the_run(run_suite, pytester) -> None:
@@ -228,6 +241,7 @@ def test_the_cli_drafts_a_file_the_run_then_matches(run_suite, pytester, capsys)
     assert main(["expectations", report]) == 0
     draft = capsys.readouterr().out
     assert 'id = "TOK-2"\nverdict = "FAIL"\nevidence = "observed a reused token;' in draft
+    assert 'id = "TOK-4"\nverdict = "INFO"\nevidence = "observed a folded Subject"' in draft
     assert "TOK-3" not in draft
     expect = pytester.path / "drafted.toml"
     expect.write_text(draft, encoding="utf-8")

@@ -301,10 +301,13 @@ def section_key(entry: RequirementEntry | UnexercisedEntry) -> str:
 
 
 def why(entry: RequirementEntry) -> str:
-    """Why a requirement did not pass, in one paragraph: a broken finding, else the note or
-    message of a test that gave the row its verdict."""
+    """Why a requirement did not pass, in one paragraph: a broken finding, else (an INFO row)
+    what was recorded, else the note or message of a test that gave the row its verdict."""
+    recorded = (
+        ("fail", "warn", "info") if entry["verdict"] == ReportVerdict.INFO else ("fail", "warn")
+    )
     for finding in entry["findings"]:
-        if finding["verdict"] in ("fail", "warn"):
+        if finding["verdict"] in recorded:
             expected = f"; expected {finding['expected']}" if finding["expected"] else ""
             return f"observed {finding['observed']}{expected}"
     for test in entry["tests"]:
