@@ -54,7 +54,7 @@ def summary_lines(document: ReportDocument, written: Sequence[Path], strict: boo
             lines.append(f"{heading}:")
             lines += [
                 f"  {verdict.value} {r['id']} ({r['reference']}){_marked(r)}: "
-                f"{why(r) or r['summary']}"
+                f"{' '.join((why(r) or r['summary']).split())}"
                 for r in rows
             ]
     lines += expectations_lines(document)
