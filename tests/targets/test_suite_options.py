@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_remote_run import ROOT
+from .test_remote_run import ROOT, run_flow_variants
 
 USAGE_ERROR = 4
 REMOTE = [
@@ -66,23 +66,7 @@ def test_a_target_that_does_not_start_is_named_in_its_errors(tmp_path: Path) -> 
         'wait_seconds = 0\n[mail]\nreply_smtp = "127.0.0.1:2"\n',
         encoding="utf-8",
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "suites/server/test_flow_variants.py",
-            f"--target-config={target}",
-            f"--report-dir={tmp_path}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_flow_variants(target, tmp_path)
     output = run.stdout + run.stderr
     assert run.returncode == 1, output
     report = json.loads((tmp_path / "closed-ca.json").read_text(encoding="utf-8"))
