@@ -335,15 +335,17 @@ def expectations_lines(document: ReportDocument) -> list[str]:
     if expectations is None:
         return []
     described = f" ({expectations['target']})" if expectations["target"] else ""
-    head = f"expectations {expectations['file']}{described}"
+    head = f"expectations {expectations['file']}{described}: {comparison(expectations)}"
+    return [head, *(f"  {difference_line(d)}" for d in expectations["differences"])]
+
+
+def comparison(expectations: ExpectationsEntry) -> str:
+    """The comparison's outcome in words: matched, or how many differences."""
     if expectations["matched"]:
         listed = expectations["listed"]
-        return [f"{head}: matched (every row as expected; {listed} listed as not passing)"]
-    found = expectations["differences"]
-    lines = [f"{head}: {len(found)} difference{'s' if len(found) != 1 else ''}"]
-    for difference in found:
-        lines.append(f"  {difference_line(difference)}")
-    return lines
+        return f"matched (every row as expected; {listed} listed as not passing)"
+    found = len(expectations["differences"])
+    return f"{found} difference{'s' if found != 1 else ''}"
 
 
 def difference_line(difference: DifferenceEntry) -> str:

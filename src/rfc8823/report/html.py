@@ -15,8 +15,8 @@ from rfc8823.report.document import (
     FindingEntry,
     ReportDocument,
     RequirementEntry,
+    comparison,
     expectation_note,
-    expectations_lines,
     meta_line,
     sanity_line,
     section_key,
@@ -235,7 +235,10 @@ def _expectations(document: ReportDocument) -> list[str]:
     if expectations is None:
         return []
     if expectations["matched"]:
-        return [f'<p class="expectations">{escape(expectations_lines(document)[0])}</p>']
+        return [
+            f'<p class="expectations">Compared with {escape(expectations["file"])}: '
+            f"{escape(comparison(expectations))}.</p>"
+        ]
     rows = "".join(
         f"<tr><td>{escape(d['kind'])}</td>"
         + (

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from rfc8823.report.document import (
     ReportDocument,
     RequirementEntry,
+    comparison,
     expectation_note,
-    expectations_lines,
     meta_line,
     sanity_line,
     target_label,
@@ -98,7 +98,7 @@ def _expectations(document: ReportDocument) -> list[str]:
         return []
     lines = [f"## Expectations ({cell(expectations['file'])})", ""]
     if expectations["matched"]:
-        return [*lines, cell(expectations_lines(document)[0]), ""]
+        return [*lines, cell(comparison(expectations).capitalize()) + ".", ""]
     rows = [
         (
             cell(d["kind"]),
