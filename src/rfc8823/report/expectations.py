@@ -158,9 +158,9 @@ def _entry(entry: object, where: str, catalog: Catalog) -> Expected:
 
 
 def differences(document: ReportDocument, expectations: Expectations) -> list[DifferenceEntry]:
-    """Where the run differs from the file, in catalog order: every ERROR, every row whose
-    verdict is not the expected one, every listed row the run did not exercise, and a run of
-    another target than the file describes."""
+    """Where the run differs from the file: a run of another target than the file describes;
+    in catalog order every ERROR and every row whose verdict is not the expected one; then
+    every listed row the run did not exercise."""
     found: list[DifferenceEntry] = []
     target = document["target"]
     if (expectations.name is not None and expectations.name != target["name"]) or (
