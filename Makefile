@@ -1,8 +1,14 @@
 # Two entry points for a fresh machine (see README.md):
 #   make conformance   run the conformance suites against the embedded reference targets
+<<<<<<< HEAD
 #   make test          run the project's own tests, lint and type checks (CI runs this)
 #   make check         the quick loop: lint, types and the in-process tests (no slow ones)
 #   make interop       run the server suite against acme2certifier (docs/testing-a-ca.md)
+=======
+#   make test          run the project's own tests, lint and type checks
+#   make interop       run the server suite against acme2certifier, compared with its
+#                      expectations file (docs/testing-a-ca.md, docs/reports/)
+>>>>>>> wt/a2c-expect
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -48,10 +54,13 @@ conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)
 
 # The server suite, serially, against acme2certifier, the real RFC 8823 CA from PyPI
-# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*
+# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*.
+# It passes when every verdict is the one its expectations file gives (EXPECT= to judge the
+# verdicts themselves, as any conformance run does).
+EXPECT ?= fixtures/expectations/acme2certifier-0.46.3.toml
 interop: $(STAMP)
 	$(BIN)/python -m pytest suites/server --target-config fixtures/targets/acme2certifier.toml \
-		--report-dir reports $(PYTEST_ARGS)
+		--report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
 
 report-screenshots: $(STAMP)
 	for page in reports/*.html; do \

@@ -5,8 +5,9 @@ Default target: the reference CA, in-process. ``--acme-directory`` (with ``--acm
 then starts its world before the run and prints the DNS and MX endpoints the CA must use.
 
 Fixtures: ``started_target`` and ``server_target`` (session), ``server_endpoints`` (per test:
-UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``, and ``ca``
-(per test: a :class:`helpers.ServerSuite` with its own HTTP client).
+UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``,
+``barrier_state`` (session), and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own
+HTTP client).
 Mark a test ``@pytest.mark.capability("eai")`` to report it UNSUPPORTED when the target does
 not declare that capability.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -38,7 +40,7 @@ from rfc8823.targets.server_plugin import (
 )
 from rfc8823.world.world import World
 
-from .helpers import ServerSuite, Timeouts
+from .helpers import BarrierState, ServerSuite, Timeouts
 from .sanity import block_if_needed
 
 FIRST_MARK = "first"
@@ -65,17 +67,28 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         yield running
 
 
+class TargetDidNotStart(NamedTuple):
+    """Why the CA under test failed to start (anything but unavailable): every test's ERROR."""
+
+    error: str
+
+
+Started = ServerEndpoints | TargetUnavailable | TargetDidNotStart
+
+
 @pytest.fixture(scope="session")
-def started_target(
-    request: pytest.FixtureRequest, world: World
-) -> Iterator[ServerEndpoints | TargetUnavailable]:
+def started_target(request: pytest.FixtureRequest, world: World) -> Iterator[Started]:
     """The CA under test started and wired to the world (per xdist worker), or why it cannot
-    run here."""
+    run here, or why it did not start — kept, not raised, so that each test reports it once
+    it has named its target (a session fixture fails before the test's ``_server_case``)."""
     target = configured_target(request.config)
     try:
         endpoints = target.start(world)
     except TargetUnavailable as unavailable:
         yield unavailable
+        return
+    except Exception as error:  # noqa: BLE001 - reported as each test's ERROR, with its name
+        yield TargetDidNotStart(f"{type(error).__name__}: {error}")
         return
     try:
         yield endpoints
@@ -85,20 +98,20 @@ def started_target(
 
 @pytest.fixture
 def server_endpoints(
-    request: pytest.FixtureRequest,
-    started_target: ServerEndpoints | TargetUnavailable,
-    conformance: Conformance,
+    request: pytest.FixtureRequest, started_target: Started, conformance: Conformance
 ) -> ServerEndpoints:
-    """Where the started CA is reached; the test is UNSUPPORTED when the CA cannot run here."""
+    """Where the started CA is reached; the test is UNSUPPORTED when the CA cannot run here,
+    ERROR (a HarnessError naming the target) when it did not start."""
+    name = configured_target(request.config).name
     if isinstance(started_target, TargetUnavailable):
-        conformance.unsupported(configured_target(request.config).name, str(started_target))
+        conformance.unsupported(name, str(started_target))
+    if isinstance(started_target, TargetDidNotStart):
+        raise HarnessError(f"{name} did not start: {started_target.error}")
     return started_target
 
 
 @pytest.fixture(scope="session")
-def server_target(
-    request: pytest.FixtureRequest, started_target: ServerEndpoints | TargetUnavailable
-) -> ServerUnderTest:
+def server_target(request: pytest.FixtureRequest, started_target: Started) -> ServerUnderTest:
     """The CA under test (started)."""
     return configured_target(request.config)
 
@@ -117,7 +130,7 @@ def timeouts(request: pytest.FixtureRequest) -> Timeouts:
 
 
 @pytest.fixture(scope="session")
-def https_context(started_target: ServerEndpoints | TargetUnavailable) -> ssl.SSLContext:
+def https_context(started_target: Started) -> ssl.SSLContext:
     """TLS trust for the CA's HTTPS: its CA bundle, else the system store."""
     bundle = started_target.ca_bundle if isinstance(started_target, ServerEndpoints) else None
     return ssl.create_default_context(cafile=str(bundle) if bundle is not None else None)
@@ -139,9 +152,16 @@ def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> It
         raise HarnessError(f"{target.name} failed internally: {'; '.join(crashes)}")
 
 
+@pytest.fixture(scope="session")
+def barrier_state() -> BarrierState:
+    """What this process learnt of the barrier (shared by every test's ``ca``)."""
+    return BarrierState()
+
+
 @pytest.fixture
 async def ca(
     request: pytest.FixtureRequest,
+    barrier_state: BarrierState,
     world: World,
     server_endpoints: ServerEndpoints,
     server_capabilities: ServerCapabilities,
@@ -164,6 +184,7 @@ async def ca(
             ),
             timeouts,
             conformance,
+            barrier_state,
         )
         await block_if_needed(request.node, suite)
         yield suite

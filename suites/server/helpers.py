@@ -226,6 +226,12 @@ class ChallengeFlow:
         self.authz = await self.account.fetch(self.authz_url)
         return challenge_in(self.authz, self.challenge_url), self.authz
 
+    async def final(self) -> bool:
+        """Whether the challenge or its authorization is final now (read through the
+        authorization): a final state changes no more (RFC 8555 §7.1.6)."""
+        challenge, authz = await self.read()
+        return challenge.get("status") in TERMINAL or authz.get("status") in TERMINAL
+
     async def wait_challenge(self, *statuses: str) -> dict[str, Any]:
         """The challenge once its status is one of ``statuses`` (default: valid) or terminal,
         or its authorization is final; polled through the authorization (bounded)."""
@@ -266,6 +272,14 @@ class ChallengeFlow:
         return challenge
 
 
+@dataclass
+class BarrierState:
+    """What this process learnt of the barrier: whether the CA keeps replies in flight
+    (SRV-VAL-7) — unknown (None), held (""), or broken (what was observed)."""
+
+    broken: str | None = None
+
+
 class ServerSuite:
     """What a server test works with: the world, the CA's endpoints and capabilities, ACME."""
 
@@ -277,6 +291,7 @@ class ServerSuite:
         acme: AcmeDriver,
         timeouts: Timeouts,
         conformance: Conformance,
+        barrier: BarrierState,
     ) -> None:
         self.world = world
         self.endpoints = endpoints
@@ -284,6 +299,7 @@ class ServerSuite:
         self.acme = acme
         self.timeouts = timeouts
         self.conformance = conformance
+        self.barrier = barrier
         self.refused: list[SendError] = []
         """Deliveries the CA's SMTP refused in this test (a reply refused at the door)."""
         self._taken: set[int] = set()
@@ -502,20 +518,55 @@ class ServerSuite:
             self.refused.append(error)
             return SendResult(error.code, error.text, (), False, frozenset())
 
-    async def settle(self) -> None:
+    async def settle(self, *flows: ChallengeFlow) -> None:
         """Wait until the CA has dealt with the mail sent so far: a control reply validates.
 
         A black-box barrier: a fresh order's conforming reply goes out after the mail under
         test, so once it validates, a CA that handles mail in arrival order has judged the
-        earlier mail too. It relies on the CA keeping replies it has not matched yet; when the
-        control does not validate, the test is BLOCKED on BARRIER, which
-        ``test_replies_in_flight_are_each_judged`` judges on its own (SRV-VAL-7).
+        earlier mail too. No wait when every flow in ``flows`` is already final: a final state
+        changes no more (RFC 8555 §7.1.6), so there is nothing left to wait for.
+
+        The barrier relies on the CA keeping replies it has not matched yet (SRV-VAL-7): this
+        process checks that once (:meth:`replies_in_flight`, as
+        ``test_replies_in_flight_are_each_judged`` does), and when it does not hold, or the
+        control does not validate, the test is BLOCKED on BARRIER rather than judged on a
+        reply the CA may have thrown away.
         """
+        if flows and all([await flow.final() for flow in flows]):
+            return
         try:
+            if self.barrier.broken is None:
+                held, observed = await self.replies_in_flight()
+                self.barrier.broken = "" if held else observed
+            if self.barrier.broken:
+                raise Blocked(BARRIER, f"replies in flight are not kept: {self.barrier.broken}")
             flow = await self.flow()
             await flow.complete()
         except Blocked as error:
             raise needed(BARRIER, error) from error
+
+    async def replies_in_flight(self) -> tuple[bool, str]:
+        """Whether two enrollments whose replies are both in before either POST both validate,
+        and what was seen (SRV-VAL-7).
+
+        The later reply's challenge is POSTed first: a CA that scans one shared mailbox in
+        arrival order meets the earlier reply on its way, and must leave it for its own
+        challenge. BLOCKED on the step it needs when that does not happen.
+        """
+        earlier, later = await self.flow(), await self.flow()
+        await earlier.answer()
+        await later.answer()
+        seen: list[str] = []
+        valid = 0
+        for name, flow in (("later", later), ("earlier", earlier)):
+            response = await flow.post()
+            status = (await flow.wait_challenge("valid")).get("status")
+            valid += status == "valid"
+            seen.append(
+                f"the {name} reply's challenge {status}, authorization "
+                f"{flow.authz.get('status')} (POST HTTP {response.status_code})"
+            )
+        return valid == 2, "; ".join(seen)
 
     async def mail_barrier(self) -> ReceivedMessage:
         """Wait until a control order's challenge email arrives: earlier mail would be in too."""

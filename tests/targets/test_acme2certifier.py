@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ from rfc8823.targets.server import TargetUnavailable
 from rfc8823.targets.target_file import TargetSettings
 from rfc8823.world.keys import cache_dir
 
-from .test_remote_run import ROOT
+from .test_remote_run import run_flow_variants
 
 ACCOUNT = MailAccount(
     address="acme@ca.test",
@@ -138,23 +136,8 @@ def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -
         f'[acme2certifier]\npackage = "{tmp_path / "no-such-project"}"\n',
         encoding="utf-8",
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "suites/server/test_flow_variants.py",
-            f"--target-config={target}",
-            f"--report-dir={tmp_path}",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "RFC8823_CACHE": str(cache), "TMPDIR": str(scratch)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    run = run_flow_variants(
+        target, tmp_path, {**os.environ, "RFC8823_CACHE": str(cache), "TMPDIR": str(scratch)}
     )
     output = run.stdout + run.stderr
     assert "0 ERROR, 0 FAIL" in output, output

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,31 @@ from rfc8823.world.pki import TestPki
 from rfc8823.world.ports import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_flow_variants(
+    target: Path, report_dir: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The server suite's two flow-variant tests against the CA ``target`` describes, in a
+    pytest subprocess from the project root, reports in ``report_dir``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "suites/server/test_flow_variants.py",
+            f"--target-config={target}",
+            f"--report-dir={report_dir}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 SUITE_PART = [
     "suites/server/test_challenge_email.py",
     "suites/server/test_flow_variants.py",

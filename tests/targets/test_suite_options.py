@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from .test_remote_run import ROOT
+from .test_remote_run import ROOT, run_flow_variants
 
 USAGE_ERROR = 4
 REMOTE = [
@@ -48,3 +50,24 @@ def test_inconsistent_options_are_usage_errors(opts: list[str], message: str) ->
     )
     assert done.returncode == USAGE_ERROR, done.stdout + done.stderr
     assert message in done.stderr, done.stderr
+
+
+def test_a_target_that_does_not_start_is_named_in_its_errors(tmp_path: Path) -> None:
+    """A CA whose start fails (not unavailable: its directory never answers) makes every test
+    an ERROR in a report under the target's own name, with why it did not start."""
+    target = tmp_path / "closed.toml"
+    target.write_text(
+        '[target]\nkind = "remote"\nname = "closed-ca"\nversion = "9"\n'
+        '[acme]\ndirectory = "https://127.0.0.1:1/directory"\nfrom = "ca@ca.test"\n'
+        'wait_seconds = 0\n[mail]\nreply_smtp = "127.0.0.1:2"\n',
+        encoding="utf-8",
+    )
+    run = run_flow_variants(target, tmp_path)
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    report = json.loads((tmp_path / "closed-ca.json").read_text(encoding="utf-8"))
+    assert report["target"] == {"name": "closed-ca", "version": "9"}
+    assert {row["verdict"] for row in report["requirements"]} == {"ERROR"}
+    tests = [test for row in report["requirements"] for test in row["tests"]]
+    assert all("closed-ca did not start: ConnectionError" in t["message"] for t in tests), tests
+    assert not (tmp_path / "unknown.json").exists()

@@ -361,6 +361,12 @@ ACME_FAULTS = (
         _VALID_SHAPE,
     ),
     _server(
+        "invalid-challenge-without-error",
+        ("A-CHAL-1",),
+        "a challenge that failed validation shows no 'error' (RFC 8555 §7.1.5, §8.2)",
+        _S + "test_challenge_object.py::test_invalid_authorization_shows_the_error",
+    ),
+    _server(
         "authz-post-triggers-challenge",
         ("A-CHAL-2",),
         "'{}' POSTed to the authorization URL starts validation like the challenge POST "
@@ -420,6 +426,14 @@ FINALIZE_FAULTS = (
         "padded-csr-accepted",
         ("A-HTTPS-1",),
         "a finalize 'csr' written with '=' padding is accepted (RFC 8555 §6.1)",
+        _FINALIZE + "test_csr_encoding_rules",
+    ),
+    _server(
+        "refused-csr-ends-order",
+        ("A-FIN-4",),
+        "a finalize refused for its CSR makes the order invalid, so a corrected CSR can never "
+        "be finalized (RFC 8555 §7.4, §7.1.6)",
+        _FINALIZE + "test_refused_csr_leaves_the_order_finalizable",
         _FINALIZE + "test_csr_encoding_rules",
     ),
     _server(

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
+from rfc8823.acme.jws import AccountPublicKey
 from rfc8823.acme.objects import OrderStatus
 from rfc8823.acme.problems import ERROR_URN_PREFIX, AcmeProblemError, Problem, ProblemType
 from rfc8823.csr import (
@@ -23,7 +24,7 @@ from rfc8823.csr import (
     key_usage_from_bits,
 )
 from rfc8823.messages.headers import normalize_address
-from rfc8823.server.handler_context import HandlerContext
+from rfc8823.server.handler_context import CertificateIssuer, HandlerContext
 from rfc8823.server.identifiers import check_order_identifiers
 from rfc8823.server.issuer import CsrRejected, IssuePlan
 from rfc8823.server.payload_fields import strict_b64url
@@ -99,29 +100,20 @@ async def finalize(ctx: HandlerContext, request: Request) -> Response:
         )
     if faults.on("refuse-every-csr"):
         raise refuse(ProblemType.BAD_CSR, "this CA refuses every CSR (fault refuse-every-csr)")
-    csr = payload.get("csr")
-    if isinstance(csr, str) and faults.on("padded-csr-accepted"):
-        csr = csr.rstrip("=")
-    csr_der = _csr_der(csr)
-    if ctx.issuer is None:
+    issuer = ctx.issuer
+    if issuer is None:
         raise refuse(ProblemType.SERVER_INTERNAL, "this CA has no issuer configured")
-    values = [identifier.value for identifier in record.identifiers]
-    if faults.on("issue-for-csr-addresses"):
-        values = list(inspect_csr(csr_der, values).addresses) or values
     try:
-        plan = ctx.issuer.check(
-            csr_der,
-            values,
-            account_key=signed.key,
-            dns_addresses=ctx.config.accept_dns_address_identifiers,
-        )
-    except CsrRejected as rejection:
-        raise AcmeProblemError(_csr_problem(rejection)) from rejection
+        plan = _checked_csr(ctx, issuer, record, payload.get("csr"), signed.key)
+    except AcmeProblemError as refusal:
+        if faults.on("refused-csr-ends-order"):
+            ctx.store.fail_processing(record.id, refusal.problem)
+        raise
     if faults:
         plan = _plan_with_faults(ctx, plan)
     ctx.store.start_processing(record.id)
     try:
-        issued = ctx.issuer.issue(plan, now=datetime.fromtimestamp(ctx.clock(), UTC))
+        issued = issuer.issue(plan, now=datetime.fromtimestamp(ctx.clock(), UTC))
     except Exception:
         problem = Problem.of(ProblemType.SERVER_INTERNAL, "issuance failed")
         ctx.store.fail_processing(record.id, problem)
@@ -204,6 +196,33 @@ def _plan_with_faults(ctx: HandlerContext, plan: IssuePlan) -> IssuePlan:
     if faults.on("no-certificate-policies"):
         plan = dataclasses.replace(plan, certificate_policies=False)
     return plan
+
+
+def _checked_csr(
+    ctx: HandlerContext,
+    issuer: CertificateIssuer,
+    record: OrderRecord,
+    csr: object,
+    account_key: AccountPublicKey,
+) -> IssuePlan:
+    """What to issue for the finalize ``csr``; AcmeProblemError when it is refused
+    (A-FIN-1..3, CSR-*; RFC 8555 §7.4)."""
+    faults = ctx.config.faults
+    if isinstance(csr, str) and faults.on("padded-csr-accepted"):
+        csr = csr.rstrip("=")
+    csr_der = _csr_der(csr)
+    values = [identifier.value for identifier in record.identifiers]
+    if faults.on("issue-for-csr-addresses"):
+        values = list(inspect_csr(csr_der, values).addresses) or values
+    try:
+        return issuer.check(
+            csr_der,
+            values,
+            account_key=account_key,
+            dns_addresses=ctx.config.accept_dns_address_identifiers,
+        )
+    except CsrRejected as rejection:
+        raise AcmeProblemError(_csr_problem(rejection)) from rejection
 
 
 def _csr_der(text: object) -> bytes:
