@@ -65,6 +65,16 @@ def test_the_log_says_what_was_read() -> None:
     assert activity.ended == {4242}
 
 
+def test_a_uid_fetch_logged_before_the_save_counts() -> None:
+    """Dovecot's processes log independently: the client's UID FETCH may come before the save
+    of its message; a FETCH by sequence number cannot be mapped before it."""
+    activity = MailboxActivity()
+    activity.feed(PREFIX + "Debug: Command finished: UID FETCH 7 (BODY.PEEK[])")
+    activity.feed(PREFIX + "Debug: Command finished: FETCH 1 (BODY.PEEK[])")
+    activity.feed(PREFIX + "Info: save: box=INBOX, uid=7, msgid=<late@ca.test>, flags=()")
+    assert activity.wait_read("mbox", 0.01, message_id="<late@ca.test>")
+
+
 def test_rawlogs_show_a_session_waiting_in_idle(tmp_path: Path) -> None:
     """The last line a session sent decides; the suite's own APPEND sessions and ended
     processes do not count."""

@@ -100,13 +100,16 @@ class MailboxActivity:
 
     @staticmethod
     def _fetched(state: _UserState, command: str) -> None:
+        """A UID FETCH names its UIDs, so it counts even before the save of its message is
+        logged (another Dovecot process may log that later); a FETCH by sequence number is
+        mapped through the INBOX as logged so far."""
         fetch = _FETCH.match(command.strip())
-        if fetch is None or not reads_content(fetch["items"]) or not state.uids:
+        if fetch is None or not reads_content(fetch["items"]):
             return
         try:
             if fetch["uid"]:
-                state.read.update(sequence_set(fetch["set"], max(state.uids)))
-            else:
+                state.read.update(sequence_set(fetch["set"], max(state.uids, default=0)))
+            elif state.uids:
                 numbers = sequence_set(fetch["set"], len(state.uids))
                 state.read.update(state.uids[n - 1] for n in numbers if n <= len(state.uids))
         except ValueError:
