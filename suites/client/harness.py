@@ -35,7 +35,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.csr import Usage
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import (
@@ -66,7 +66,7 @@ from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
 from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, send
-from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
+from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE, CONTROL, READ
 
 USER_DOMAIN = "example.test"
 CA_DOMAIN = "ca.test"
@@ -375,11 +375,19 @@ class Enrollment:
         return self.issued_challenge
 
     async def expect_no_response(
-        self, token_part1: str, why: str, rules: Sequence[str], *, challenge: bytes | None = None
+        self,
+        token_part1: str,
+        why: str,
+        rules: Sequence[str],
+        *,
+        challenge: bytes | None = None,
+        proof: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         """No response to ``token_part1`` may arrive by the end of the quiet window: judged on
         ``rules``. With the ``challenge`` that must go unanswered, a message threaded under its
-        Message-ID counts as an answer too, whatever its Subject says."""
+        Message-ID counts as an answer too, whatever its Subject says. ``proof``, awaited once
+        the window is quiet and before anything is recorded, shows the silence means something
+        (it raises ``Blocked`` when it does not) and says how, for the observation."""
         wanted = token_part1.rstrip("=")
         message_id = parse_message(challenge).first("Message-ID") if challenge else None
 
@@ -391,9 +399,10 @@ class Enrollment:
         try:
             found = await self.responses.received.wait_until(answers, remaining)
         except TimeoutError:
+            shown = await proof() if proof is not None else ""
             self.suite.conformance.record(
                 *(
-                    passed(rid, f"no response within {self.suite.quiet:.2f} s ({why})")
+                    passed(rid, f"no response within {self.suite.quiet:.2f} s{shown} ({why})")
                     for rid in rules
                 )
             )
@@ -404,6 +413,52 @@ class Enrollment:
         ]
         self.suite.conformance.record(*findings)
         raise RuleBroken(findings)
+
+    async def require_read(self, data: bytes, *, control: bytes | None) -> str:
+        """That the client read the test's message ``data`` (IMAP: a FETCH of its content or
+        ``\\Seen`` on the suite's Dovecot), for an observation; "" where the mailbox kind cannot
+        tell (SMTP, Maildir), whose proof is the delivery and the answered control.
+
+        Never read: BLOCKED on ``READ``, owned by this test (a client that never looked at the
+        message says nothing by its silence). ``control`` is a message the client answered,
+        delivered after ``data``: when the probe does not show that one read either, the probe
+        is what failed (HarnessError).
+        """
+        seen = await self.client_read(data, self.suite.settings.quiet)
+        if seen is None:
+            return ""
+        if seen:
+            return ", and the client read it (IMAP FETCH or \\Seen)"
+        if control is not None and not await self.client_read(control, 0.0):
+            raise HarnessError(
+                "the suite's Dovecot showed no read of the challenge the client answered: "
+                "its read probe missed what the client did"
+            )
+        observed = (
+            "no FETCH of the test's message and no \\Seen flag on it by the end of the quiet "
+            f"window{self.mail_trace()}"
+        )
+        self.suite.conformance.step(READ, False, rows=(), observed=observed)
+        raise Blocked(READ, observed)
+
+    async def require_control(self, answered: ReceivedMessage | None, rule: str) -> None:
+        """The positive control: the CA's own challenge, delivered after the test's message, was
+        answered. Otherwise BLOCKED on ``CONTROL``, owned by this test; a client that ended its
+        run there (gave up its enrollment over the test's message) is recorded INFO on
+        ``rule``, the catalog having no row for it."""
+        if answered is not None:
+            return
+        observed = (
+            f"no response to the CA's challenge after the test's message{self.mail_trace()}"
+        )
+        if self.task is not None and self.task.done():
+            outcome = await self.outcome()
+            observed = f"the client ended its enrollment after the test's message: {observed}"
+            self.suite.conformance.record(
+                info(rule, f"the client gave up its enrollment: {outcome.describe()}")
+            )
+        self.suite.conformance.step(CONTROL, False, rows=(), observed=observed)
+        raise Blocked(CONTROL, observed)
 
     async def expect_single_response(
         self, token_part1: str, why: str, rules: Sequence[str]
