@@ -449,15 +449,18 @@ class Enrollment:
         challenge: bytes | None = None,
         proof: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
-        """No response to ``token_part1`` may arrive by the end of the quiet window: judged on
+        """No response to ``token_part1`` may arrive by the end of the quiet window (one already
+        there is judged at once, without waiting for deliveries still paced): judged on
         ``rules``. With the ``challenge`` that must go unanswered, a message threaded under its
         Message-ID counts as an answer too, whatever its Subject says. ``proof``, awaited once
         the window is quiet and before anything is recorded, shows the silence means something
         (it raises ``Blocked`` when it does not) and says how, for the observation."""
         answers = answering(token_part1, challenge)
-        remaining = await self.quiet_window()
         try:
-            found = await self.responses.received.wait_until(answers, remaining)
+            found = next((m for m in self.responses_received() if answers(m)), None)
+            if found is None:
+                remaining = await self.quiet_window()
+                found = await self.responses.received.wait_until(answers, remaining)
         except TimeoutError:
             shown = await proof() if proof is not None else ""
             self.suite.conformance.record(
