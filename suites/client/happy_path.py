@@ -130,7 +130,13 @@ async def _answer(walk: Walk) -> str:
     try:
         walk.response = await run.response()
     except Blocked as error:
-        raise StepBroken(("FLOW-5",), error.observed) from error
+        observed = error.observed
+        if run.peer.variants.unsigned_challenges:
+            observed += (
+                "; the CA's challenge was unsigned (variant unsigned-challenges): a client that "
+                "verifies refuses it, as CHAL-AUTH-1 asks; the variant is for clients that cannot"
+            )
+        raise StepBroken(("FLOW-5",), observed) from error
     assert walk.challenge is not None
     walk.answer_time = max(0.0, walk.response.received_at - walk.challenge.received_at)
     return f"a response {walk.answer_time:.2f} s after the challenge"
