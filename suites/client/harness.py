@@ -35,7 +35,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.csr import Usage
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import (
@@ -56,6 +56,7 @@ from rfc8823.targets.client import (
     KeyType,
     MailboxAccess,
     MailboxKind,
+    MailboxPacing,
     Submission,
 )
 from rfc8823.targets.client_plugin import ClientSuiteSettings
@@ -66,7 +67,7 @@ from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
 from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, send
-from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
+from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE, CONTROL, READ
 
 USER_DOMAIN = "example.test"
 CA_DOMAIN = "ca.test"
@@ -76,8 +77,8 @@ QUIET_PER_ANSWER_TIME = 2.0
 """The quiet window after a must-not-answer challenge: this many times the client's own answer
 time for a good challenge in this run, and never below ``--client-quiet``."""
 T = TypeVar("T")
-ReadProbe = Callable[[str, float], Awaitable[bool]]
-"""Wait (at most the seconds given) until the client read the message with this Message-ID."""
+Picks = Callable[[ReceivedMessage], bool]
+"""Whether a message is one a test looks for."""
 
 
 def subject_token(raw: bytes) -> str | None:
@@ -95,12 +96,55 @@ def threads_under(raw: bytes, message_id: str | None) -> bool:
     return any(message_id.strip() in value for value in values)
 
 
+def answering(token_part1: str, challenge: bytes | None = None) -> Picks:
+    """Whether a response answers ``token_part1`` (padding ignored) or, given the
+    ``challenge``, is threaded under its Message-ID whatever its Subject says."""
+    wanted = token_part1.rstrip("=")
+    message_id = parse_message(challenge).first("Message-ID") if challenge else None
+
+    def answers(message: ReceivedMessage) -> bool:
+        token = (subject_token(message.data) or "").rstrip("=")
+        return token == wanted or threads_under(message.data, message_id)
+
+    return answers
+
+
 def quoted(message: ReceivedMessage) -> str:
     """A received message for an assertion message: its sender and Subject."""
     text = message.data.decode("utf-8", "replace")
     head = text.split("\r\n\r\n", 1)[0].splitlines()
     subject = next((line for line in head if line.lower().startswith("subject:")), "no Subject")
     return f"<{message.mail_from}> {subject.strip()}"
+
+
+@dataclass
+class ImapWatch:
+    """What the suite's Dovecot shows of the client's IMAP mailbox: what it read, whether it
+    opened the INBOX after a message was filed, and (by Message-ID) whether a session of the
+    client was waiting in IDLE when the suite filed each message."""
+
+    server: Dovecot
+    account: ImapAccount
+    watching_at_delivery: dict[str, bool] = field(default_factory=dict)
+
+    def file(self, messages: Sequence[bytes]) -> None:
+        """APPEND ``messages`` in one session (blocking), noting first whether the client was
+        in IDLE."""
+        watching = self.server.watching(self.account)
+        for data in messages:
+            message_id = parse_message(data).first("Message-ID")
+            if message_id:
+                self.watching_at_delivery[message_id.strip()] = watching
+        self.server.append_many(self.account, messages)
+
+    async def read(self, message_id: str, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the client read the message (FETCH of its content or ``\\Seen``), waiting
+        at most ``timeout`` seconds."""
+        return await self.server.wait_read(self.account, timeout, message_id=message_id)
+
+    def opened_after(self, message_id: str) -> bool:
+        """Whether a session of the client opened the INBOX after the message was filed."""
+        return self.server.opened_after(self.account, message_id)
 
 
 @dataclass
@@ -114,7 +158,7 @@ class Enrollment:
     responses: Hop
     request: EnrollmentRequest
     delivery: PacedDelivery
-    read_probe: ReadProbe | None = None
+    imap: ImapWatch | None = None
     task: asyncio.Task[EnrollmentOutcome] | None = None
     issued_challenge: IssuedChallenge | None = None
     result: EnrollmentOutcome | None = None
@@ -218,21 +262,26 @@ class Enrollment:
             received_at=time.time(),
         )
         self.challenges.send_on(message)
+        await self.delivered(message)
+
+    async def delivered(self, message: ReceivedMessage) -> None:
+        """Wait until a message on its way to the client's mailbox is there: one that never got
+        there proves nothing about the client (HarnessError)."""
         try:
             failure = await self.challenges.forwarded(message, self.request.timeout + _MARGIN)
         except TimeoutError:
             failure = "the challenge hop was still busy delivering it"
         if failure is not None:
-            raise HarnessError(f"the test's message did not reach the mailbox: {failure}")
+            raise HarnessError(f"a message for the client did not reach its mailbox: {failure}")
 
     async def client_read(self, data: bytes, timeout: float) -> bool | None:  # noqa: ASYNC109
         """Whether the client read this message (by its Message-ID) within ``timeout`` seconds:
         a FETCH of its content or the ``\\Seen`` flag on the suite's Dovecot. None when the
         mailbox kind cannot tell (SMTP, Maildir) or the message has no Message-ID."""
         message_id = parse_message(data).first("Message-ID")
-        if self.read_probe is None or not message_id:
+        if self.imap is None or not message_id:
             return None
-        return await self.read_probe(message_id, timeout)
+        return await self.imap.read(message_id.strip(), timeout)
 
     def restart(self, *, hold: bool = False) -> None:
         """Start the client again after its run ended: same state folder, CA, address and
@@ -357,10 +406,27 @@ class Enrollment:
             ANSWER,
         )
 
-    async def response_or_none(self) -> ReceivedMessage | None:
+    async def response_or_none(self, *, unless: Picks | None = None) -> ReceivedMessage | None:
         """The response to the CA's challenge, or None when the client sent none in time (a
-        test that judges the answering itself). BLOCKED if the CA could not even send one."""
+        test that judges the answering itself), or as soon as a response ``unless`` picks
+        arrives (one the test judges first). BLOCKED if the CA could not even send one."""
         await self.ca_challenge()
+        answer = asyncio.ensure_future(self._response_or_none())
+        if unless is None:
+            return await answer
+        limit = self.request.timeout + _MARGIN
+        stop = asyncio.ensure_future(self.responses.received.wait_until(unless, limit))
+        try:
+            await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if answer.done() or stop.exception() is not None:
+                return await answer
+            return None
+        finally:
+            for task in (answer, stop):
+                task.cancel()
+            await asyncio.gather(answer, stop, return_exceptions=True)
+
+    async def _response_or_none(self) -> ReceivedMessage | None:
         try:
             return await self.response()
         except Blocked as error:
@@ -375,25 +441,31 @@ class Enrollment:
         return self.issued_challenge
 
     async def expect_no_response(
-        self, token_part1: str, why: str, rules: Sequence[str], *, challenge: bytes | None = None
+        self,
+        token_part1: str,
+        why: str,
+        rules: Sequence[str],
+        *,
+        challenge: bytes | None = None,
+        proof: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
-        """No response to ``token_part1`` may arrive by the end of the quiet window: judged on
+        """No response to ``token_part1`` may arrive by the end of the quiet window (one already
+        there is judged at once, without waiting for deliveries still paced): judged on
         ``rules``. With the ``challenge`` that must go unanswered, a message threaded under its
-        Message-ID counts as an answer too, whatever its Subject says."""
-        wanted = token_part1.rstrip("=")
-        message_id = parse_message(challenge).first("Message-ID") if challenge else None
-
-        def answers(message: ReceivedMessage) -> bool:
-            token = (subject_token(message.data) or "").rstrip("=")
-            return token == wanted or threads_under(message.data, message_id)
-
-        remaining = await self.quiet_window()
+        Message-ID counts as an answer too, whatever its Subject says. ``proof``, awaited once
+        the window is quiet and before anything is recorded, shows the silence means something
+        (it raises ``Blocked`` when it does not) and says how, for the observation."""
+        answers = answering(token_part1, challenge)
         try:
-            found = await self.responses.received.wait_until(answers, remaining)
+            found = next((m for m in self.responses_received() if answers(m)), None)
+            if found is None:
+                remaining = await self.quiet_window()
+                found = await self.responses.received.wait_until(answers, remaining)
         except TimeoutError:
+            shown = await proof() if proof is not None else ""
             self.suite.conformance.record(
                 *(
-                    passed(rid, f"no response within {self.suite.quiet:.2f} s ({why})")
+                    passed(rid, f"no response within {self.suite.quiet:.2f} s{shown} ({why})")
                     for rid in rules
                 )
             )
@@ -404,6 +476,50 @@ class Enrollment:
         ]
         self.suite.conformance.record(*findings)
         raise RuleBroken(findings)
+
+    async def require_read(self, data: bytes, *, control: bytes | None) -> str:
+        """That the client read the test's message ``data`` (IMAP: a FETCH of its content or
+        ``\\Seen`` on the suite's Dovecot), for an observation; "" where the mailbox kind cannot
+        tell (SMTP, Maildir), whose proof is the delivery and the answered control.
+
+        Never read: BLOCKED on ``READ``, owned by this test (a client that never looked at the
+        message says nothing by its silence). ``control`` is a message the client answered,
+        delivered after ``data``: when the probe does not show that one read either, the probe
+        is what failed (HarnessError).
+        """
+        seen = await self.client_read(data, self.suite.settings.quiet)
+        if seen is None:
+            return ""
+        if seen:
+            return ", and the client read it (IMAP FETCH or \\Seen)"
+        if control is not None and not await self.client_read(control, 0.0):
+            raise HarnessError(
+                "the suite's Dovecot showed no read of the challenge the client answered: "
+                "its read probe missed what the client did"
+            )
+        observed = (
+            "no FETCH of the test's message and no \\Seen flag on it by the end of the quiet "
+            f"window{self.mail_trace()}"
+        )
+        self.suite.conformance.step(READ, False, rows=(), observed=observed)
+        raise Blocked(READ, observed)
+
+    async def require_control(self, answered: ReceivedMessage | None, rule: str) -> None:
+        """The positive control: the CA's own challenge, delivered after the test's message, was
+        answered. Otherwise BLOCKED on ``CONTROL``, owned by this test; a client that ended its
+        run there (gave up its enrollment over the test's message) is recorded INFO on
+        ``rule``, the catalog having no row for it."""
+        if answered is not None:
+            return
+        observed = f"no response to the CA's challenge after the test's message{self.mail_trace()}"
+        if self.task is not None and self.task.done():
+            outcome = await self.outcome()
+            observed = f"the client ended its enrollment after the test's message: {observed}"
+            self.suite.conformance.record(
+                info(rule, f"the client gave up its enrollment: {outcome.describe()}")
+            )
+        self.suite.conformance.step(CONTROL, False, rows=(), observed=observed)
+        raise Blocked(CONTROL, observed)
 
     async def expect_single_response(
         self, token_part1: str, why: str, rules: Sequence[str]
@@ -544,8 +660,10 @@ class ClientSuite:
         key_type: KeyType | None = None,
         email: str | None = None,
         mailbox: MailboxKind | None = None,
+        pacing: MailboxPacing | None = None,
     ) -> Enrollment:
-        """Start a CA and the mail paths for a fresh address, then the client's enrollment."""
+        """Start a CA and the mail paths for a fresh address, then the client's enrollment;
+        ``pacing`` replaces the pacing the client declares, for this enrollment."""
         chosen_usage, chosen_key = self.usage_and_key(usage, key_type)
         kind = mailbox or self.settings.mailbox
         if kind not in self.capabilities.mailboxes:
@@ -555,7 +673,9 @@ class ClientSuite:
         (folder / "client").mkdir(parents=True)
         (folder / "suite").mkdir()
         deadline = time.monotonic() + self.settings.enrollment_timeout + _MARGIN
-        access, delivery, probe = self._mailbox(kind, folder / "suite", deadline)
+        access, delivery, imap = self._mailbox(
+            kind, folder / "suite", deadline, pacing or self.settings.pacing
+        )
         challenges = Hop("challenge-hop", delivery)
         challenges.holding = hold
         await challenges.start_async()
@@ -598,7 +718,7 @@ class ClientSuite:
             log_dir=folder / "log",
             resolv_conf=self.resolv_conf,
         )
-        run = Enrollment(self, address, peer, challenges, responses, request, delivery, probe)
+        run = Enrollment(self, address, peer, challenges, responses, request, delivery, imap)
         self._runs.append(run)
         run._run_client(self.target.enroll(request))
         return run
@@ -624,10 +744,9 @@ class ClientSuite:
             self.conformance.info(note.requirement, f"judged under variant {note.name}", note.what)
 
     def _mailbox(
-        self, kind: MailboxKind, folder: Path, deadline: float
-    ) -> tuple[MailboxAccess, PacedDelivery, ReadProbe | None]:
-        """The mailbox of ``kind``, its paced delivery, and (IMAP) a probe of what was read."""
-        pacing = self.settings.pacing
+        self, kind: MailboxKind, folder: Path, deadline: float, pacing: MailboxPacing
+    ) -> tuple[MailboxAccess, PacedDelivery, ImapWatch | None]:
+        """The mailbox of ``kind``, its paced delivery, and (IMAP) what Dovecot shows of it."""
         if kind == "smtp":
             endpoint = (HOST, unused_port(HOST))
 
@@ -646,21 +765,19 @@ class ClientSuite:
             return MailboxAccess("maildir", maildir=writer.path), paced, None
         server = self._dovecot()
         account: ImapAccount = server.add_user(f"mbox-{secrets.token_hex(6)}", "imap-secret")
+        watch = ImapWatch(server, account)
 
         async def to_inbox(message: ReceivedMessage) -> None:
-            await asyncio.to_thread(server.append, account, message.data)
+            await asyncio.to_thread(watch.file, [message.data])
 
         async def burst(messages: Sequence[ReceivedMessage]) -> None:
-            await asyncio.to_thread(server.append_many, account, [m.data for m in messages])
+            await asyncio.to_thread(watch.file, [m.data for m in messages])
 
         async def watching(timeout: float) -> bool:  # noqa: ASYNC109
             return await server.wait_watching(account, timeout)
 
-        async def read(message_id: str, timeout: float) -> bool:  # noqa: ASYNC109
-            return await server.wait_read(account, timeout, message_id=message_id)
-
         paced = PacedDelivery(to_inbox, pacing, deadline=deadline, many=burst, watching=watching)
-        return MailboxAccess("imap", imap=account), paced, read
+        return MailboxAccess("imap", imap=account), paced, watch
 
     async def close(self) -> None:
         """End every enrollment of the test."""

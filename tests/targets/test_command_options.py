@@ -229,8 +229,9 @@ def run_suite(args: list[str], env: dict[str, str] | None = None) -> subprocess.
 
 
 def test_client_config_in_a_suite_run(tmp_path: Path) -> None:
-    """Unset inputs make every test UNSUPPORTED with the reason; the declared timeout and the
-    variants show in the header; inconsistent options are usage errors."""
+    """Unset inputs make every test UNSUPPORTED with the reason; the declared timeout, the
+    variants and the pacing show in the header, --client-timeout and --client-log-dir override
+    the file's and the default; inconsistent options are usage errors."""
     path = tmp_path / "mua.toml"
     path.write_text(CONFIG)
     env = {k: v for k, v in os.environ.items() if k != "MUA_HOME"}
@@ -245,6 +246,16 @@ def test_client_config_in_a_suite_run(tmp_path: Path) -> None:
         env,
     )
     header = run_suite(["suites/client", "--co", f"--client-config={path}"], env)
+    chosen = run_suite(
+        [
+            "suites/client",
+            "--co",
+            f"--client-config={path}",
+            "--client-timeout=7",
+            f"--client-log-dir={tmp_path / 'kept'}",
+        ],
+        env,
+    )
     refused = [
         (run_suite(["suites/client", f"--client-config={path}", *extra], env), message)
         for extra, message in [(["--client-command=mua"], "give no --client-command")]
@@ -263,6 +274,11 @@ def test_client_config_in_a_suite_run(tmp_path: Path) -> None:
     assert "enrollment timeout 90 s" in out, out + err
     assert "suite CA variants: dns-address-identifier" in out
     assert "every test UNSUPPORTED" in out
+    assert "challenge mail pacing: MailboxPacing(delay=2.5, spacing=1" in out
+    assert f"client logs: {ROOT / 'reports' / 'logs' / 'mua'}" in out, "the default folder"
+    out, err = chosen.communicate(timeout=120)
+    assert "enrollment timeout 7 s" in out, out + err
+    assert f"client logs: {tmp_path / 'kept'}" in out, out + err
     for process, message in refused:
         out, err = process.communicate(timeout=120)
         assert process.returncode == USAGE_ERROR, out + err

@@ -65,6 +65,16 @@ def test_the_log_says_what_was_read() -> None:
     assert activity.ended == {4242}
 
 
+def test_a_uid_fetch_logged_before_the_save_counts() -> None:
+    """Dovecot's processes log independently: the client's UID FETCH may come before the save
+    of its message; a FETCH by sequence number cannot be mapped before it."""
+    activity = MailboxActivity()
+    activity.feed(PREFIX + "Debug: Command finished: UID FETCH 7 (BODY.PEEK[])")
+    activity.feed(PREFIX + "Debug: Command finished: FETCH 1 (BODY.PEEK[])")
+    activity.feed(PREFIX + "Info: save: box=INBOX, uid=7, msgid=<late@ca.test>, flags=()")
+    assert activity.wait_read("mbox", 0.01, message_id="<late@ca.test>")
+
+
 def test_rawlogs_show_a_session_waiting_in_idle(tmp_path: Path) -> None:
     """The last line a session sent decides; the suite's own APPEND sessions and ended
     processes do not count."""
@@ -85,8 +95,8 @@ def mailbox() -> Iterator[tuple[Dovecot, ImapAccount]]:
 
 
 async def test_dovecot_reports_reads_and_idle(mailbox: tuple[Dovecot, ImapAccount]) -> None:
-    """A real session: BODY.PEEK counts as reading, FLAGS does not, \\Seen does; IDLE shows
-    until DONE."""
+    """A real session: it opened the INBOX after the mail was filed; BODY.PEEK counts as
+    reading, FLAGS does not, \\Seen does; IDLE shows until DONE."""
     server, account = mailbox
     uids = server.append_many(account, [message(1), message(2), message(3)])
     assert uids == [1, 2, 3]
@@ -98,6 +108,7 @@ async def test_dovecot_reports_reads_and_idle(mailbox: tuple[Dovecot, ImapAccoun
         session.fetch("2", "(BODY.PEEK[])")
         session.fetch("3", "(FLAGS)")
         assert await server.wait_read(account, WAIT, uid=2)
+        assert server.opened_after(account, "<m3@ca.test>"), "SELECT after the APPEND"
         assert not await server.wait_read(account, 0.2, message_id="<m3@ca.test>")
         session.store("1", "+FLAGS", "(\\Seen)")
         assert await server.wait_read(account, WAIT, message_id="<m1@ca.test>")
@@ -112,3 +123,17 @@ async def test_dovecot_reports_reads_and_idle(mailbox: tuple[Dovecot, ImapAccoun
         session.logout()
     with pytest.raises(ValueError, match="uid or Message-ID"):
         await server.wait_read(account, 0.1)
+
+
+def test_a_session_that_opened_the_inbox_after_a_message_was_filed() -> None:
+    """The already-delivered premise (FLOW-8): a SELECT or EXAMINE of the INBOX logged after
+    the message's save; one before it does not count, nor another mailbox."""
+    activity = MailboxActivity()
+    activity.feed(PREFIX + 'Debug: Command finished: SELECT "INBOX"')
+    activity.feed(PREFIX + "Info: save: box=INBOX, uid=1, msgid=<m1@ca.test>, flags=()")
+    assert not activity.opened_after_save("mbox", "<m1@ca.test>")
+    activity.feed(PREFIX + "Debug: Command finished: SELECT Archive")
+    assert not activity.opened_after_save("mbox", "<m1@ca.test>")
+    activity.feed(PREFIX + "Debug: Command finished: EXAMINE INBOX")
+    assert activity.opened_after_save("mbox", "<m1@ca.test>")
+    assert not activity.opened_after_save("mbox", "<unknown@ca.test>")

@@ -132,8 +132,7 @@ async def test_a_hop_hands_a_burst_to_the_delivery() -> None:
     paced = module.PacedDelivery(
         box.one, MailboxPacing(), deadline=time.monotonic() + 10, many=box.many
     )
-    hop = module.Hop("burst-hop", paced)
-    async with hop:
+    async with module.Hop("burst-hop", paced) as hop:
         hop.send_on(received(1, time.time()))
         hop.send_together([received(2, time.time()), received(3, time.time())])
         await hop.settle(5)

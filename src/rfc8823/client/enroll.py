@@ -337,6 +337,9 @@ class _Enrollment:
         wrong_url = self.config.faults.on(client_faults.POSTS_TO_AUTHORIZATION)
         ready_url = url if wrong_url else pending.challenge_url
         answerer.expect(pending)
+        missing = self.config.faults.on(client_faults.MISSES_MAIL_ALREADY_THERE)
+        if missing and isinstance(answerer.source, ImapMailSource):
+            await answerer.source.skip_present()
         self.enter("challenge email")
         started = time.monotonic()
         answered = await answerer.answer_one(timeouts.email_grace)

@@ -243,6 +243,22 @@ class ImapMailSource(_Poller):
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
 
+    async def skip_present(self) -> None:
+        """Treat every message in the folder now as handed over, without reading it (the
+        ``client-misses-mail-already-there`` fault: a client that acts only on new mail)."""
+        async with self._lock:
+            await asyncio.to_thread(self._skip_present)
+
+    def _skip_present(self) -> None:
+        client = self._client
+        if client is None:
+            raise RuntimeError("the IMAP source is not started")
+        client.noop()
+        status, data = client.uid("SEARCH", "ALL")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID SEARCH ALL: {data!r}")
+        self._seen.update((data[0] or b"").split())
+
     async def _look(self) -> IncomingMail | None:
         async with self._lock:
             return await asyncio.to_thread(self._fetch_one)

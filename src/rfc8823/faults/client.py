@@ -47,6 +47,7 @@ IGNORES_RETRY_AFTER = "client-ignores-retry-after"
 POSTS_TO_AUTHORIZATION = "client-posts-readiness-to-authorization"
 ORDERS_ASTERISK = "client-orders-asterisk-address"
 ORDERS_DNS_IDENTIFIER = "client-orders-dns-identifier"
+MISSES_MAIL_ALREADY_THERE = "client-misses-mail-already-there"
 
 _SUITE = "suites/client/"
 _AUTH = _SUITE + "test_challenge_authentication.py"
@@ -55,6 +56,7 @@ _KA = _SUITE + "test_key_authorization.py"
 _CSR = _SUITE + "test_csr.py"
 _ACME = _SUITE + "test_acme_behaviour.py"
 _RESTART = _SUITE + "test_restart.py"
+_TIMING = _SUITE + "test_mailbox_timing.py"
 
 
 def _refused(*names: str) -> tuple[str, ...]:
@@ -62,10 +64,15 @@ def _refused(*names: str) -> tuple[str, ...]:
     return tuple(f"{_AUTH}::test_challenge_is_not_answered[{name}]" for name in names)
 
 
+_VARIATIONS = _SUITE + "test_challenge_variations.py"
+_DRAWN = f"{_VARIATIONS}::test_conforming_challenges_are_answered"
+
+
 def _variations(*names: str) -> tuple[str, ...]:
-    """Node IDs of the conforming challenge variations ``names``."""
-    test = _SUITE + "test_challenge_variations.py::test_variation_is_answered"
-    return tuple(f"{test}[{name}]" for name in names)
+    """Node IDs of the conforming challenge variations ``names``, and the Hypothesis test of
+    drawn challenges (its example of each freedom)."""
+    test = f"{_VARIATIONS}::test_variation_is_answered"
+    return (*(f"{test}[{name}]" for name in names), _DRAWN)
 
 
 def _fault(name: str, breaks: tuple[str, ...], summary: str, suites: tuple[str, ...]) -> Fault:
@@ -307,5 +314,12 @@ declare(
         "orders a 'dns' identifier holding the address, as certbot-based clients do; the CA "
         "refuses it, so nothing after the order can happen (a broken prerequisite)",
         (f"{_ACME}::test_new_order_names_the_email_identifier",),
+    ),
+    _fault(
+        MISSES_MAIL_ALREADY_THERE,
+        ("FLOW-8",),
+        "acts only on IMAP mail that arrives after it fetched its authorization, as a client "
+        "that only listens for new-mail notifications does: a challenge already there is skipped",
+        (f"{_TIMING}::test_challenge_already_in_the_mailbox_is_answered",),
     ),
 )

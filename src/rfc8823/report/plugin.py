@@ -200,16 +200,19 @@ class Conformance:
         prerequisite: Prerequisite,
         held: bool | None,
         *,
-        rows: tuple[str, ...] = (),
+        rows: tuple[str, ...] | None = None,
         observed: str = "",
     ) -> None:
         """Say what this test, the owner of ``prerequisite``, found of that step: held (True),
-        broke on ``rows`` (False), or never reached (None)."""
+        broke on ``rows`` (False; by default the prerequisite's own row, ``()`` when no row
+        says what broke), or never reached (None)."""
+        if rows is None:
+            rows = (prerequisite.requirement,) if held is False else ()
         _state(self._item).steps[prerequisite.name] = StepRecord(
             prerequisite.name,
             prerequisite.description,
             held,
-            rows or ((prerequisite.requirement,) if held is False else ()),
+            rows,
             observed,
             prerequisite.sanity,
         )

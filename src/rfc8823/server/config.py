@@ -7,6 +7,7 @@ or from both with command-line overrides (:meth:`ServerConfig.with_overrides`).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,8 +57,11 @@ class ServerConfig:
     orders and the authorizations waiting on them; ``challenge_variant`` rewrites the signed
     challenge builder before it is built. For the client suite's peer role: ``reject_nonces``
     answers the first N signed requests ``badNonce`` (A-NONCE-2), ``decoy_challenge_types``
-    lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
-    keeps a log of every request.
+    lists challenges of other types before email-reply-00 (FLOW-2), ``record_requests``
+    keeps a log of every request, and ``authorization_gate``, when given, holds the answer to an
+    authorization fetch that sends a challenge email until the event is set (at most
+    ``send_timeout``): the peer's way to have the email in the mailbox before the client knows
+    of its challenge (FLOW-8).
 
     Compatibility modes of deployed CAs, for the client suite's peer CA:
     ``accept_dns_address_identifiers`` takes a ``dns`` identifier holding an address, and a
@@ -135,6 +139,7 @@ class ServerConfig:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     record_requests: bool = False
+    authorization_gate: threading.Event | None = None
     accept_dns_address_identifiers: bool = False
     sign_challenges: bool = True
     faults: FaultSet = NO_FAULTS

@@ -4,8 +4,9 @@
 (plain IMAP on one loopback port, a password file per user, Maildir homes), adds users while
 it runs, and files messages into a user's INBOX with IMAP APPEND, as a delivery agent would.
 It also shows what a client did: which messages it read (a FETCH of their content,
-or the ``\\Seen`` flag; :meth:`Dovecot.wait_read`) and whether it is waiting in IDLE right now
-(:meth:`Dovecot.watching`), from Dovecot's log and per-session rawlogs
+or the ``\\Seen`` flag; :meth:`Dovecot.wait_read`), whether it is waiting in IDLE right now
+(:meth:`Dovecot.watching`) and whether it opened the INBOX after a message was filed
+(:meth:`Dovecot.opened_after`), from Dovecot's log and per-session rawlogs
 (:mod:`rfc8823.targets.imap_activity`).
 Install it with ``apt-get install dovecot-imapd``; :func:`dovecot_binary` says whether it is.
 """
@@ -242,6 +243,11 @@ class Dovecot(Service):
             uids=() if uid is None else (uid,),
             message_id=message_id,
         )
+
+    def opened_after(self, account: ImapAccount, message_id: str) -> bool:
+        """Whether a session of this account SELECTed the INBOX after the message with this
+        Message-ID was filed there (it began looking with the message already in it)."""
+        return self.activity.opened_after_save(account.user, message_id.strip())
 
     def watching(self, account: ImapAccount) -> bool:
         """Whether a client session of this account is in IDLE right now (RFC 2177)."""

@@ -28,6 +28,7 @@ _NOT_CONTENT = frozenset(
 """FETCH items and macros that return nothing of the message's content (RFC 9051 §6.4.5)."""
 _ITEM = re.compile(r"[A-Z0-9.]+(?:\[[^\]]*\])?(?:<[^>]*>)?", re.IGNORECASE)
 _OURS = re.compile(r"^\S+ \S+ APPEND ", re.MULTILINE)
+_INBOX_OPENED = re.compile(r'^(?:SELECT|EXAMINE) "?INBOX"?(?: |$)', re.IGNORECASE)
 
 
 def sequence_set(text: str, highest: int) -> set[int]:
@@ -54,6 +55,10 @@ class _UserState:
     message_ids: dict[int, str] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
     read: set[int] = field(default_factory=set)
+    saved_at: dict[int, int] = field(default_factory=dict)
+    """The log line number of each message's save."""
+    opened_at: list[int] = field(default_factory=list)
+    """The log line numbers of the SELECTs and EXAMINEs of the INBOX."""
 
 
 class MailboxActivity:
@@ -67,6 +72,7 @@ class MailboxActivity:
         self.changed = threading.Condition()
         self._users: dict[str, _UserState] = {}
         self.ended: set[int] = set()
+        self._lines = 0
 
     def feed(self, line: str) -> None:
         """Take one log line; lines of no interest are ignored."""
@@ -74,6 +80,7 @@ class MailboxActivity:
         if match is None:
             return
         with self.changed:
+            self._lines += 1
             self._take(match)
             self.changed.notify_all()
 
@@ -85,6 +92,8 @@ class MailboxActivity:
         state = self._users.setdefault(match["user"], _UserState())
         if event == "Command finished":
             self._fetched(state, text)
+            if _INBOX_OPENED.match(text.strip()):
+                state.opened_at.append(self._lines)
             return
         fields = dict(_FIELD.findall(text))
         if fields.get("box") != "INBOX" or not fields.get("uid", "").isdigit():
@@ -93,6 +102,7 @@ class MailboxActivity:
         if event == "save":
             state.uids.append(uid)
             state.message_ids[uid] = fields.get("msgid", "")
+            state.saved_at[uid] = self._lines
         elif event == "expunge" and uid in state.uids:
             state.uids.remove(uid)
         elif event == "flag_change" and "\\Seen" in fields.get("flags", ""):
@@ -100,13 +110,16 @@ class MailboxActivity:
 
     @staticmethod
     def _fetched(state: _UserState, command: str) -> None:
+        """A UID FETCH names its UIDs, so it counts even before the save of its message is
+        logged (another Dovecot process may log that later); a FETCH by sequence number is
+        mapped through the INBOX as logged so far."""
         fetch = _FETCH.match(command.strip())
-        if fetch is None or not reads_content(fetch["items"]) or not state.uids:
+        if fetch is None or not reads_content(fetch["items"]):
             return
         try:
             if fetch["uid"]:
-                state.read.update(sequence_set(fetch["set"], max(state.uids)))
-            else:
+                state.read.update(sequence_set(fetch["set"], max(state.uids, default=0)))
+            elif state.uids:
                 numbers = sequence_set(fetch["set"], len(state.uids))
                 state.read.update(state.uids[n - 1] for n in numbers if n <= len(state.uids))
         except ValueError:
@@ -123,6 +136,15 @@ class MailboxActivity:
         with self.changed:
             state = self._users.get(user, _UserState())
             return uid in state.read or uid in state.seen
+
+    def opened_after_save(self, user: str, message_id: str) -> bool:
+        """Whether a session SELECTed (or EXAMINEd) the INBOX after a message with this
+        Message-ID was saved there, as Dovecot logged them: it began looking with the message
+        already in the mailbox."""
+        with self.changed:
+            state = self._users.get(user, _UserState())
+            saved = [state.saved_at[u] for u, mid in state.message_ids.items() if mid == message_id]
+            return bool(saved) and any(line > min(saved) for line in state.opened_at)
 
     def wait_read(
         self,

@@ -5,13 +5,15 @@ knows (the challenges it issued, every request the client made) through :class:`
 without importing :mod:`rfc8823.server` itself. Each test varies its behaviour with a
 :class:`PeerBehaviour`: when the challenge email goes out (AMB-3), token-part1 length and
 padding (AMB-1, AMB-2), the challenge variation to send, ``badNonce`` injection and
-``Retry-After`` (RFC 8555 §6.5, §8.2), and decoy challenge types (FLOW-2). A client target
+``Retry-After`` (RFC 8555 §6.5, §8.2), decoy challenge types (FLOW-2), and an authorization
+fetch answered only once the test opens its gate (FLOW-8). A client target
 declares :class:`PeerVariants` once for the run: compatibility modes of deployed CAs under
 which its tests are judged.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +98,9 @@ class PeerBehaviour:
 
     ``mail_at`` None takes the run's :class:`PeerVariants` choice; ``reject_nonces`` answers the
     first N signed requests ``badNonce``; ``variant`` rewrites the challenge builder just before
-    it is built (e.g. ``lambda e: e.with_subject_folded()``).
+    it is built (e.g. ``lambda e: e.with_subject_folded()``); ``gate_authorization`` holds the
+    answer to the authorization fetch that sends the challenge email until
+    :meth:`PeerCa.open_gate` (bounded by the CA's send timeout).
     """
 
     mail_at: MailAt | None = None
@@ -106,6 +110,7 @@ class PeerBehaviour:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     variant: ChallengeVariant | None = None
+    gate_authorization: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class PeerCa(Service):
         self.world = world
         self.behaviour = behaviour
         self.variants = variants or PeerVariants()
+        self._gate = threading.Event() if behaviour.gate_authorization else None
         config = ServerConfig(
             resolver=world.dns_endpoint,
             smarthost=smarthost,
@@ -153,6 +159,7 @@ class PeerCa(Service):
             decoy_challenge_types=behaviour.decoy_challenge_types,
             challenge_variant=behaviour.variant,
             record_requests=True,
+            authorization_gate=self._gate,
             accept_dns_address_identifiers=self.variants.dns_address_identifiers,
             sign_challenges=not self.variants.unsigned_challenges,
         )
@@ -164,8 +171,14 @@ class PeerCa(Service):
         return self
 
     def stop(self) -> None:
-        """Stop serving; safe to call twice."""
+        """Stop serving (an authorization fetch held at the gate is answered); safe twice."""
+        self.open_gate()
         self.server.stop()
+
+    def open_gate(self) -> None:
+        """Answer the authorization fetch held by ``gate_authorization`` (no-op otherwise)."""
+        if self._gate is not None:
+            self._gate.set()
 
     @property
     def directory_url(self) -> str:
