@@ -7,16 +7,10 @@ certain. Pebble knows no ``email`` identifiers: the test asserts the client's cl
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from rfc8823.acme.identifier import Identifier
 from rfc8823.client.acme_client import AcmeClient
@@ -24,95 +18,22 @@ from rfc8823.client.enroll import EnrollConfig, SmtpListen, Timeouts, enroll
 from rfc8823.client.errors import EnrollmentError, ExitCode
 from rfc8823.client.keys import new_account_key
 from rfc8823.client.reply import SubmissionConfig
+from rfc8823.targets.pebble import pebble_binary, running_pebble
 from rfc8823.world.world import World
 
 from .support import file_names
 
-PEBBLE = shutil.which("pebble")
-READY_LINE = b"ACME directory available at"
-START_TIMEOUT = 10.0
-LISTEN_CHECK_INTERVAL = 0.005
-
 pytestmark = pytest.mark.skipif(
-    PEBBLE is None, reason="Debian's pebble is not installed (apt-get install pebble)"
+    pebble_binary() is None, reason="Debian's pebble is not installed (apt-get install pebble)"
 )
-
-
-def _listening_port(pid: int) -> int | None:
-    """The TCP port process ``pid`` listens on, read from /proc (pebble is given port 0)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    with open("/proc/net/tcp", encoding="ascii") as table:
-        for line in table.readlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:
-                return int(fields[1].rpartition(":")[2], 16)
-    return None
-
-
-async def _port_once_listening(pid: int) -> int:
-    """Pebble logs its directory URL just before it listens, and says nothing after; so its
-    sockets are looked at every few milliseconds until one listens (bounded by the caller)."""
-    for _ in range(int(START_TIMEOUT / LISTEN_CHECK_INTERVAL)):
-        port = _listening_port(pid)
-        if port is not None:
-            return port
-        await asyncio.sleep(LISTEN_CHECK_INTERVAL)
-    raise TimeoutError(f"pebble (pid {pid}) never listened")
 
 
 @pytest.fixture
 async def pebble(world: World, tmp_path: Path) -> AsyncIterator[str]:
     """A pebble on an ephemeral loopback port, with the world's TLS certificate; its directory."""
-    cert, key = world.pki.tls_server_cert(["localhost", "127.0.0.1"])
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    config = {
-        "pebble": {
-            "listenAddress": "127.0.0.1:0",
-            "managementListenAddress": "",
-            "certificate": str(tmp_path / "cert.pem"),
-            "privateKey": str(tmp_path / "key.pem"),
-            "httpPort": 5002,
-            "tlsPort": 5001,
-            "ocspResponderURL": "",
-            "externalAccountBindingRequired": False,
-        }
-    }
-    (tmp_path / "pebble.json").write_text(json.dumps(config))
-    env = {**os.environ, "PEBBLE_WFE_NONCEREJECT": "30", "PEBBLE_VA_NOSLEEP": "1"}
-    assert PEBBLE is not None
-    process = await asyncio.create_subprocess_exec(
-        PEBBLE,
-        "-config",
-        str(tmp_path / "pebble.json"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        async with asyncio.timeout(START_TIMEOUT):
-            while READY_LINE not in (line := await process.stdout.readline()):
-                assert line, "pebble exited before serving"
-            port = await _port_once_listening(process.pid)
-        yield f"https://localhost:{port}/dir"
-    finally:
-        process.terminate()
-        async with asyncio.timeout(START_TIMEOUT):
-            await process.wait()
+    env = {"PEBBLE_WFE_NONCEREJECT": "30", "PEBBLE_VA_NOSLEEP": "1"}
+    async with running_pebble(world.pki, tmp_path, env=env) as running:
+        yield running.directory
 
 
 async def test_account_with_nonce_retries_against_pebble(world: World, pebble: str) -> None:
