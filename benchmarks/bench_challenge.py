@@ -1,6 +1,5 @@
-"""Throughput of the pure challenge inspector: 2000 varied signed challenges, precomputed auth.
+"""Throughput of the pure challenge inspector on varied signed challenges, precomputed auth.
 
-Run: ``python benchmarks/bench_challenge.py`` (or ``python -m benchmarks.bench_challenge``).
 The DKIM and S/MIME verdicts are computed once, for real, before timing starts (a loopback DNS
 server and openssl); the timed loop runs only ``inspect_challenge``. Goal: 1,000 messages/s.
 """
@@ -9,7 +8,9 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
+from benchmarks.measure import load_during
 from rfc8823.auth.resolver import Resolver
 from rfc8823.auth.smime import SmimeForm
 from rfc8823.findings import failures
@@ -34,7 +35,6 @@ from rfc8823.world.dns import DnsServer
 from rfc8823.world.pki import TestPki
 
 MESSAGES = 2000
-GOAL = 1000.0
 
 
 def variant(rng: random.Random) -> ChallengeEmail:
@@ -69,9 +69,10 @@ def variant(rng: random.Random) -> ChallengeEmail:
     return builder
 
 
-def main() -> None:
+def measure(messages: int = MESSAGES) -> dict[str, Any]:
+    """Messages per second of ``inspect_challenge`` over ``messages`` varied challenges."""
     rng = random.Random(8823)
-    builders = [variant(rng) for _ in range(MESSAGES)]
+    builders = [variant(rng) for _ in range(messages)]
     raws = [builder.build() for builder in builders]
     expectations = [builder.expectation() for builder in builders]
     anchors = [TestPki.load().trust_anchor_path]
@@ -82,19 +83,18 @@ def main() -> None:
         auths: list[ChallengeAuth] = [
             authenticate_challenge(raw, resolver=resolver, trust_anchors=anchors) for raw in raws
         ]
-    started = time.perf_counter()
-    reports = [
-        inspect_challenge(raw, expect, auth)
-        for raw, expect, auth in zip(raws, expectations, auths, strict=True)
-    ]
-    elapsed = time.perf_counter() - started
-    rate = MESSAGES / elapsed
-    failing = sum(1 for report in reports if any(f.verdict == "fail" for f in report.findings))
-    warned = sum(1 for report in reports if failures(report.findings))
-    print(f"inspect_challenge: {MESSAGES} messages in {elapsed:.3f} s = {rate:,.0f} messages/s")
-    print(f"{failing} with a FAIL, {warned} with a FAIL or WARN (encoded Subjects, padding)")
-    print(f"goal {GOAL:,.0f}/s: {'met' if rate >= GOAL else 'MISSED'}")
-
-
-if __name__ == "__main__":
-    main()
+    with load_during() as load:
+        started = time.perf_counter()
+        reports = [
+            inspect_challenge(raw, expect, auth)
+            for raw, expect, auth in zip(raws, expectations, auths, strict=True)
+        ]
+        elapsed = time.perf_counter() - started
+    return {
+        "messages": messages,
+        "seconds": round(elapsed, 3),
+        "messages_per_s": round(messages / elapsed, 1),
+        "with_fail": sum(1 for r in reports if any(f.verdict == "fail" for f in r.findings)),
+        "with_fail_or_warn": sum(1 for report in reports if failures(report.findings)),
+        "load": load.as_json(),
+    }

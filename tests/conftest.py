@@ -25,6 +25,7 @@ SLOW: dict[str, str] = {
     "targets/test_command_options.py": "pytest runs of the command-target options",
     "targets/test_suite_options.py": "a pytest start per inconsistent option set",
     "server/test_restart_durability.py": "the reference CA killed and restarted",
+    "benchmarks/test_quick_bench.py": "a CA process and real enrollments (make bench --quick)",
 }
 """A module under tests/, or ``module::test`` (every parametrization) -> why it is slow."""
 

@@ -318,6 +318,11 @@ class Acme2certifierTarget:
         return self.settings.capabilities
 
     @property
+    def pid(self) -> int | None:
+        """The process id of the running acme2certifier (None when it is not running)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def log_path(self) -> Path:
         """acme2certifier's output during the last run."""
         return self.folder / "last-run.log"

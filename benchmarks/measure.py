@@ -1,0 +1,106 @@
+"""What every benchmark records beside its figures: the machine, its load, order statistics.
+
+The machine is shared, so each figure carries the load average (``os.getloadavg``) seen when
+its measurement started and ended; implementations are compared only within one run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Load",
+    "load_during",
+    "loads",
+    "machine",
+    "median_ms",
+    "percentile",
+    "time_calls",
+]
+
+_CPUINFO = Path("/proc/cpuinfo")
+
+
+def loads() -> list[float]:
+    """The 1, 5 and 15 minute load averages, rounded to two places."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+@dataclass
+class Load:
+    """The load averages when a measurement started and when it ended."""
+
+    before: list[float] = field(default_factory=loads)
+    after: list[float] = field(default_factory=list)
+
+    def end(self) -> Load:
+        """Record the load at the end; returns itself."""
+        self.after = loads()
+        return self
+
+    def as_json(self) -> dict[str, list[float]]:
+        """``{"before": [1, 5, 15 min], "after": [...]}``."""
+        return {"before": self.before, "after": self.after}
+
+
+@contextmanager
+def load_during() -> Iterator[Load]:
+    """The load when a ``with`` block starts and ends."""
+    load = Load()
+    try:
+        yield load
+    finally:
+        load.end()
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values`` (``fraction`` in (0, 1]); NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median_ms(seconds: Sequence[float]) -> float:
+    """The median of durations in seconds, in milliseconds (NaN when empty)."""
+    return statistics.median(seconds) * 1000 if seconds else math.nan
+
+
+def time_calls(call: Callable[[], object], rounds: int) -> list[float]:
+    """Seconds each of ``rounds`` calls of ``call`` took."""
+    durations = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured: cores, CPU model, OS, Python, load now."""
+    model = "unknown"
+    try:
+        for line in _CPUINFO.read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load": loads(),
+    }
