@@ -48,14 +48,15 @@ types: $(STAMP)
 conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)
 
-# The server suite, serially, against acme2certifier, the real RFC 8823 CA from PyPI
-# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*.
+# The server suite against acme2certifier, the real RFC 8823 CA from PyPI (installed into
+# $RFC8823_CACHE/targets/ on first use), one instance per xdist worker, each with a world and
+# mailbox of its own; reports in reports/acme2certifier.*.
 # It passes when every verdict is the one its expectations file gives (EXPECT= to judge the
 # verdicts themselves, as any conformance run does).
 EXPECT ?= fixtures/expectations/acme2certifier-0.46.3.toml
 interop: $(STAMP)
 	$(BIN)/python -m pytest suites/server --target-config fixtures/targets/acme2certifier.toml \
-		--report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
+		-n $(JOBS) --report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
 
 report-screenshots: $(STAMP)
 	for page in reports/*.html; do \

@@ -149,7 +149,14 @@ async def acme2certifier(world: World) -> AsyncIterator[Running]:
     endpoints = await asyncio.to_thread(target.start, world)
     try:
         trust = ssl.create_default_context(cafile=str(endpoints.ca_bundle))
-        peer = Peer(target.name, endpoints.directory_url, trust)
+        waits = target.settings.timeouts  # from the [timing] its target file declares
+        peer = Peer(
+            target.name,
+            endpoints.directory_url,
+            trust,
+            http_timeout=waits.http,
+            state_timeout=waits.state,
+        )
         options = target.options
         notes = [
             "validates only during the challenge POST: looks in its one IMAP mailbox for unread "

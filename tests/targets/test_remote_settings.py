@@ -11,6 +11,7 @@ from rfc8823.endpoints import parse_host_port
 from rfc8823.targets import DkimRecord, EabCredentials, ServerCapabilities, capability_table
 from rfc8823.targets.ca_mail import MailWiring
 from rfc8823.targets.target_file import (
+    Latencies,
     TargetSettings,
     WaitBounds,
     describe,
@@ -209,10 +210,31 @@ def test_a_timeout_option_bounds_every_wait(tmp_path: Path) -> None:
     assert settings.timeouts == WaitBounds(3, 3, 3)
 
 
+def test_waits_follow_the_declared_latencies(tmp_path: Path) -> None:
+    """[timing] gives each wait 10 s plus twice the latency that holds it up; [timeouts]
+    still sets a bound outright, and --acme-timeout all three."""
+    timing = '[acme]\ndirectory = "https://ca/d"\nfrom = "a@ca.test"\n[mail]\nreplies = "imap"\n'
+    timing += "[timing]\nvalidation = 8\nmail = 1.5\n"
+    settings = settings_from_options(config_file=write(tmp_path, timing))
+    assert settings.latencies == Latencies(validation=8, mail=1.5)
+    assert settings.timeouts == WaitBounds(mail=13, state=26, http=26)
+    pinned = settings_from_options(config_file=write(tmp_path, timing + "[timeouts]\nhttp = 5\n"))
+    assert pinned.timeouts == WaitBounds(mail=13, state=26, http=5)
+    assert settings_from_options(config_file=write(tmp_path, timing), timeout=3).timeouts == (
+        WaitBounds(3, 3, 3)
+    )
+    assert "timing: validation 8 s, mail 1.5 s" in describe(settings)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        settings_from_options(config_file=write(tmp_path, timing.replace("= 8", "= -1")))
+
+
 def test_acme2certifier_kind_defaults_to_its_mail_architecture(tmp_path: Path) -> None:
+    """... and to an instance per xdist worker (a remote CA is one instance: serial)."""
     text = '[target]\nkind = "acme2certifier"\n[acme2certifier]\nvalidation_timeout = 20\n'
     settings = settings_from_options(config_file=write(tmp_path, text))
     assert settings.kind == "acme2certifier"
+    assert not settings.capabilities.serial_only
+    assert settings_from_options(kind="acme2certifier").capabilities.serial_only is False
     assert settings.mail == MailWiring(replies="imap", sending="smarthost")
     assert settings.kind_options == {"validation_timeout": 20}
     with pytest.raises(ValueError, match="not remote"):

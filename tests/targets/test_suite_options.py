@@ -21,6 +21,10 @@ CASES: list[tuple[list[str], str]] = [
     (["--server-config=nonsense=1"], "ServerConfig field"),
     (["--server-target=reference", "--acme-capability=eai"], "takes no --acme-capability"),
     ([*REMOTE, "-n", "2"], "serial_only"),
+    (
+        ["--target-config=fixtures/targets/acme2certifier.toml", "--world-ports=1,2,3", "-n=2"],
+        "pins its world's ports",
+    ),
     ([*REMOTE, "--world-ports=1,2"], "--world-ports wants"),
     (
         ["--server-target=acme2certifier", "--acme-directory=https://127.0.0.1:1/directory"],

@@ -94,6 +94,7 @@ PROFILE: Mapping[str, Mapping[str, str]] = {
 _POLL = 0.2
 _LOG_TAIL = 30
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_XDIST_WORKER = "PYTEST_XDIST_WORKER"
 
 Sections = Mapping[str, Mapping[str, str]]
 _TYPES: Mapping[str, type | tuple[type, ...]] = {
@@ -324,8 +325,10 @@ class Acme2certifierTarget:
 
     @property
     def log_path(self) -> Path:
-        """acme2certifier's output during the last run."""
-        return self.folder / "last-run.log"
+        """acme2certifier's output during the last run (of this pytest-xdist worker's
+        instance: ``last-run-gw0.log`` ...)."""
+        worker = _SAFE.sub("-", os.environ.get(_XDIST_WORKER, ""))
+        return self.folder / (f"last-run-{worker}.log" if worker else "last-run.log")
 
     def wire(self, world: World) -> None:
         """Start its mailbox and smarthost login and route its ``from`` domain (once per world);
@@ -335,7 +338,10 @@ class Acme2certifierTarget:
 
     def header_lines(self) -> list[str]:
         """Its mailbox and smarthost login, and where its log goes."""
-        return [*self._mail.header_lines(), f"acme2certifier log: {self.log_path}"]
+        where = f"acme2certifier log: {self.log_path}"
+        if not self.capabilities.serial_only:
+            where += " (each pytest-xdist worker's instance: last-run-<worker>.log)"
+        return [*self._mail.header_lines(), where]
 
     def start(self, world: World) -> ServerEndpoints:
         """Install it if needed, configure it for ``world`` and run it; TargetUnavailable when

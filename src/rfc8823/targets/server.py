@@ -71,8 +71,9 @@ class ServerCapabilities:
     )
     serial_only: bool = _capability(
         False,
-        "the CA is wired to one world, so xdist workers cannot share it (a CA described by a "
-        "target file defaults to true)",
+        "the CA is one running instance wired to one world, so xdist workers cannot share it "
+        "(a remote CA's target file defaults to true; a kind the suite starts itself, such as "
+        "acme2certifier, runs an instance per worker and defaults to false)",
     )
     challenge_mail_limit: int | None = _capability(
         None,

@@ -21,6 +21,7 @@ from rfc8823.targets.server import ServerUnderTest, WiredEarly, capability_table
 from rfc8823.targets.suite_selection import runs_suite
 from rfc8823.targets.target_file import (
     TARGET_KINDS,
+    TargetSettings,
     WaitBounds,
     settings_from_options,
 )
@@ -30,6 +31,7 @@ _TARGET = pytest.StashKey[ServerUnderTest]()
 _EARLY_WORLD = pytest.StashKey[World]()
 _WAITS = pytest.StashKey[WaitBounds]()
 _WORLD_PORTS = pytest.StashKey[WorldPorts]()
+_SETTINGS = pytest.StashKey[TargetSettings]()
 CAPABILITY_MARK = "capability"
 """Marker naming the ServerCapabilities feature a test needs (UNSUPPORTED when undeclared)."""
 _REMOTE_OPTIONS = (
@@ -228,19 +230,32 @@ def build_target(config: pytest.Config) -> ServerUnderTest:
         raise pytest.UsageError(f"server target: {error}") from error
     config.stash[_WAITS] = settings.timeouts
     config.stash[_WORLD_PORTS] = settings.world_ports
+    config.stash[_SETTINGS] = settings
     return target
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Build the target from the options; refuse xdist for a serial-only target."""
+    """Build the target from the options; refuse xdist for a serial-only target, and for one
+    whose file pins the ports every worker's world would need."""
     config.addinivalue_line(
         "markers", f"{CAPABILITY_MARK}(name): the test needs this ServerCapabilities feature"
     )
     target = build_target(config)
-    if target.capabilities.serial_only and getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError(
-            f"the server target {target.name} is wired to one world (serial_only); run without -n"
+    if getattr(config.option, "numprocesses", None):
+        if target.capabilities.serial_only:
+            raise pytest.UsageError(
+                f"the server target {target.name} is wired to one world (serial_only); run "
+                "without -n"
+            )
+        settings = config.stash.get(_SETTINGS, None)
+        pinned = settings is not None and (
+            settings.world_ports != WorldPorts() or settings.mail.imap_port != 0
         )
+        if pinned:
+            raise pytest.UsageError(
+                f"the server target {target.name} pins its world's ports ([world]): one world "
+                "per xdist worker cannot share them; run without -n or let the ports be chosen"
+            )
     config.stash[_TARGET] = target
 
 
@@ -286,19 +301,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The CA under test and, for a running CA, where it must send and look things up."""
+    """A described CA: its name, capabilities, latencies and waits; for a running CA, where it
+    must send and look things up; for one started per xdist worker, that it is."""
     target = config.stash.get(_TARGET, None)
-    if target is None or not target.capabilities.serial_only:
+    settings = config.stash.get(_SETTINGS, None)
+    if target is None or settings is None:
         return []
     declared = [
         name
         for name, value in vars(target.capabilities).items()
         if value is True and name != "serial_only"
     ]
+    waits, timing = settings.timeouts, settings.latencies
     lines = [
         f"server target: {target.name} {target.version}".rstrip(),
         f"server capabilities: {', '.join(declared) or 'none'}",
+        f"server timing: validation {timing.validation:g} s, mail {timing.mail:g} s; waits: "
+        f"mail {waits.mail:g} s, state {waits.state:g} s, http {waits.http:g} s",
     ]
+    if not target.capabilities.serial_only:
+        lines.append(
+            "server instances: one per pytest-xdist worker, each wired to a world of its own"
+        )
     world = config.stash.get(_EARLY_WORLD, None)
     if world is not None:
         dns, mx = world.dns_endpoint, world.mx

@@ -40,7 +40,11 @@ relative to the file; command-line options override it (:func:`settings_from_opt
     submissions_port = 2465
     imap_port = 2143
 
-    [timeouts]                           # bounds on waits, seconds (default 10)
+    [timing]                             # the CA's typical latencies, seconds (default 0)
+    validation = 8                       # a challenge POST (or read) that judges a reply
+    mail = 1                             # from the request to the challenge email's delivery
+
+    [timeouts]                           # bounds on waits, seconds (default: from [timing])
     mail = 10
     state = 10
     http = 10
@@ -49,13 +53,22 @@ relative to the file; command-line options override it (:func:`settings_from_opt
     eai = true
 
 A kind other than ``remote`` reads a table of its own name (e.g. ``[acme2certifier]``).
+
+The waits follow the CA's declared latencies (:meth:`Latencies.bounds`): each bound is the
+default 10 s plus twice the latency that can hold the awaited thing up; ``[timeouts]`` sets a
+bound outright and ``--acme-timeout`` sets all three.
+
+``serial_only`` defaults to true for a ``remote`` CA (one running instance, wired to one world:
+pytest-xdist workers, each with a world of its own, cannot share it) and to false for a kind
+the suite starts itself (``acme2certifier``): each worker then runs an instance of its own,
+wired to its own world, with its own mailbox and database.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -72,6 +85,7 @@ from rfc8823.world.world import WorldPorts
 
 __all__ = [
     "TARGET_KINDS",
+    "Latencies",
     "TargetKind",
     "TargetSettings",
     "WaitBounds",
@@ -94,11 +108,15 @@ _KEYS: Mapping[str, frozenset[str] | None] = {
     "mail": frozenset({"replies", "reply_smtp", "sending", "smarthost_tls", "login", "password"}),
     "dkim": None,
     "world": frozenset({"dns_port", "mx_port", "submission_port", "submissions_port", "imap_port"}),
+    "timing": frozenset({"validation", "mail"}),
     "timeouts": frozenset({"mail", "state", "http"}),
     "capabilities": None,
 }
 """Sections and their keys (None: any key, checked by what reads the section)."""
 _PORTS = ("dns", "mx", "submission", "submissions")
+_SERIAL_BY_DEFAULT: Mapping[str, bool] = {"remote": True, "acme2certifier": False}
+"""Whether a kind is ``serial_only`` unless its file says otherwise: a running CA is one
+instance; a CA the suite starts runs once per xdist worker."""
 _MAIL_DEFAULTS: Mapping[str, Mapping[str, str]] = {
     "remote": {"replies": "smtp"},
     "acme2certifier": {"replies": "imap", "sending": "smarthost"},
@@ -118,6 +136,33 @@ class WaitBounds:
         for item in fields(self):
             if not getattr(self, item.name) > 0:
                 raise ValueError(f"timeout {item.name} must be positive")
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """How long the CA typically takes, as its target file declares (``[timing]``, seconds).
+
+    ``validation``: a request during which the CA judges a reply (a CA that validates at the
+    challenge POST answers it only then; RFC 8555 §7.5.1 lets it validate later instead);
+    ``mail``: from the request that triggers a challenge email to its delivery in the world.
+    """
+
+    validation: float = 0.0
+    mail: float = 0.0
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            if getattr(self, item.name) < 0:
+                raise ValueError(f"[timing] {item.name} cannot be negative")
+
+    def bounds(self) -> WaitBounds:
+        """The waits these latencies call for: the default bound plus twice the latency that
+        can delay the awaited thing (an HTTP answer or a state change: validation)."""
+        return WaitBounds(
+            mail=DEFAULT_WAIT + 2 * self.mail,
+            state=DEFAULT_WAIT + 2 * self.validation,
+            http=DEFAULT_WAIT + 2 * self.validation,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +189,9 @@ class TargetSettings:
     agree_terms: bool = True
     eab: EabCredentials | None = None
     world_ports: WorldPorts = field(default_factory=WorldPorts)
+    latencies: Latencies = field(default_factory=Latencies)
     timeouts: WaitBounds = field(default_factory=WaitBounds)
+    """Bounds on the suite's waits: ``[timeouts]`` over what ``latencies`` call for."""
     capabilities: ServerCapabilities = field(
         default_factory=lambda: ServerCapabilities(serial_only=True)
     )
@@ -260,10 +307,14 @@ def _values(data: Mapping[str, Any], base: Path, kind: str) -> dict[str, Any]:
     values["world_ports"] = WorldPorts(**{p: _port(world, f"{p}_port") for p in _PORTS})
     if "imap_port" in world:
         values["mail"]["imap_port"] = _port(world, "imap_port")
+    latencies = Latencies(**{k: float(v) for k, v in _table(data, "timing", base).items()})
+    values["latencies"] = latencies
     timeouts = _table(data, "timeouts", base)
-    values["timeouts"] = WaitBounds(**{key: float(value) for key, value in timeouts.items()})
+    values["timeouts"] = replace(
+        latencies.bounds(), **{key: float(value) for key, value in timeouts.items()}
+    )
     capabilities = dict(_table(data, "capabilities", base))
-    capabilities.setdefault("serial_only", True)
+    capabilities.setdefault("serial_only", _SERIAL_BY_DEFAULT[kind])
     values["capabilities"] = ServerCapabilities.from_mapping(capabilities)
     if kind != "remote":
         values["kind_options"] = dict(_table(data, kind, base))
@@ -378,7 +429,8 @@ def settings_from_options(
     if eab is not None:
         kid, key = parse_assignment(eab, "the EAB credentials")
         values["eab"] = EabCredentials(kid, b64url_decode(key))
-    declared = values.get("capabilities", ServerCapabilities(serial_only=True))
+    serial = _SERIAL_BY_DEFAULT[chosen]
+    declared = values.get("capabilities", ServerCapabilities(serial_only=serial))
     if capabilities:
         changes = dict(parse_capability(text) for text in capabilities)
         declared = ServerCapabilities.from_mapping({**declared.__dict__, **changes})
@@ -433,6 +485,8 @@ def describe(settings: TargetSettings) -> list[str]:
         + (", ".join(str(p) for p in settings.smime_trust_anchors) or "the world's test PKI"),
         "world ports: "
         + ", ".join(f"{p} {getattr(settings.world_ports, p) or 'chosen at start'}" for p in _PORTS),
+        f"timing: validation {settings.latencies.validation:g} s, mail "
+        f"{settings.latencies.mail:g} s",
         f"timeouts: mail {settings.timeouts.mail:g} s, state {settings.timeouts.state:g} s, "
         f"http {settings.timeouts.http:g} s",
         "capabilities (declared; default in brackets):",
