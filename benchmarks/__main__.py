@@ -80,12 +80,11 @@ def _flow_vs_costs(document: dict[str, Any]) -> dict[str, Any] | None:
         "parts": parts,
         "flow_median_ms": level["median_ms"],
         "ratio": round(level["median_ms"] / parts["sum"], 2),
+        "server_cpu_ms_per_enrollment": level["server_cpu_ms_per_completed"],
     }
 
 
-def run(
-    parts: Sequence[str], servers: Sequence[str], quick: bool, work: Path
-) -> dict[str, Any]:
+def run(parts: Sequence[str], servers: Sequence[str], quick: bool, work: Path) -> dict[str, Any]:
     """Run the chosen parts and return the document (goals judged, nothing written)."""
     document: dict[str, Any] = {
         "schema": SCHEMA,

@@ -71,7 +71,7 @@ async def _levels(running: Running, mail: UserMail | None, plan: Plan) -> dict[s
         "levels": [],
     }
     for concurrency, count in sorted(plan.counts.items()):
-        level = await run_level(attempt, count, concurrency, plan.deadline)
+        level = await run_level(attempt, count, concurrency, plan.deadline, server_pid=running.pid)
         figures = level.as_json()
         figures["memory"] = memory(running.pid)
         result["levels"].append(figures)
@@ -84,7 +84,8 @@ def _line(name: str, figures: Mapping[str, Any]) -> str:
         f"{name} c={figures['concurrency']}: {figures['completed']}/{figures['attempted']} "
         f"in {figures['wall_s']:.1f} s, {figures['throughput_per_s']:.2f}/s, median "
         f"{figures['median_ms']} ms, p95 {figures['p95_ms']} ms, lost {figures['lost']}, "
-        f"stuck {figures['stuck']}, load {figures['load']['before'][0]}"
+        f"stuck {figures['stuck']}, server CPU {figures['server_cpu_ms_per_completed']} ms "
+        f"per enrollment, load {figures['load']['before'][0]}"
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from benchmarks.measure import load_during
+from benchmarks.measure import cpu_seconds, load_during
 from rfc8823.auth.dkim import DkimResult, DkimSignatureResult
 from rfc8823.messages.response import (
     DEFAULT_DKIM_HEADERS,
@@ -87,13 +87,16 @@ def measure(messages: int = MESSAGES) -> dict[str, Any]:
     )
     auth = ResponseAuth(dkim=DkimResult(signatures=(signature,)))
     with load_during() as load:
+        cpu_before = cpu_seconds()
         started = time.perf_counter()
         accepted = sum(inspect_response(raw, expect, auth).acceptable for raw, expect in cases)
         elapsed = time.perf_counter() - started
+        cpu = (cpu_seconds() or 0.0) - (cpu_before or 0.0)
     return {
         "messages": messages,
         "seconds": round(elapsed, 3),
         "messages_per_s": round(messages / elapsed, 1),
+        "messages_per_cpu_s": round(messages / cpu, 1) if cpu > 0 else None,
         "accepted": accepted,
         "load": load.as_json(),
     }

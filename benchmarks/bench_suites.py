@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import load_during
+from benchmarks.measure import cpu_seconds_of_children, load_during
 
 __all__ = ["RUN_TIMEOUT", "measure", "pytest_run"]
 
@@ -27,6 +27,7 @@ def pytest_run(paths: Sequence[str], workers: int, timeout: float = RUN_TIMEOUT)
     """One pytest run of ``paths`` with ``-n workers`` (0: serial): wall time, status, summary."""
     command = [*_PYTEST, *paths, "--no-report", "-n", str(workers)]
     with load_during() as load:
+        cpu_before = cpu_seconds_of_children()
         started = time.perf_counter()
         try:
             done = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
@@ -39,10 +40,12 @@ def pytest_run(paths: Sequence[str], workers: int, timeout: float = RUN_TIMEOUT)
             lines = done.stdout.strip().splitlines()
             summary = lines[-1] if lines else done.stderr.strip()[-200:]
         wall = time.perf_counter() - started
+        cpu = cpu_seconds_of_children() - cpu_before
     return {
         "command": " ".join(["pytest", *command[3:]]),
         "workers": workers,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
         "exit_status": status,
         "summary": summary,
         "load": load.as_json(),

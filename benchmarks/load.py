@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.flow import STAGES, Clock, Enrollment, StepFailed
-from benchmarks.measure import Load, load_during, percentile
+from benchmarks.measure import Load, cpu_seconds, load_during, percentile
 
 __all__ = ["Level", "run_level"]
 
@@ -35,6 +35,8 @@ class Level:
     lost: Counter[str] = field(default_factory=Counter)
     stuck: Counter[str] = field(default_factory=Counter)
     load: Load = field(default_factory=Load)
+    server_cpu_s: float | None = None
+    client_cpu_s: float | None = None
 
     @property
     def completed(self) -> int:
@@ -66,12 +68,29 @@ class Level:
             "jws_posts_per_enrollment": (
                 statistics.median(e.posts for e in self.finished) if self.finished else None
             ),
+            "cpu_s": {
+                "server": _round(self.server_cpu_s),
+                "client_and_world": _round(self.client_cpu_s),
+            },
+            "server_cpu_ms_per_completed": (
+                round(self.server_cpu_s * 1000 / self.completed, 2)
+                if self.server_cpu_s is not None and self.completed
+                else None
+            ),
             "load": self.load.as_json(),
         }
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
+
+
+def _used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
 def _reason(error: BaseException) -> str:
@@ -88,9 +107,14 @@ async def run_level(
     count: int,
     concurrency: int,
     deadline: float,
+    *,
+    server_pid: int | None = None,
 ) -> Level:
     """Run ``count`` enrollments ``one(clock)``, ``concurrency`` at a time, each within
-    ``deadline`` seconds; stuck ones are cancelled and counted by the stage they were in."""
+    ``deadline`` seconds; stuck ones are cancelled and counted by the stage they were in.
+
+    The CPU time the server process ``server_pid`` and this process (the client and the
+    world's mail and DNS) spent on the level is recorded beside the wall time."""
     if count < 1 or concurrency < 1 or deadline <= 0:
         raise ValueError("count, concurrency and deadline must be positive")
     gate = asyncio.Semaphore(concurrency)
@@ -113,9 +137,12 @@ async def run_level(
                 finished.append((enrollment, time.perf_counter() - started))
 
     with load_during() as load:
+        server_before, client_before = cpu_seconds(server_pid), cpu_seconds()
         started = time.perf_counter()
         await asyncio.gather(*(guarded() for _ in range(count)))
         wall = time.perf_counter() - started
+        server_used = _used(server_before, cpu_seconds(server_pid))
+        client_used = _used(client_before, cpu_seconds())
     return Level(
         concurrency=concurrency,
         attempted=count,
@@ -125,5 +152,6 @@ async def run_level(
         lost=lost,
         stuck=stuck,
         load=load,
+        server_cpu_s=server_used if server_pid is not None else None,
+        client_cpu_s=client_used,
     )
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +20,8 @@ from typing import Any
 
 __all__ = [
     "Load",
+    "cpu_seconds",
+    "cpu_seconds_of_children",
     "load_during",
     "loads",
     "machine",
@@ -28,6 +31,31 @@ __all__ = [
 ]
 
 _CPUINFO = Path("/proc/cpuinfo")
+_PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK")
+_UTIME = 11
+"""Where utime (field 14 of /proc/PID/stat, stime follows) is once the line is split after
+the command name, which ends at the last ')' (field 3 comes first)."""
+
+
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` (None: this process, all its
+    threads); None when the process is gone. Unlike wall time, it does not grow with the load
+    other people put on a shared machine."""
+    if pid is None:
+        return time.process_time()
+    try:
+        text = (_PROC / str(pid) / "stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()
+    return (int(fields[_UTIME]) + int(fields[_UTIME + 1])) / _TICKS
+
+
+def cpu_seconds_of_children() -> float:
+    """CPU seconds used by the child processes this process has waited for (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def loads() -> list[float]:

@@ -39,7 +39,9 @@ def _enrollment(enrollment: Mapping[str, Any]) -> list[str]:
         "Same client code for every server; the reference CA and acme2certifier with email "
         "identifiers and real mail (SMTP both ways, DKIM-signed replies, the world's DNS), "
         "pebble with dns identifiers and no mail (RFC 8555 alone). Durations per enrollment; "
-        "throughput = completed / wall time.",
+        "throughput = completed / wall time; server CPU = the server process's CPU time over "
+        "the level / completed enrollments (load-independent); peak RSS = the server process's "
+        "high-water mark so far.",
         "",
     ]
     rows = []
@@ -60,6 +62,7 @@ def _enrollment(enrollment: Mapping[str, Any]) -> list[str]:
                     level["median_ms"],
                     level["p95_ms"],
                     level["throughput_per_s"],
+                    level.get("server_cpu_ms_per_completed"),
                     memory.get("peak_rss_mib"),
                     _load(level["load"]),
                 ]
@@ -75,6 +78,7 @@ def _enrollment(enrollment: Mapping[str, Any]) -> list[str]:
             "median ms",
             "p95 ms",
             "per s",
+            "server CPU ms each",
             "peak RSS MiB",
             "load 1 min",
         ],
@@ -135,8 +139,9 @@ def _stages(document: Mapping[str, Any]) -> list[str]:
         lines += [
             f"Sum of the unavoidable costs of one flow ({versus['posts']} signed requests): "
             f"**{versus['parts']['sum']:.1f} ms**; the reference CA's median flow at concurrency "
-            f"1: **{versus['flow_median_ms']:.1f} ms** ({versus['ratio']:.1f}x the sum). "
-            f"Load {_load(costs['load'] if costs else None)}.",
+            f"1: **{versus['flow_median_ms']:.1f} ms** ({versus['ratio']:.1f}x the sum), of "
+            f"which the CA process spent {_cell(versus['server_cpu_ms_per_enrollment'])} ms "
+            f"of CPU time. Load {_load(costs['load'] if costs else None)}.",
             "",
         ]
     return lines
@@ -148,13 +153,20 @@ def _suites(suites: Mapping[str, Any]) -> list[str]:
     if "skipped" in suites:
         return ["## pytest suites/", "", f"Not run: {suites['skipped']}.", ""]
     rows = [
-        [run["command"], run["wall_s"], run["exit_status"], run["summary"], _load(run["load"])]
+        [
+            run["command"],
+            run["wall_s"],
+            run.get("cpu_s"),
+            run["exit_status"],
+            run["summary"],
+            _load(run["load"]),
+        ]
         for run in (suites["serial"], suites["parallel_2"])
     ]
     return [
         "## pytest suites/ (both roles, reference targets)",
         "",
-        *_table(["command", "wall s", "exit", "pytest summary", "load 1 min"], rows),
+        *_table(["command", "wall s", "CPU s", "exit", "pytest summary", "load 1 min"], rows),
         f"-n 2 is {_cell(suites['speedup'])}x the serial speed.",
         "",
     ]
@@ -164,23 +176,36 @@ def _inspectors(inspectors: Mapping[str, Any]) -> list[str]:
     if not inspectors:
         return []
     rows = [
-        [f"inspect_{name}", f["messages"], f["messages_per_s"], _load(f["load"])]
+        [
+            f"inspect_{name}",
+            f["messages"],
+            f["messages_per_s"],
+            f.get("messages_per_cpu_s"),
+            _load(f["load"]),
+        ]
         for name, f in inspectors.items()
     ]
+    header = ["inspector", "messages", "messages/s", "per CPU-second", "load 1 min"]
     return [
         "## Inspectors (pure path, authentication precomputed)",
         "",
-        *_table(["inspector", "messages", "messages/s", "load 1 min"], rows),
+        *_table(header, rows),
     ]
 
 
 def _goals(goals: Sequence[Mapping[str, Any]]) -> list[str]:
     verdict = {True: "met", False: "**not met**", None: "not measured"}
     rows = [
-        [g["goal"], f"{_cell(g['measured'])} {g['unit']}", verdict[g["met"]], _load(g["load"])]
+        [
+            g["goal"],
+            f"{_cell(g['measured'])} {g['unit']}",
+            verdict[g["met"]],
+            g.get("note"),
+            _load(g["load"]),
+        ]
         for g in goals
     ]
-    return ["## Goals", "", *_table(["goal", "measured", "", "load 1 min"], rows)]
+    return ["## Goals", "", *_table(["goal", "measured", "", "beside it", "load 1 min"], rows)]
 
 
 def markdown(document: Mapping[str, Any]) -> str:
