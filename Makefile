@@ -71,7 +71,7 @@ selfcheck: $(STAMP)
 	$(BIN)/rfc8823 selfcheck --whole -j $(JOBS) --json reports/selfcheck-whole.json
 
 # Every server through the same client code, the unavoidable costs, the suite runs and the
-# inspectors, side by side in one run: reports/bench.json and reports/bench.md (about 15
+# inspectors, side by side in one run: reports/bench.json and reports/bench.md (about 3
 # minutes on 2 cores; BENCH_ARGS=--quick for a smoke run of well under a minute).
 BENCH_ARGS ?=
 bench: $(STAMP)

@@ -7,7 +7,7 @@ Writes ``reports/bench.json`` (schema ``rfc8823-bench/1``) and ``reports/bench.m
 - the reference CA's unavoidable per-enrollment costs, each alone, against its flow time;
 - ``pytest suites/`` serial and with ``-n 2``;
 - the inspectors' throughput on the pure path;
-- each goal of issue 17 with its measured value and whether it was met.
+- each performance goal (docs/performance.md) with its measured value and whether it was met.
 
 ``--quick`` (or ``RFC8823_BENCH_QUICK=1``) is a smoke run of a few seconds per part that
 leaves out the suite runs. Benchmarks never fail: the exit status is 0 whatever the figures,

@@ -1,4 +1,4 @@
-"""The performance goals of issue 17, judged on one run's figures (never a test's verdict).
+"""The performance goals (docs/performance.md), judged on one run's figures, never a verdict.
 
 Each goal is a ratio or a bound measured in the same run, on a shared machine: it carries the
 load average of the measurement it was judged on. ``met`` is None when the run did not measure
