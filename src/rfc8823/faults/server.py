@@ -94,6 +94,13 @@ CHALLENGE_FAULTS = (
         _CHALLENGE_EMAIL,
     ),
     _server(
+        "challenge-to-postmaster",
+        ("SEC-11", "CHAL-HDR-2"),
+        "the challenge goes to postmaster of the identifier's domain, envelope and To, not to "
+        "the identifier (§3.1 (3), §3 step 4): no test can receive it, so the happy path breaks",
+        _S + "test_challenge_email.py::test_when_the_challenge_email_is_sent",
+    ),
+    _server(
         "challenge-subject-latin1",
         ("CHAL-SUBJ-4", "CHAL-SUBJ-5"),
         "the Subject is an ISO-8859-1 encoded-word (§3.1 (1))",

@@ -294,6 +294,8 @@ class ChallengeEngine:
             data = await asyncio.to_thread(self.build_challenge, challenge, authz)
             host, port = await asyncio.to_thread(self._next_hop, domain_of(address))
             local = address.rpartition("@")[0]
+            if self.config.faults.on("challenge-to-postmaster"):
+                local = "postmaster"
             rcpt = f"{local}@{domain_of(address)}"
             await send_message_async(
                 host,
@@ -536,6 +538,10 @@ CHALLENGE_FAULTS: tuple[tuple[str, ChallengeFault], ...] = (
     (
         "challenge-to-not-identifier",
         lambda engine, e, __: e.with_to(engine.config.challenge_from),
+    ),
+    (
+        "challenge-to-postmaster",
+        lambda _, e, address: e.with_to(f"postmaster@{domain_of(address)}"),
     ),
     ("challenge-subject-latin1", lambda _, e, __: e.with_subject_encoded("iso-8859-1")),
     (
