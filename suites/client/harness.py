@@ -285,7 +285,7 @@ class Enrollment:
 
     def restart(self, *, hold: bool = False) -> None:
         """Start the client again after its run ended: same state folder, CA, address and
-        mailbox (the ``restart`` capability; issue 18). The outcome and the CA's challenge
+        mailbox (the ``restart`` capability). The outcome and the CA's challenge
         are those of the new run from now on; with ``hold`` its challenge is held back."""
         self.suite.require("restart", "that it can be restarted on its state")
         if self.task is None or not self.task.done():

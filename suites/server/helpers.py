@@ -624,7 +624,8 @@ def malformed_token_parts(token_part1: str, token_part2: str) -> tuple[tuple[str
 
 def misdirected_rows(astray: Sequence[ReceivedMessage], address: str) -> tuple[str, ...]:
     """The rows challenge mail that went elsewhere breaks: SEC-11 (another mailbox got the
-    challenge, decision 8), and CHAL-HDR-2 when a To of it does not name ``address`` either."""
+    challenge, docs/decisions.md#decision-8), and CHAL-HDR-2 when a To of it does not name
+    ``address`` either."""
     wanted = same_mailbox(address)
     to_elsewhere = any(
         same_mailbox(parse_single_address(parse_message(m.data).first("To") or "").addr_spec or "")

@@ -37,8 +37,8 @@ WHOLE_SUITE_SAMPLE = (
     "client-replies-html-only",
 )
 """Faults checked over the whole role suite in every CI run: the certificate, challenge-mail,
-validation and reply-reading prerequisites of the server suite, and the order and answer prerequisites of the
-client suite. Fixed, so a CI failure reproduces."""
+validation and reply-reading prerequisites of the server suite, and the order and answer
+prerequisites of the client suite. Fixed, so a CI failure reproduces."""
 
 
 class Baselines:
