@@ -148,6 +148,13 @@ CHALLENGE_FAULTS = (
         _FRESH_TOKENS,
     ),
     _server(
+        "token-part2-reused",
+        ("TOK-6",),
+        "every challenge for one address carries the same token-part2, derived from the address "
+        "(RFC 8555 §8.3, §11.3)",
+        _FRESH_TOKENS,
+    ),
+    _server(
         "token-part1-not-base64url",
         ("TOK-4",),
         "token-part1 is written with three '=' after it, which no base64url text has (§3.1 (1))",
