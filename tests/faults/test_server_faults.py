@@ -52,7 +52,7 @@ from rfc8823.server.engine import (
 from rfc8823.server.identifiers import check_order_identifiers
 from rfc8823.server.records import AuthzRecord, ChallengeRecord
 from rfc8823.server.runner import ReferenceServer, resource_id
-from rfc8823.server.store import Store
+from rfc8823.server.store import STATE_FAULTS, Store
 from rfc8823.tokens import b64url_encode, entropy_octets, jwk_thumbprint
 from rfc8823.world.keys import cached_key
 from rfc8823.world.pki import TestPki
@@ -98,6 +98,7 @@ def test_every_server_fault_acts_in_the_server_and_nowhere_else() -> None:
     used = {name for path in folder.glob("*.py") for name in _FAULT_USE.findall(path.read_text())}
     tables = {name for name, _ in CHALLENGE_FAULTS} | set(LENIENT_FAULTS)
     tables |= set(ALIGNMENT_FAULTS) | set(UNSIGNED_FIELD_FAULTS) | set(DIGEST_FAULTS)
+    tables |= set(STATE_FAULTS)
     assert used | tables == set(SERVER_FAULTS)
 
 

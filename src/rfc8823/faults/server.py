@@ -446,6 +446,27 @@ ACME_FAULTS = (
         _BASICS + "test_state_sequence_and_repost",
     ),
     _server(
+        "order-survives-failed-authorization",
+        ("A-STATE-2",),
+        "an order stays pending when one of its authorizations becomes invalid or is "
+        "deactivated (RFC 8555 §7.1.6)",
+        _S + "test_lifecycle.py::test_order_fails_with_its_authorization",
+    ),
+    _server(
+        "valid-authz-never-expires",
+        ("A-STATE-3",),
+        "only pending authorizations expire: a valid one stays valid past its expires "
+        "(RFC 8555 §7.1.4, §7.1.6)",
+        _S + "test_lifecycle.py::test_valid_authorization_expires",
+    ),
+    _server(
+        "invalid-challenge-retried",
+        ("A-STATE-1",),
+        "a re-POST of an invalid challenge reopens it, its authorization and order, as if it "
+        "were a retry, so a later reply validates it (RFC 8555 §7.1.6, §8.2)",
+        _S + "test_lifecycle.py::test_invalid_challenge_stays_invalid",
+    ),
+    _server(
         "repost-while-processing-refused",
         ("A-CHAL-4",),
         "a second POST to a processing challenge is refused as malformed (RFC 8555 §7.5.1)",
