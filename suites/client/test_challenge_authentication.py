@@ -28,7 +28,7 @@ from .prerequisites import ANSWER
 )
 async def test_challenge_is_not_answered(client: ClientSuite, bad: BadChallenge) -> None:
     """A challenge that breaks an authentication or addressing rule gets no response."""
-    run = await client.start(hold=True)
+    run = await client.start(hold=True, ca_domain=bad.ca_domain)
     real = await run.held_challenge()
     crafted = bad.craft(run)
     await run.deliver(crafted.data)

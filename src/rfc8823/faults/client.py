@@ -12,6 +12,8 @@ from rfc8823.faults import Fault, declare
 ANSWERS_UNSIGNED = "client-answers-unsigned-challenge"
 ANSWERS_FAILED_DKIM = "client-answers-failed-dkim"
 ANSWERS_MISALIGNED_DKIM = "client-answers-misaligned-dkim"
+ANSWERS_ORG_ALIGNED_DKIM = "client-answers-org-aligned-dkim"
+ANSWERS_AFFIX_MATCHED_DKIM = "client-answers-affix-matched-dkim"
 ANSWERS_THIN_DKIM = "client-answers-thin-dkim-coverage"
 ANSWERS_WITHOUT_AUTO_SUBMITTED = "client-answers-without-auto-submitted"
 ANSWERS_AUTO_REPLIED = "client-answers-other-auto-submitted"
@@ -57,6 +59,18 @@ _ACME = _SUITE + "test_acme_behaviour.py"
 _RESTART = _SUITE + "test_restart.py"
 
 
+_RELATION_CASES = (
+    "dkim-other-domain",
+    "dkim-parent-domain",
+    "dkim-subdomain",
+    "dkim-sibling",
+    "dkim-grandparent",
+    "dkim-suffix-lookalike",
+    "dkim-prefix-lookalike",
+)
+"""The must-not-answer cases of the DKIM d= relations (rfc8823.world.relations)."""
+
+
 def _refused(*names: str) -> tuple[str, ...]:
     """Node IDs of the must-not-answer challenges ``names``."""
     return tuple(f"{_AUTH}::test_challenge_is_not_answered[{name}]" for name in names)
@@ -89,7 +103,20 @@ declare(
         ANSWERS_MISALIGNED_DKIM,
         ("CHAL-DKIM-3", "SEC-6"),
         "answers a challenge whose valid DKIM signature has a d= other than the From domain",
-        _refused("dkim-other-domain"),
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_ORG_ALIGNED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge DKIM-signed by any domain of its From domain's organization, as "
+        "DMARC's relaxed alignment would (RFC 7489 §3.1.1)",
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_AFFIX_MATCHED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge whose d= and From domain start or end with each other as text",
+        _refused(*_RELATION_CASES),
     ),
     _fault(
         ANSWERS_THIN_DKIM,
