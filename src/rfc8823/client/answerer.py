@@ -126,6 +126,11 @@ class ChallengeAnswerer:
             token_part2=pending.token_part2,
             dkim=self.dkim,
             faults=self.faults,
+            answered_before=tuple(
+                entry.token_part1
+                for entry in self.ledger.entries
+                if entry.identifier == pending.identifier
+            ),
         )
         message = response.build()
         rcpt = recipients(response)

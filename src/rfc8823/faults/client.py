@@ -29,6 +29,9 @@ KEEPS_TOKEN_WHITESPACE = "client-keeps-token-whitespace"
 SKIPS_SUBJECT_DECODING = "client-skips-subject-decoding"
 MAILS_KEY_AUTHORIZATION = "client-mails-key-authorization"
 PUTS_TOKEN_PART2_FIRST = "client-puts-token-part2-first"
+OMITS_TOKEN_PART1 = "client-omits-token-part1"
+OMITS_TOKEN_PART2 = "client-omits-token-part2"
+REUSES_EARLIER_TOKEN_PART1 = "client-reuses-earlier-token-part1"
 JOINS_TOKEN_OCTETS = "client-joins-token-octets"
 SPACED_THUMBPRINT = "client-spaced-thumbprint"
 REPLIES_TO_FROM = "client-replies-to-from-despite-reply-to"
@@ -213,6 +216,25 @@ declare(
         ("KA-1", "FLOW-5"),
         "joins the token parts as token-part2 then token-part1",
         (_KA,),
+    ),
+    _fault(
+        OMITS_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part2 alone with the thumbprint, as for http-01, leaving token-part1 out",
+        (_KA,),
+    ),
+    _fault(
+        OMITS_TOKEN_PART2,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part1 alone with the thumbprint, leaving token-part2 out",
+        (_KA,),
+    ),
+    _fault(
+        REUSES_EARLIER_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "keeps the token-part1 of the first challenge it answered for an address and hashes it "
+        "into every later response for that address",
+        (f"{_KA}::test_digest_uses_this_challenges_token_part1",),
     ),
     _fault(
         JOINS_TOKEN_OCTETS,
