@@ -69,6 +69,8 @@ from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, se
 from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
 
 USER_DOMAIN = "example.test"
+IDN_DOMAIN = "bücher.test"
+"""The world's IDN domain in U-labels (``xn--bcher-kva.test``)."""
 CA_DOMAIN = "ca.test"
 DKIM_SELECTOR = "rsa"
 _MARGIN = 5.0
@@ -84,6 +86,13 @@ def subject_token(raw: bytes) -> str | None:
     """token-part1 of a message's Subject, as a receiver reads it (None without one)."""
     subject = parse_message(raw).first("Subject")
     return parse_acme_subject(subject).token_part1 if subject is not None else None
+
+
+def international_address(world: World, local_part: str) -> str:
+    """A fresh internationalized address (RFC 6531): a non-ASCII local part at the user domain,
+    or an ASCII one at the IDN domain written in U-labels."""
+    domain = IDN_DOMAIN if local_part.isascii() else USER_DOMAIN
+    return world.new_address(USER_DOMAIN, prefix=local_part).replace(USER_DOMAIN, domain)
 
 
 def threads_under(raw: bytes, message_id: str | None) -> bool:

@@ -139,7 +139,11 @@ class ChallengeAnswerer:
         try:
             for _ in range(copies):
                 await submit(
-                    message, mail_from=pending.identifier, rcpt_tos=rcpt, config=self.submission
+                    message,
+                    mail_from=pending.identifier,
+                    rcpt_tos=rcpt,
+                    config=self.submission,
+                    faults=self.faults,
                 )
         except EnrollmentError as error:
             if not _maybe_delivered(error):

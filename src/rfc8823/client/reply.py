@@ -219,9 +219,20 @@ def recipients(response: ResponseEmail) -> tuple[str, ...]:
 
 
 async def submit(
-    message: bytes, *, mail_from: str, rcpt_tos: tuple[str, ...], config: SubmissionConfig
+    message: bytes,
+    *,
+    mail_from: str,
+    rcpt_tos: tuple[str, ...],
+    config: SubmissionConfig,
+    faults: FaultSet = NO_FAULTS,
 ) -> SendResult:
-    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused."""
+    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused.
+
+    SMTPUTF8 is named on MAIL FROM whenever the envelope or the message is not ASCII (RFC 6531
+    §3.4, RFC 6532); ``faults`` (self-validation) may leave it out.
+    """
+    utf8 = not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos) and message.isascii())
+    undeclared = utf8 and faults.on(client_faults.SUBMITS_WITHOUT_SMTPUTF8)
     auth = None
     if config.user is not None:
         auth = (config.user, config.password or "")
@@ -235,7 +246,8 @@ async def submit(
             tls=config.tls,
             ssl_context=config.ssl_context,
             auth=auth,
-            smtputf8=not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos)),
+            smtputf8=utf8 and not undeclared,
+            utf8_undeclared=undeclared,
             timeout=config.timeout,
         )
     except SendError as error:

@@ -43,6 +43,7 @@ OMITS_ACME_LABEL = "client-omits-acme-label"
 REPLIES_FROM_OTHER = "client-replies-from-another-address"
 OMITS_DKIM = "client-omits-dkim-signature"
 SIGNS_FEW_HEADERS = "client-dkim-signs-few-headers"
+SUBMITS_WITHOUT_SMTPUTF8 = "client-submits-utf8-without-smtputf8"
 CSR_WITHOUT_SAN = "client-csr-without-rfc822name"
 CSR_SIGNING_CAN_ENCRYPT = "client-csr-signing-only-can-encrypt"
 CSR_ENCRYPTION_CAN_SIGN = "client-csr-encryption-only-can-sign"
@@ -301,6 +302,13 @@ declare(
         ("RESP-DKIM-2", "RESP-DKIM-3"),
         "DKIM-signs only From, To and Subject of its response",
         (f"{_RESPONSE}::test_response_is_dkim_signed_for_the_from_domain",),
+    ),
+    _fault(
+        SUBMITS_WITHOUT_SMTPUTF8,
+        ("REF-6531-1",),
+        "submits the response for an internationalized address in UTF-8 without naming "
+        "SMTPUTF8 on MAIL FROM (RFC 6531 §3.4)",
+        (f"{_RESPONSE}::test_response_for_an_internationalized_address_uses_smtputf8",),
     ),
     _fault(
         CSR_WITHOUT_SAN,
