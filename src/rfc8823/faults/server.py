@@ -175,6 +175,13 @@ REPLY_FAULTS = (
         "a reply DKIM-signed by a domain other than its From domain is accepted (§3.2 (8))",
         _FORGERY + "test_misaligned_dkim_domain",
     ),
+    _server(
+        "accept-reply-h-without-from",
+        ("REF-6376-1", "SEC-11"),
+        "a reply whose DKIM h= leaves out From is verified and accepted, as a verifier skipping "
+        "RFC 6376 §5.4 would: the signature no longer names the mailbox (§3.2 (8))",
+        _FORGERY + "test_signature_not_covering_a_field[from]",
+    ),
     *(
         _server(
             f"accept-reply-h-without-{field}",

@@ -102,10 +102,12 @@ ALIGNMENT_FAULTS: dict[str, Callable[[str, str], bool]] = {
 instead of equality: DMARC's relaxed alignment (RFC 7489 §3.1.1), or text that starts or ends
 with the other name. A passing signature so related drops RESP-DKIM-4 (and SEC-10)."""
 UNSIGNED_FIELD_FAULTS: dict[str, str] = {
-    f"accept-reply-h-without-{name}": name for name in RESPONSE_REQUIRED_HEADERS if name != "from"
+    f"accept-reply-h-without-{name}": name for name in RESPONSE_REQUIRED_HEADERS
 }
 """Faults that leave one field out of the ``h=`` list a CA requires (RESP-DKIM-2): a reply whose
 aligned signature leaves only that present field unsigned is taken as covering."""
+UNSIGNED_FROM_FAULT = "accept-reply-h-without-from"
+"""The one of them that also verifies signatures without From in ``h=`` (RFC 6376 §5.4)."""
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BODY = (
@@ -433,6 +435,7 @@ class ChallengeEngine:
             peer_ip=message.peer[0] or None,
             mail_from=message.mail_from,
             helo=message.helo,
+            require_from=not self.config.faults.on(UNSIGNED_FROM_FAULT),
         )
         report = inspect_response(raw, expect, auth)
         if self.config.faults:
