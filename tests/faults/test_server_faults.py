@@ -41,16 +41,16 @@ from rfc8823.messages.response import ResponseAuth, ResponseReport
 from rfc8823.requirements import load_catalog
 from rfc8823.server.cli import config_from_args
 from rfc8823.server.config import ServerConfig
-from rfc8823.server.engine import (
+from rfc8823.server.engine import CHALLENGE_FAULTS, ChallengeEngine
+from rfc8823.server.identifiers import check_order_identifiers
+from rfc8823.server.records import AuthzRecord, ChallengeRecord
+from rfc8823.server.reply_faults import (
     ALIGNMENT_FAULTS,
-    CHALLENGE_FAULTS,
     DIGEST_FAULTS,
     LENIENT_FAULTS,
     UNSIGNED_FIELD_FAULTS,
-    ChallengeEngine,
+    misjudged,
 )
-from rfc8823.server.identifiers import check_order_identifiers
-from rfc8823.server.records import AuthzRecord, ChallengeRecord
 from rfc8823.server.runner import ReferenceServer, resource_id
 from rfc8823.server.store import STATE_FAULTS, Store
 from rfc8823.tokens import b64url_encode, entropy_octets, jwk_thumbprint
@@ -202,6 +202,13 @@ UNVERIFIED = ResponseAuth(dkim=None)
 """Authentication results of a reply nobody verified (the lenient faults ignore them)."""
 
 
+def read_as(
+    fault: str | None, report: ResponseReport, raw: bytes, auth: ResponseAuth = UNVERIFIED
+) -> ResponseReport:
+    """``report`` as the CA reads it with ``fault`` on (none: as the report says)."""
+    return misjudged(report, raw, auth, FaultSet.of([fault]) if fault else NO_FAULTS)
+
+
 def report_of(reasons: tuple[str, ...], *findings: Finding) -> ResponseReport:
     """A judged reply refused for ``reasons`` (empty: accepted)."""
     return ResponseReport(
@@ -233,9 +240,8 @@ def test_lenient_reply_faults_accept_what_they_overlook(
 ) -> None:
     """The fault turns exactly this refusal into an acceptance; another defect still refuses."""
     raw = b"Subject: Re: ACME: abc\r\n\r\n"
-    lenient = engine_with(fault)
-    assert lenient._read_with_faults(report_of(reasons), raw, UNVERIFIED).acceptable
-    stricter = lenient._read_with_faults(report_of((*reasons, "RESP-BODY-2")), raw, UNVERIFIED)
+    assert read_as(fault, report_of(reasons), raw).acceptable
+    stricter = read_as(fault, report_of((*reasons, "RESP-BODY-2")), raw)
     assert stricter.rejection_reasons == ("RESP-BODY-2",)
 
 
@@ -262,9 +268,7 @@ def test_alignment_faults_take_only_the_relation_they_mistake(
     raw = b"From: user@b.example.test\r\nSubject: Re: ACME: abc\r\n\r\n"
     if signer == "notexample.test":
         raw = raw.replace(b"b.example.test", b"example.test")
-    judged = engine_with(fault)._read_with_faults(
-        report_of(("RESP-DKIM-4", "SEC-10")), raw, signed_by(signer)
-    )
+    judged = read_as(fault, report_of(("RESP-DKIM-4", "SEC-10")), raw, signed_by(signer))
     assert judged.acceptable is accepted
 
 
@@ -273,17 +277,14 @@ def test_unsigned_field_faults_forget_only_their_field(unsigned: str) -> None:
     """A CA forgetting To takes a signature without To, not one without Content-Type."""
     raw = b"From: u@example.test\r\nTo: acme@ca.test\r\nContent-Type: text/plain\r\n\r\n"
     auth = signed_by("example.test", without=unsigned)
-    judged = engine_with("accept-reply-h-without-to")._read_with_faults(
-        report_of(("RESP-DKIM-2",)), raw, auth
-    )
+    judged = read_as("accept-reply-h-without-to", report_of(("RESP-DKIM-2",)), raw, auth)
     assert judged.acceptable is (unsigned == "to")
     assert set(UNSIGNED_FIELD_FAULTS.values()) == set(RESPONSE_REQUIRED_HEADERS)
 
 
 def test_spf_only_fault_needs_an_spf_pass() -> None:
     """Without the SEC-10 refusal (SPF did not pass) an unsigned reply stays refused."""
-    engine = engine_with("accept-spf-only-reply")
-    assert not engine._read_with_faults(report_of(("RESP-DKIM-1",)), b"\r\n", UNVERIFIED).acceptable
+    assert not read_as("accept-spf-only-reply", report_of(("RESP-DKIM-1",)), b"\r\n").acceptable
 
 
 @pytest.mark.parametrize(
@@ -300,17 +301,16 @@ def test_strict_reply_faults_refuse_a_freedom(fault: str, finding: Finding, subj
     """A reply the CA accepts is refused under the fault, for the rule that allows it."""
     raw = f"Subject: {subject}\r\n\r\n".encode()
     requirement = finding.requirement
-    assert engine_with()._read_with_faults(report_of((), finding), raw, UNVERIFIED).acceptable
-    refused = engine_with(fault)._read_with_faults(report_of((), finding), raw, UNVERIFIED)
+    assert read_as(None, report_of((), finding), raw).acceptable
+    refused = read_as(fault, report_of((), finding), raw)
     assert refused.rejection_reasons == (requirement,)
     assert not refused.acceptable
 
 
 def test_uncommon_prefix_fault_still_takes_re() -> None:
     """``reject-uncommon-reply-prefix`` accepts the plain ``Re:`` reply."""
-    engine = engine_with("reject-uncommon-reply-prefix")
     raw = b"Subject: Re: ACME: a\r\n\r\n"
-    assert engine._read_with_faults(report_of(()), raw, UNVERIFIED).acceptable
+    assert read_as("reject-uncommon-reply-prefix", report_of(()), raw).acceptable
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,11 @@ the client's POST are in, in either order.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import ipaddress
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -28,16 +26,10 @@ from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.auth.dkim import (
     CHALLENGE_RECOMMENDED_HEADERS,
     CHALLENGE_REQUIRED_HEADERS,
-    RESPONSE_REQUIRED_HEADERS,
     DkimPrivateKey,
-    missing_signed_headers,
 )
 from rfc8823.auth.resolver import DnsError, Resolver
 from rfc8823.auth.secure_headers import SecureField
-from rfc8823.auth.spf_dmarc import author_domain, is_aligned
-from rfc8823.domains import affix_match, to_a_label
-from rfc8823.faults import FaultSet
-from rfc8823.findings import Verdict
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import (
     domain_of,
@@ -47,7 +39,7 @@ from rfc8823.messages.headers import (
 )
 from rfc8823.messages.mime import make_message_id, parse_message
 from rfc8823.messages.response import (
-    ResponseAuth,
+    DIGEST_RULES,
     ResponseExpectation,
     ResponseReport,
     authenticate_response,
@@ -55,14 +47,16 @@ from rfc8823.messages.response import (
 )
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
+from rfc8823.server.reply_faults import (
+    UNSIGNED_FROM_FAULT,
+    Answering,
+    misjudged,
+    with_lenient_digests,
+)
 from rfc8823.server.store import Store
 from rfc8823.tokens import (
     b64url_encode,
-    expected_digests,
-    key_authorization,
     new_token_part,
-    response_digest,
-    without_whitespace,
 )
 from rfc8823.values import SmimeIdentity
 from rfc8823.world.keys import cached_key
@@ -73,42 +67,11 @@ from rfc8823.world.world import DKIM_SELECTORS
 
 log = logging.getLogger(__name__)
 
-DIGEST_REASONS = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
-"""Rejection reasons that mean "the identifier answered, but with the wrong response"."""
 
 FOREIGN_DKIM_DOMAIN = "other.test"
 """A test-world domain whose DKIM key signs challenges under ``challenge-dkim-other-domain``."""
 SHORT_TOKEN_OCTETS = 8
 """token-part1 length under ``token-part1-short``: 64 bits, half the TOK-3 minimum."""
-LENIENT_FAULTS: dict[str, frozenset[str]] = {
-    "accept-unsigned-reply": frozenset({"RESP-DKIM-1"}),
-    "accept-misaligned-dkim-reply": frozenset({"RESP-DKIM-4", "SEC-10"}),
-    "accept-reply-beyond-body-length": frozenset({"RESP-DKIM-5", "SEC-10"}),
-    "accept-list-reply": frozenset({"RESP-LIST-1"}),
-    "accept-reply-from-other-address": frozenset({"RESP-FROM-1"}),
-    "accept-other-accounts-digest": frozenset({"SEC-7"}),
-    "accept-html-only-reply": frozenset({"RESP-BODY-1", "RESP-HTML-1"}),
-}
-"""Faults that overlook a reply defect: the rejection reasons each one drops.
-
-A reply whose DKIM signature fails a rule is also refused as an SPF-only pass (SEC-10) when
-SPF passed; a CA that takes the signature as good does not get that far.
-"""
-ALIGNMENT_FAULTS: dict[str, Callable[[str, str], bool]] = {
-    "accept-org-aligned-dkim-reply": lambda signer, author: is_aligned(signer, author, "r"),
-    "accept-affix-matched-dkim-reply": affix_match,
-}
-"""Faults that align ``d=`` with the From domain the wrong way, each with the comparison it makes
-instead of equality: DMARC's relaxed alignment (RFC 7489 §3.1.1), or text that starts or ends
-with the other name. A passing signature so related drops RESP-DKIM-4 (and SEC-10)."""
-UNSIGNED_FIELD_FAULTS: dict[str, str] = {
-    f"accept-reply-h-without-{name}": name for name in RESPONSE_REQUIRED_HEADERS
-}
-"""Faults that leave one field out of the ``h=`` list a CA requires (RESP-DKIM-2): a reply whose
-aligned signature leaves only that present field unsigned is taken as covering."""
-UNSIGNED_FROM_FAULT = "accept-reply-h-without-from"
-"""The one of them that also verifies signatures without From in ``h=`` (RFC 6376 §5.4)."""
-
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BODY = (
     "This is an ACME email-reply-00 challenge (RFC 8823) from {sender}, sent because a\n"
@@ -146,7 +109,7 @@ def judge(report: ResponseReport) -> Problem | None:
     List-*, no block) leaves the challenge alone, so strangers cannot fail it.
     """
     reasons = set(report.rejection_reasons)
-    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_REASONS:
+    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_RULES:
         return None
     return Problem.of(
         ProblemType.INCORRECT_RESPONSE,
@@ -438,10 +401,11 @@ class ChallengeEngine:
             require_from=not self.config.faults.on(UNSIGNED_FROM_FAULT),
         )
         report = inspect_response(raw, expect, auth)
-        if self.config.faults:
-            report = self._read_with_faults(report, raw, auth)
-            report = self._with_lenient_digests(report, expect, authz)
-        incorrect = None if self.config.faults.on("wrong-digest-not-invalid") else judge(report)
+        faults = self.config.faults
+        if faults:
+            report = misjudged(report, raw, auth, faults)
+            report = with_lenient_digests(report, faults, self._answering(expect, authz))
+        incorrect = None if faults.on("wrong-digest-not-invalid") else judge(report)
         verdict = self.store.apply_reply(
             challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
         )
@@ -453,64 +417,19 @@ class ChallengeEngine:
         detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
         self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
 
-    def _with_lenient_digests(
-        self, report: ResponseReport, expect: ResponseExpectation, authz: AuthzRecord
-    ) -> ResponseReport:
-        """The judgement of a reply's digest by a CA that also takes the digests its faults
-        compute (``DIGEST_FAULTS``): a wrong-digest rejection is dropped when the reply carries
-        one of them."""
-        if not set(report.rejection_reasons) & DIGEST_REASONS:
-            return report
-        others = tuple(
-            (self.written_token_part1(other.token_part1), other.token_part2)
-            for other in self.store.challenges_for_address(authz.address, authz.account_id)
-            if other.token_part1 is not None
+    def _answering(self, expect: ResponseExpectation, authz: AuthzRecord) -> Answering:
+        """This challenge and the account's challenges for the address, as a faulty digest
+        check sees them (``reply_faults.DIGEST_FAULTS``)."""
+        return Answering(
+            expect.token_part1,
+            expect.token_part2,
+            expect.thumbprint,
+            tuple(
+                (self.written_token_part1(other.token_part1), other.token_part2)
+                for other in self.store.challenges_for_address(authz.address, authz.account_id)
+                if other.token_part1 is not None
+            ),
         )
-        answering = _Answering(expect.token_part1, expect.token_part2, expect.thumbprint, others)
-        taken = {
-            digest
-            for name, digests in DIGEST_FAULTS.items()
-            if self.config.faults.on(name)
-            for digest in digests(answering)
-        }
-        if not taken & {found.rstrip("=") for found in report.digests_found}:
-            return report
-        kept = tuple(r for r in report.rejection_reasons if r not in DIGEST_REASONS)
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
-
-    def _read_with_faults(
-        self, report: ResponseReport, raw: bytes, auth: ResponseAuth
-    ) -> ResponseReport:
-        """The judgement of a reply as a CA with the configured faults makes it.
-
-        A lenient fault drops rejection reasons (``LENIENT_FAULTS``, ``ALIGNMENT_FAULTS``,
-        ``UNSIGNED_FIELD_FAULTS``); a strict one refuses a reply for a freedom the sender had.
-        """
-        faults = self.config.faults
-        reasons = dict.fromkeys(report.rejection_reasons)
-        dropped: set[str] = set()
-        for name, ids in LENIENT_FAULTS.items():
-            if faults.on(name):
-                dropped |= ids
-        dropped |= _misread_signatures(faults, raw, auth)
-        if faults.on("accept-spf-only-reply") and "SEC-10" in reasons:
-            dropped |= {"RESP-DKIM-1", "SEC-10"}
-        noted = {f.requirement for f in report.findings if f.verdict is Verdict.INFO}
-        failed = {f.requirement for f in report.findings if f.verdict in _BROKEN}
-        if faults.on("reject-wrapped-digest") and "RESP-BODY-3" in noted:
-            reasons["RESP-BODY-3"] = None
-        if faults.on("reject-encoded-word-subject") and "RESP-SUBJ-2" in noted:
-            reasons["RESP-SUBJ-2"] = None
-        if faults.on("reject-folded-token") and "RESP-SUBJ-4" in noted:
-            reasons["RESP-SUBJ-4"] = None
-        if faults.on("reject-uncommon-reply-prefix"):
-            subject = parse_acme_subject(parse_message(raw).first("Subject") or "")
-            if subject.prefix not in ("", "Re: "):
-                reasons["RESP-SUBJ-3"] = None
-        if faults.on("require-in-reply-to") and "RESP-IRT-1" in failed:
-            reasons["RESP-IRT-1"] = None
-        kept = tuple(reason for reason in reasons if reason not in dropped)
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
 
     def _record(
         self,
@@ -545,73 +464,7 @@ class ChallengeEngine:
         )
 
 
-def _misread_signatures(faults: FaultSet, raw: bytes, auth: ResponseAuth) -> set[str]:
-    """The reasons a CA with an alignment or ``h=`` fault drops: RESP-DKIM-4 for a ``d=`` its
-    comparison takes as the From domain, RESP-DKIM-2 for an aligned signature that leaves only
-    the one field it forgets unsigned (SEC-10 with either: the signature counts as good)."""
-    author = author_domain(raw)
-    passing = [s for s in (auth.dkim.signatures if auth.dkim else ()) if s.result == "pass"]
-    if author is None or not passing:
-        return set()
-    dropped: set[str] = set()
-    for name, aligned in ALIGNMENT_FAULTS.items():
-        if faults.on(name) and any(aligned(s.domain, author) for s in passing):
-            dropped |= {"RESP-DKIM-4", "SEC-10"}
-    present = {name.lower() for name, _ in parse_message(raw).headers}
-    for name, field in UNSIGNED_FIELD_FAULTS.items():
-        if faults.on(name) and any(
-            to_a_label(s.domain) == author
-            and set(missing_signed_headers(s, RESPONSE_REQUIRED_HEADERS)) & present == {field}
-            for s in passing
-        ):
-            dropped |= {"RESP-DKIM-2", "SEC-10"}
-    return dropped
-
-
-@dataclass(frozen=True)
-class _Answering:
-    """What a faulty digest check works from: this challenge's token parts (token-part1 as
-    written), the account's thumbprint, and every challenge of the account for the address."""
-
-    token_part1: str
-    token_part2: str
-    thumbprint: str
-    challenges: tuple[tuple[str, str], ...]
-
-
-def _digests(token_part1: str, token_part2: str, thumbprint: str) -> set[str]:
-    """The digests of ``token_part1 || token_part2`` under every reading (KA-4)."""
-    return set(expected_digests(token_part1, token_part2, thumbprint).values())
-
-
-def _digest_of(token: str, thumbprint: str) -> set[str]:
-    """The digest of the key authorization ``token "." thumbprint`` (RFC 8555 §8.1)."""
-    return {response_digest(key_authorization(token, thumbprint))}
-
-
-DIGEST_FAULTS: dict[str, Callable[[_Answering], set[str]]] = {
-    "accept-earlier-authorizations-digest": lambda a: {
-        digest for part1, part2 in a.challenges for digest in _digests(part1, part2, a.thumbprint)
-    },
-    "accept-earlier-token-part1": lambda a: {
-        digest
-        for part1, _ in a.challenges
-        for digest in _digests(part1, a.token_part2, a.thumbprint)
-    },
-    "accept-swapped-token-parts": lambda a: _digests(a.token_part2, a.token_part1, a.thumbprint),
-    "accept-digest-without-token-part1": lambda a: _digest_of(a.token_part2, a.thumbprint),
-    "accept-digest-without-token-part2": lambda a: _digest_of(
-        without_whitespace(a.token_part1), a.thumbprint
-    ),
-}
-"""Faults that take a digest of some other key authorization too, each with the digests it
-takes besides the right one: any challenge's for the address, as if replies were matched by
-address; an earlier token-part1 joined with this token-part2, as if token-part1 were kept per
-address; the parts swapped; the token without token-part1 (the challenge token alone, as an
-http-01 check computes it) or without token-part2. Self-validation; RFC 8823 §3 step 6."""
-
 _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})
-_BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
 
 
 def _reused_token(engine: ChallengeEngine, email: ChallengeEmail, address: str) -> ChallengeEmail:

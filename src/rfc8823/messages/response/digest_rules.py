@@ -15,6 +15,10 @@ from rfc8823.messages.judge import Judge
 from rfc8823.messages.response.expectation import ResponseExpectation
 from rfc8823.tokens import Concatenation, b64url_decode, b64url_encode, readings_agree
 
+DIGEST_RULES = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
+"""The rows a digest is refused on: a reply refused only for these came from someone who
+answered, but with the wrong response (SRV-VAL-2)."""
+
 _HEX_DIGEST = re.compile(r"[0-9A-Fa-f]{64}")
 _STANDARD_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _DIGEST_OCTETS = 32
