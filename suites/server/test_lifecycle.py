@@ -12,9 +12,6 @@ that state is judged elsewhere (SRV-VAL-2, A-AUTHZ-2, A-AUTHZ-1). RFC 8555 §7.1
 from __future__ import annotations
 
 import secrets
-import time
-from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -24,6 +21,7 @@ from rfc8823.requirements import covers
 from rfc8823.targets import ServerUnderTest
 from rfc8823.tokens import b64url_encode
 
+from .expiry import past
 from .helpers import ChallengeFlow, ServerSuite
 from .replies import current_decision, decision_after_barrier, post_once, send_signed
 
@@ -31,9 +29,16 @@ FAILED = "invalid"
 """An order's state once one of its authorizations failed (RFC 8555 §7.1.6)."""
 
 
-async def order_status(ca: ServerSuite, order: OrderHandle) -> dict[str, Any]:
-    """The order once it is final (or as it is after the state timeout)."""
-    return await order.account.wait_for_status(order.url, (FAILED,), ca.timeouts.state)
+async def check_order_failed(ca: ServerSuite, order: OrderHandle, what: str) -> None:
+    """The order must become invalid (A-STATE-2), judged once final or after the state
+    timeout (RFC 8555 §7.1.6)."""
+    body = await order.account.wait_for_status(order.url, (FAILED,), ca.timeouts.state)
+    ca.check(
+        "A-STATE-2",
+        body.get("status") == FAILED,
+        f"{what}: order {body.get('status')!r}",
+        f"{FAILED} (RFC 8555 §7.1.6)",
+    )
 
 
 async def fail_with_a_wrong_digest(ca: ServerSuite, flow: ChallengeFlow) -> str:
@@ -75,13 +80,7 @@ async def test_order_fails_with_its_authorization(
             "A-STATE-2", f"the second authorization is {status} after it was to end {end}"
         )
         return
-    body = await order_status(ca, order)
-    ca.check(
-        "A-STATE-2",
-        body.get("status") == FAILED,
-        f"order {body.get('status')!r} with one authorization valid and one {end}",
-        f"{FAILED} (RFC 8555 §7.1.6)",
-    )
+    await check_order_failed(ca, order, f"an order with one authorization valid and one {end}")
 
 
 @covers("A-STATE-3", "A-STATE-2")
@@ -92,8 +91,8 @@ async def test_valid_authorization_expires(
     """A valid authorization past its ``expires`` reads ``expired``, its ready order becomes
     invalid, and a new order for the address gets no valid authorization.
 
-    The suite waits out a lifetime shorter than ``--acme-timeout``; a longer one is skipped
-    ahead on a target that can move its CA's clock (``time_travel``), else UNSUPPORTED.
+    A lifetime longer than ``--acme-timeout`` is skipped on a target that can move its CA's
+    clock (``time_travel``), else UNSUPPORTED (``expiry.past``).
     """
     account = await ca.account()
     address = ca.new_address()
@@ -103,18 +102,7 @@ async def test_valid_authorization_expires(
     if not isinstance(expires, str):
         conformance.info("A-STATE-3", f"a valid authorization without expires ({expires!r})")
         return
-    remaining = datetime.fromisoformat(expires).timestamp() - time.time()
-    travel = remaining > ca.timeouts.state
-    if travel and not server_target.capabilities.time_travel:
-        conformance.unsupported(
-            "A-STATE-3",
-            f"the authorization expires in {remaining:.0f} s; the suite waits at most "
-            f"{ca.timeouts.state:.0f} s (--acme-timeout) and cannot move this CA's clock",
-        )
-    try:
-        if travel:
-            server_target.advance_clock(remaining + 1)
-        wait = (0 if travel else remaining) + ca.timeouts.state
+    async with past(ca, server_target, conformance, "A-STATE-3", expires) as wait:
         authz = await account.wait_for_status(authz_url, ("expired",), wait)
         ca.check(
             "A-STATE-3",
@@ -122,13 +110,7 @@ async def test_valid_authorization_expires(
             f"a valid authorization past its expires {expires}: {authz.get('status')!r}",
             "expired (RFC 8555 §7.1.6)",
         )
-        body = await order_status(ca, order)
-        ca.check(
-            "A-STATE-2",
-            body.get("status") == FAILED,
-            f"a ready order whose authorization expired: {body.get('status')!r}",
-            f"{FAILED} (RFC 8555 §7.1.6)",
-        )
+        await check_order_failed(ca, order, "a ready order whose authorization expired")
         again = await ca.order(account, address)
         fresh = await account.fetch(again.authorizations[0])
         ca.check(
@@ -137,9 +119,6 @@ async def test_valid_authorization_expires(
             f"a new order for {address} after expiry: authorization {fresh.get('status')!r}",
             "not valid: an expired authorization is not handed out again (RFC 8555 §7.1.4)",
         )
-    finally:
-        if travel:
-            server_target.advance_clock(0)
 
 
 @covers("A-STATE-1")
