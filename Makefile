@@ -1,14 +1,10 @@
 # Two entry points for a fresh machine (see README.md):
 #   make conformance   run the conformance suites against the embedded reference targets
-<<<<<<< HEAD
-#   make test          run the project's own tests, lint and type checks (CI runs this)
-#   make check         the quick loop: lint, types and the in-process tests (no slow ones)
-#   make interop       run the server suite against acme2certifier (docs/testing-a-ca.md)
-=======
 #   make test          run the project's own tests, lint and type checks
+#   make check         the quick loop: lint, types and the in-process tests (no slow ones)
 #   make interop       run the server suite against acme2certifier, compared with its
 #                      expectations file (docs/testing-a-ca.md, docs/reports/)
->>>>>>> wt/a2c-expect
+#   (CI, .ci/run, runs make test, then make interop)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
