@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import dkim
-import nacl.signing
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from rfc8823.auth.resolver import DnsError, DnsNoRecord, Resolver
 from rfc8823.domains import to_a_label
@@ -181,7 +181,7 @@ def sign(
         policy = dkim.CanonicalizationPolicy.from_c_value(c_value.encode("ascii"))
     except (dkim.InvalidCanonicalizationPolicyError, UnicodeError) as exc:
         raise ValueError(f"unknown canonicalization {c_value!r}") from exc
-    algorithm, dkimpy_key = _dkimpy_signing_key(private_key)
+    algorithm = _signing_algorithm(private_key)
     try:
         signer = dkim.DKIM(
             message,
@@ -212,26 +212,50 @@ def sign(
         (b"b", b"0" * 60),
     ]
     include = tuple(name.lower().encode("ascii") for name in names)
-    value: bytes = signer.gen_header(fields, include, policy, b"DKIM-Signature", dkimpy_key)
+    value = _signature_value(signer, fields, include, policy, private_key)
     return b"DKIM-Signature: " + value + message
 
 
-def _dkimpy_signing_key(private_key: DkimPrivateKey) -> tuple[bytes, Any]:
-    """The ``a=`` value and the key object dkimpy's signer expects (RFC 8463 §3 for Ed25519)."""
+def _signature_value(
+    signer: dkim.DKIM,
+    fields: list[tuple[bytes, bytes]],
+    include: tuple[bytes, ...],
+    policy: Any,
+    private_key: DkimPrivateKey,
+) -> bytes:
+    """The DKIM-Signature field's value with ``b=`` filled in (RFC 6376 §3.7, §5.5).
+
+    The same bytes as dkimpy's own signer (its folding and header hashing), but the signature
+    comes from OpenSSL: dkimpy's RSA is pure Python, about 25 times slower, and a flow signs
+    twice (the CA's challenge, the client's reply).
+    """
+    name = b"DKIM-Signature"
+    unsigned = dkim.fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(name))
+    unsigned = dkim.RE_BTAG.sub(b"\\1", unsigned)
+    hasher = signer.hasher()
+    headers = policy.canonicalize_headers(signer.headers)
+    dkim.hash_headers(hasher, policy, headers, include, (name, b" " + unsigned), dict(fields))
+    digest = hasher.digest()
     if isinstance(private_key, rsa.RSAPrivateKey):
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
+        signature = private_key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+    else:
+        signature = private_key.sign(digest)
+    signed = [(tag, base64.b64encode(signature) if tag == b"b" else value) for tag, value in fields]
+    return bytes(
+        dkim.fold(
+            b"; ".join(b"=".join(field) for field in signed) + signer.linesep,
+            namelen=len(name),
+            linesep=signer.linesep,
         )
-        return b"rsa-sha256", dkim.crypto.parse_pem_private_key(pem)
+    )
+
+
+def _signing_algorithm(private_key: DkimPrivateKey) -> bytes:
+    """The ``a=`` value for a key (RFC 6376 §3.3, RFC 8463 §3 for Ed25519)."""
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return b"rsa-sha256"
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        seed = private_key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        return b"ed25519-sha256", nacl.signing.SigningKey(seed)
+        return b"ed25519-sha256"
     raise TypeError(f"DKIM keys are RSA or Ed25519, not {type(private_key).__name__}")
 
 
