@@ -28,7 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -70,6 +70,8 @@ from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, se
 from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE, CONTROL, READ
 
 USER_DOMAIN = "example.test"
+IDN_DOMAIN = "bücher.test"
+"""The world's IDN domain in U-labels (``xn--bcher-kva.test``)."""
 CA_DOMAIN = "ca.test"
 DKIM_SELECTOR = "rsa"
 _MARGIN = 5.0
@@ -85,6 +87,13 @@ def subject_token(raw: bytes) -> str | None:
     """token-part1 of a message's Subject, as a receiver reads it (None without one)."""
     subject = parse_message(raw).first("Subject")
     return parse_acme_subject(subject).token_part1 if subject is not None else None
+
+
+def international_address(world: World, local_part: str) -> str:
+    """A fresh internationalized address (RFC 6531): a non-ASCII local part at the user domain,
+    or an ASCII one at the IDN domain written in U-labels."""
+    domain = IDN_DOMAIN if local_part.isascii() else USER_DOMAIN
+    return world.new_address(USER_DOMAIN, prefix=local_part).replace(USER_DOMAIN, domain)
 
 
 def threads_under(raw: bytes, message_id: str | None) -> bool:
@@ -159,6 +168,7 @@ class Enrollment:
     request: EnrollmentRequest
     delivery: PacedDelivery
     imap: ImapWatch | None = None
+    ca_domain: str = CA_DOMAIN
     task: asyncio.Task[EnrollmentOutcome] | None = None
     issued_challenge: IssuedChallenge | None = None
     result: EnrollmentOutcome | None = None
@@ -285,7 +295,7 @@ class Enrollment:
 
     def restart(self, *, hold: bool = False) -> None:
         """Start the client again after its run ended: same state folder, CA, address and
-        mailbox (the ``restart`` capability; issue 18). The outcome and the CA's challenge
+        mailbox (the ``restart`` capability). The outcome and the CA's challenge
         are those of the new run from now on; with ``hold`` its challenge is held back."""
         self.suite.require("restart", "that it can be restarted on its state")
         if self.task is None or not self.task.done():
@@ -544,8 +554,15 @@ class Enrollment:
             tuple(rules), f"a second response to token-part1 {token_part1}: {quoted(second)}", why
         )
 
-    def judge(self, response: ReceivedMessage, challenge: ReceivedMessage) -> ResponseReport:
-        """The response judged against the challenge it answers (RFC 8823 §3.2)."""
+    def judge(
+        self,
+        response: ReceivedMessage,
+        challenge: ReceivedMessage,
+        *,
+        earlier_token_part1s: tuple[str, ...] = (),
+    ) -> ResponseReport:
+        """The response judged against the challenge it answers (RFC 8823 §3.2); a digest
+        made with one of ``earlier_token_part1s`` (earlier challenges to the address) is named."""
         issued = self.require_issued_challenge()
         expect = ResponseExpectation.for_challenge(
             challenge.data,
@@ -553,6 +570,7 @@ class Enrollment:
             token_part2=issued.token_part2,
             thumbprint=issued.thumbprint,
         )
+        expect = replace(expect, earlier_token_part1s=earlier_token_part1s)
         auth = authenticate_response(
             response.data,
             resolver=self.world.resolver,
@@ -573,6 +591,8 @@ class Enrollment:
                 await self.task
         await self.challenges.stop_async()
         await self.responses.stop_async()
+        if self.ca_domain != CA_DOMAIN:
+            self.world.unroute(self.ca_domain)
         crashes = self.peer.internal_errors()
         self.suite.stop_later(self.peer)
         if crashes:
@@ -661,9 +681,15 @@ class ClientSuite:
         email: str | None = None,
         mailbox: MailboxKind | None = None,
         pacing: MailboxPacing | None = None,
+        ca_domain: str = CA_DOMAIN,
     ) -> Enrollment:
-        """Start a CA and the mail paths for a fresh address, then the client's enrollment;
-        ``pacing`` replaces the pacing the client declares, for this enrollment."""
+        """Start a CA and the mail paths for a fresh address, then the client's enrollment.
+
+        ``pacing`` replaces the pacing the client declares, for this enrollment; ``ca_domain``
+        is the world domain of the CA's ``from`` address (the DKIM alignment cases put it in
+        their mailbox domain): mail for it is routed to this enrollment's CA until the
+        enrollment closes.
+        """
         chosen_usage, chosen_key = self.usage_and_key(usage, key_type)
         kind = mailbox or self.settings.mailbox
         if kind not in self.capabilities.mailboxes:
@@ -682,7 +708,7 @@ class ClientSuite:
         self._note_variants()
         peer = PeerCa(
             self.world,
-            challenge_from=self.world.new_address(CA_DOMAIN, prefix="acme"),
+            challenge_from=self.world.new_address(ca_domain, prefix="acme"),
             smarthost=challenges.address,
             behaviour=behaviour or PeerBehaviour(),
             variants=self.settings.variants,
@@ -696,7 +722,7 @@ class ClientSuite:
         responses = Hop("response-hop", to_ca)
         responses.holding = hold_responses
         await responses.start_async()
-        self.world.route(CA_DOMAIN, *responses.address)
+        self.world.route(ca_domain, *responses.address)
         domain = address.rpartition("@")[2]
         self.world.sign_outbound(domain, enabled=not self.capabilities.signs_dkim)
         login, password = self.world.submission_login(address)
@@ -718,7 +744,9 @@ class ClientSuite:
             log_dir=folder / "log",
             resolv_conf=self.resolv_conf,
         )
-        run = Enrollment(self, address, peer, challenges, responses, request, delivery, imap)
+        run = Enrollment(
+            self, address, peer, challenges, responses, request, delivery, imap, ca_domain
+        )
         self._runs.append(run)
         run._run_client(self.target.enroll(request))
         return run

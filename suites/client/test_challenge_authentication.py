@@ -38,7 +38,7 @@ from .harness import ClientSuite, answering
 async def test_challenge_is_not_answered(client: ClientSuite, bad: BadChallenge) -> None:
     """A challenge that breaks an authentication or addressing rule, read by the client, gets
     no response; the CA's own challenge after it does."""
-    run = await client.start(hold=True)
+    run = await client.start(hold=True, ca_domain=bad.ca_domain)
     real = await run.held_challenge()
     crafted = bad.craft(run)
     await run.deliver(crafted.data)

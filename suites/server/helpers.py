@@ -35,7 +35,7 @@ from rfc8823.acme.identifier import EMAIL_REPLY_00
 from rfc8823.acme.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from rfc8823.domains import to_a_label
 from rfc8823.messages.challenge import ChallengeAuth, authenticate_challenge
-from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.headers import parse_acme_subject, parse_single_address
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.report.outcomes import Blocked, Prerequisite
@@ -117,6 +117,9 @@ class ChallengeFlow:
     challenge: dict[str, Any] = field(default_factory=dict)
     email: ReceivedMessage | None = None
     posted: bool = False
+    mail_mark: int = -1
+    """The world's last mail before this flow's authorization fetch: later CA mail that did not
+    reach ``address`` is where its challenge went instead (``ServerSuite.misdirected``)."""
 
     @property
     def account(self) -> Account:
@@ -185,9 +188,13 @@ class ChallengeFlow:
                 raise self.no_email(first_wait + timeouts.mail) from None
         return self.email
 
+    def misdirected(self) -> list[ReceivedMessage]:
+        """Challenge mail from the CA since this flow began that went to another mailbox."""
+        return self.suite.misdirected(self.address, self.mail_mark)
+
     def no_email(self, waited: float) -> Blocked:
         """The BLOCKED of a challenge email that did not come (where it went, if elsewhere)."""
-        astray = self.suite.misdirected(self.address)
+        astray = sorted({rcpt for message in self.misdirected() for rcpt in message.rcpt_tos})
         where = f"; challenge mail went to {astray}" if astray else ""
         posted = "after the challenge POST" if self.posted else "without a POST"
         return Blocked(
@@ -374,12 +381,13 @@ class ServerSuite:
         except AssertionError as error:
             raise needed(ORDER, error) from error
         for url in urls:
+            mark = self.mail_mark()
             try:
                 authz = await order.account.fetch(url)
             except AssertionError as error:
                 raise needed(AUTHORIZATION, error) from error
             value = authz.get("identifier", {}).get("value")
-            flow = ChallengeFlow(self, order, url, str(value))
+            flow = ChallengeFlow(self, order, url, str(value), mail_mark=mark)
             flow.authz = authz
             await flow.fetch_authz()
             flows.append(flow)
@@ -434,18 +442,23 @@ class ServerSuite:
         self._taken.add(found.seq)
         return found
 
-    def misdirected(self, address: str) -> list[str]:
-        """Recipients other than ``address`` of challenge emails from the CA this test has not
-        taken: where a challenge went when it did not reach ``address`` (CHAL-HDR-2, SEC-11)."""
+    def mail_mark(self) -> int:
+        """The sequence number of the world's latest mail (-1 before any)."""
+        return max((message.seq for message in self.world.store.messages()), default=-1)
+
+    def misdirected(self, address: str, since: int = -1) -> list[ReceivedMessage]:
+        """Challenge emails from the CA after mail ``since`` that no test has taken, addressed
+        to a mailbox other than ``address``: where a challenge went when it did not reach
+        ``address`` (SEC-11, and CHAL-HDR-2 when their To says so too)."""
         wanted = same_mailbox(address)
         return [
-            rcpt
+            message
             for message in self.world.store.messages()
-            if message.seq not in self._taken
+            if message.seq > since
+            and message.seq not in self._taken
             and self.sent_by_ca(message)
             and token_part1_of(message.data) is not None
-            for rcpt in message.rcpt_tos
-            if same_mailbox(rcpt) != wanted
+            and any(same_mailbox(rcpt) != wanted for rcpt in message.rcpt_tos)
         ]
 
     def sent_by_ca(self, message: ReceivedMessage) -> bool:
@@ -592,9 +605,7 @@ class ServerSuite:
         ]
 
 
-def malformed_token_parts(
-    token_part1: str, token_part2: str
-) -> tuple[tuple[str, ...], str] | None:
+def malformed_token_parts(token_part1: str, token_part2: str) -> tuple[tuple[str, ...], str] | None:
     """The rows and the complaint when a token part is no base64url, so no key authorization
     can be formed (TOK-4 for the Subject's part, CHAL-OBJ-2 for the object's); else None.
 
@@ -609,3 +620,16 @@ def malformed_token_parts(
         except ValueError as error:
             return rows, f"{name} {part!r}: {error}"
     return None
+
+
+def misdirected_rows(astray: Sequence[ReceivedMessage], address: str) -> tuple[str, ...]:
+    """The rows challenge mail that went elsewhere breaks: SEC-11 (another mailbox got the
+    challenge, docs/decisions.md#decision-8), and CHAL-HDR-2 when a To of it does not name
+    ``address`` either."""
+    wanted = same_mailbox(address)
+    to_elsewhere = any(
+        same_mailbox(parse_single_address(parse_message(m.data).first("To") or "").addr_spec or "")
+        != wanted
+        for m in astray
+    )
+    return ("CHAL-HDR-2", "SEC-11") if to_elsewhere else ("SEC-11",)

@@ -366,3 +366,71 @@ def test_status_orders_verdicts(verdicts: tuple[str, ...], status: str) -> None:
         for verdict in verdicts
     )
     assert DkimResult(signatures).status == status
+
+
+def test_a_signature_not_covering_from_fails_unless_told_otherwise(resolver: Resolver) -> None:
+    """RFC 6376 §5.4: From must be signed; ``require_from=False`` is the lax verifier a
+    self-validation fault plays, and then the signature's cryptography still has to hold."""
+    names = tuple(name for name in HEADERS if name.lower() != "from")
+    message = signed(headers=names)
+    strict = only(verify(message, resolver))
+    assert (strict.result, strict.reason) == ("permerror", "h= does not cover From")
+    assert only(verify(message, resolver, require_from=False)).result == "pass"
+    tampered = message.replace(b"Date: Thu", b"Date: Fri")
+    assert only(verify(tampered, resolver, require_from=False)).result == "fail"
+
+
+@pytest.mark.parametrize("key_name", ["rsa", "ed25519"])
+@pytest.mark.parametrize("linesep", [b"\r\n", b"\n"])
+def test_signature_bytes_match_dkimpys_own_signer(key_name: str, linesep: bytes) -> None:
+    """Our OpenSSL signing gives the very bytes dkimpy's pure-Python signer gives (both are
+    deterministic: RSASSA-PKCS1-v1_5 and Ed25519), folding and header hashing included."""
+    import dkim
+    import nacl.signing
+
+    message = MESSAGE.replace(b"\r\n", linesep)
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey = RSA_KEY if key_name == "rsa" else ED_KEY
+    ours = sign(
+        message,
+        domain=DOMAIN,
+        selector="s",
+        private_key=key,
+        headers=HEADERS,
+        timestamp=7,
+        body_length=True,
+    )
+    algorithm = b"rsa-sha256" if key_name == "rsa" else b"ed25519-sha256"
+    if isinstance(key, rsa.RSAPrivateKey):
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        theirs_key: object = dkim.crypto.parse_pem_private_key(pem)
+    else:
+        theirs_key = nacl.signing.SigningKey(
+            key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+        )
+    signer = dkim.DKIM(message, signature_algorithm=algorithm, linesep=linesep)
+    signer.hasher = dkim.HASH_ALGORITHMS[algorithm]
+    policy = dkim.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+    body = policy.canonicalize_body(signer.body)
+    fields = [
+        (b"v", b"1"),
+        (b"a", algorithm),
+        (b"c", b"relaxed/relaxed"),
+        (b"d", DOMAIN.encode()),
+        (b"s", b"s"),
+        (b"t", b"7"),
+        (b"l", str(len(body)).encode()),
+        (b"h", " : ".join(HEADERS).encode()),
+        (b"bh", base64.b64encode(signer.hasher(body).digest())),
+        (b"b", b"0" * 60),
+    ]
+    include = tuple(name.lower().encode() for name in HEADERS)
+    theirs = signer.gen_header(fields, include, policy, b"DKIM-Signature", theirs_key)
+    assert ours == b"DKIM-Signature: " + theirs + message

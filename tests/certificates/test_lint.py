@@ -1,6 +1,6 @@
 """pkilint findings on catalog rows: the data table, the verdict mapping, the reference profile.
 
-Issue 15: RFC 5280 lints on REF-5280 rows (FAIL for ERROR, WARN for WARNING), S/MIME BR lints on
+RFC 5280 lints on REF-5280 rows (FAIL for ERROR, WARN for WARNING), S/MIME BR lints on
 REF-SMBR rows (WARN), unmapped codes INFO naming the code, test-environment findings INFO with
 the reason; the reference CA's certificates pass with nothing above INFO.
 """

@@ -703,6 +703,37 @@ def test_token_parts_in_the_wrong_order_are_named(resolver: Resolver) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (f"{TOKEN_PART2}.{THUMBPRINT}", "token-part2 alone"),
+        (f"{TOKEN_PART1}.{THUMBPRINT}", "token-part1 alone"),
+    ],
+    ids=["no-token-part1", "no-token-part2"],
+)
+@covers("KA-1")
+def test_a_token_missing_one_part_is_named(resolver: Resolver, text: str, named: str) -> None:
+    """A key authorization built on one token part alone is named as such (§3 step 6)."""
+    report = judged(signed(reply().with_digest(response_digest(text))), resolver)
+    assert_fails_only(report, "KA-1")
+    assert any(named in f.observed for f in by_requirement(report.findings, "KA-1"))
+
+
+@covers("KA-1")
+def test_an_earlier_token_part1_is_named_when_it_is_known(resolver: Resolver) -> None:
+    """An earlier challenge's token-part1 with this token-part2 shows only with
+    ``earlier_token_part1s``; otherwise it is a plain mismatch."""
+    earlier = "E" * len(TOKEN_PART1)
+    builder = signed(
+        reply().with_digest(response_digest(key_authorization(earlier + TOKEN_PART2, THUMBPRINT)))
+    )
+    knowing = dataclasses.replace(EXPECT, earlier_token_part1s=(earlier,))
+    report = judged(builder, resolver, knowing)
+    assert_fails_only(report, "KA-1")
+    assert any("earlier challenge" in f.observed for f in by_requirement(report.findings, "KA-1"))
+    assert_fails_only(judged(builder, resolver), "RESP-BODY-2")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         TOKEN_PART1 + TOKEN_PART2 + THUMBPRINT,

@@ -12,6 +12,7 @@ from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
 from rfc8823.acme.objects import AccountStatus, AuthorizationStatus, ChallengeStatus, OrderStatus
 from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.events import ChangeFeed
+from rfc8823.faults import FaultSet
 from rfc8823.requirements import covers
 from rfc8823.server.columns import stored_columns
 from rfc8823.server.records import (
@@ -194,3 +195,43 @@ def test_record_declarations_match_the_schema(table: str, tmp_path: Path) -> Non
         schema = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
     declared = set(stored_columns(TABLE_RECORDS[table]))
     assert declared == schema - ({"position"} if table == "authorizations" else set())
+
+
+@covers("A-STATE-2", "A-STATE-3")
+def test_a_valid_authorization_expires_and_fails_its_order() -> None:
+    """valid → expired at ``expires``; the order of a deactivated authorization fails."""
+    store = Store(None)
+    order_id, authz_id, challenge_id = _order(store)
+    store.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW)
+    store.mark_client_ready(challenge_id, NOW)
+    assert authorization_of(store, authz_id, NOW + DAY).status is AuthorizationStatus.EXPIRED
+    order_id, authz_id, _ = _order(store, "c@example.test")
+    store.deactivate_authorization(authz_id, NOW)
+    assert order_of(store, order_id, NOW).status is OrderStatus.INVALID
+
+
+def test_state_faults_bend_only_their_transition() -> None:
+    """Self-validation: the order survives a failed authorization; valid never expires."""
+    survives = Store(None, faults=FaultSet.of(["order-survives-failed-authorization"]))
+    order_id, authz_id, _ = _order(survives)
+    survives.deactivate_authorization(authz_id, NOW)
+    assert order_of(survives, order_id, NOW).status is OrderStatus.PENDING
+    lasting = Store(None, faults=FaultSet.of(["valid-authz-never-expires"]))
+    _, valid_id, challenge_id = _order(lasting)
+    lasting.apply_reply(challenge_id, acceptable=True, incorrect=None, now=NOW)
+    lasting.mark_client_ready(challenge_id, NOW)
+    _, pending_id, _ = _order(lasting, "d@example.test")
+    assert authorization_of(lasting, valid_id, NOW + DAY).status is AuthorizationStatus.VALID
+    assert authorization_of(lasting, pending_id, NOW + DAY).status is AuthorizationStatus.EXPIRED
+
+
+def test_reopen_undoes_an_invalid_challenge() -> None:
+    """``reopen`` (the invalid-challenge-retried fault only) passes §7.1.6's final states."""
+    store = Store(None)
+    order_id, authz_id, challenge_id = _order(store)
+    problem = Problem.of(ProblemType.INCORRECT_RESPONSE, "wrong digest")
+    store.apply_reply(challenge_id, acceptable=False, incorrect=problem, now=NOW)
+    store.reopen(challenge_id)
+    assert challenge_of(store, challenge_id, NOW).status is ChallengeStatus.PENDING
+    assert authorization_of(store, authz_id, NOW).status is AuthorizationStatus.PENDING
+    assert order_of(store, order_id, NOW).status is OrderStatus.PENDING

@@ -286,8 +286,8 @@ def test_client_config_in_a_suite_run(tmp_path: Path) -> None:
 
 
 def test_slow_targets_get_a_profile_without_shrinking() -> None:
-    """The derived profile keeps everything but the shrink phase (issue 14: one shrink took
-    108 enrollments); the original profile is left as it was."""
+    """The derived profile keeps everything but the shrink phase (one shrink of certbot-castle
+    took 108 enrollments); the original profile is left as it was."""
     current = settings.get_current_profile_name()
     try:
         name = load_without_shrinking(current)

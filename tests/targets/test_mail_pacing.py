@@ -1,4 +1,4 @@
-"""The client suite's control of challenge deliveries (suites/client/mailpaths.py, issue 14):
+"""The client suite's control of challenge deliveries (suites/client/mailpaths.py):
 a delay after the CA sent, a spacing between deliveries, waiting for the client to watch, and
 several messages as one burst; and the world's DNS where a system resolver looks."""
 

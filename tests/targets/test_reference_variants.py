@@ -1,5 +1,5 @@
 """The reference client's command line as a ``--client-config`` target, under each variant of
-the suite's CA a target file can declare and with paced mail (issue 14).
+the suite's CA a target file can declare and with paced mail.
 
 - every variant a conforming client can live with (``dns-address-identifiers``, ``mail-at =
   "post"``) and paced deliveries: the subset passes;

@@ -68,11 +68,14 @@ def build_response(
     token_part2: str,
     dkim: DkimConfig | None,
     faults: FaultSet = NO_FAULTS,
+    answered_before: tuple[str, ...] = (),
 ) -> ResponseEmail:
     """The reply to one accepted challenge email (RFC 8823 §3 step 6, §3.2).
 
     Raises ValueError when the challenge lacks a From or token-part1 (the decision step has
-    refused such mail before this is called). ``faults``: self-validation only.
+    refused such mail before this is called). ``faults`` and ``answered_before`` (the
+    token-part1 of challenges this client answered before for the identifier, which one fault
+    reuses): self-validation only.
     """
     octets = faults.on(client_faults.JOINS_TOKEN_OCTETS)
     response = ResponseEmail.answering(
@@ -83,7 +86,11 @@ def build_response(
         reading=Concatenation.OCTETS if octets else Concatenation.STRING,
     )
     response = (
-        _with_faults(response, parse_message(challenge_raw), token_part2, thumbprint, faults)
+        _with_faults(
+            response,
+            _Answered(parse_message(challenge_raw), token_part2, thumbprint, answered_before),
+            faults,
+        )
         .with_digest_wrapped(DIGEST_LINE_WIDTH)
         .with_text_around(before=EXPLANATION)
     )
@@ -105,6 +112,7 @@ class _Answered:
     challenge: ParsedMessage
     token_part2: str
     thumbprint: str
+    answered_before: tuple[str, ...]
 
 
 ResponseFault = Callable[[ResponseEmail, _Answered], ResponseEmail]
@@ -129,6 +137,24 @@ def _token_parts_swapped(response: ResponseEmail, answered: _Answered) -> Respon
     token = acme_token(answered.token_part2, response.token_part1, Concatenation.STRING)
     digest = response_digest(key_authorization(token, answered.thumbprint))
     return replace(response, digest=digest)
+
+
+def _token_part2_alone(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    key = key_authorization(answered.token_part2, answered.thumbprint)
+    return replace(response, digest=response_digest(key))
+
+
+def _token_part1_alone(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    key = key_authorization(response.token_part1, answered.thumbprint)
+    return replace(response, digest=response_digest(key))
+
+
+def _earlier_token_part1(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    """The digest made with the token-part1 of the first challenge answered for the identifier,
+    as a client keeping one token-part1 per address would."""
+    if not answered.answered_before:
+        return response
+    return _with_token_part1(response, answered, answered.answered_before[0])
 
 
 def _with_token_part1(response: ResponseEmail, answered: _Answered, misread: str) -> ResponseEmail:
@@ -166,6 +192,9 @@ RESPONSE_FAULTS: tuple[tuple[str, ResponseFault], ...] = (
     (client_faults.REPLIES_FROM_OTHER, _from_other_address),
     (client_faults.MAILS_KEY_AUTHORIZATION, _key_authorization_as_digest),
     (client_faults.PUTS_TOKEN_PART2_FIRST, _token_parts_swapped),
+    (client_faults.OMITS_TOKEN_PART1, _token_part2_alone),
+    (client_faults.OMITS_TOKEN_PART2, _token_part1_alone),
+    (client_faults.REUSES_EARLIER_TOKEN_PART1, _earlier_token_part1),
     (client_faults.SKIPS_SUBJECT_DECODING, _undecoded_token),
     (client_faults.KEEPS_TOKEN_WHITESPACE, _spaced_token),
 )
@@ -176,15 +205,8 @@ A token-part1 kept with its white space wins over one read undecoded when both a
 """
 
 
-def _with_faults(
-    response: ResponseEmail,
-    challenge: ParsedMessage,
-    token_part2: str,
-    thumbprint: str,
-    faults: FaultSet,
-) -> ResponseEmail:
+def _with_faults(response: ResponseEmail, answered: _Answered, faults: FaultSet) -> ResponseEmail:
     """The response as the switched-on faults write it (``RESPONSE_FAULTS``)."""
-    answered = _Answered(challenge, token_part2, thumbprint)
     for name, write in RESPONSE_FAULTS:
         if faults.on(name):
             response = write(response, answered)
@@ -197,9 +219,20 @@ def recipients(response: ResponseEmail) -> tuple[str, ...]:
 
 
 async def submit(
-    message: bytes, *, mail_from: str, rcpt_tos: tuple[str, ...], config: SubmissionConfig
+    message: bytes,
+    *,
+    mail_from: str,
+    rcpt_tos: tuple[str, ...],
+    config: SubmissionConfig,
+    faults: FaultSet = NO_FAULTS,
 ) -> SendResult:
-    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused."""
+    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused.
+
+    SMTPUTF8 is named on MAIL FROM whenever the envelope or the message is not ASCII (RFC 6531
+    §3.4, RFC 6532); ``faults`` (self-validation) may leave it out.
+    """
+    utf8 = not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos) and message.isascii())
+    undeclared = utf8 and faults.on(client_faults.SUBMITS_WITHOUT_SMTPUTF8)
     auth = None
     if config.user is not None:
         auth = (config.user, config.password or "")
@@ -213,7 +246,8 @@ async def submit(
             tls=config.tls,
             ssl_context=config.ssl_context,
             auth=auth,
-            smtputf8=not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos)),
+            smtputf8=utf8 and not undeclared,
+            utf8_undeclared=undeclared,
             timeout=config.timeout,
         )
     except SendError as error:

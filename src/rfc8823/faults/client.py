@@ -12,6 +12,8 @@ from rfc8823.faults import Fault, declare
 ANSWERS_UNSIGNED = "client-answers-unsigned-challenge"
 ANSWERS_FAILED_DKIM = "client-answers-failed-dkim"
 ANSWERS_MISALIGNED_DKIM = "client-answers-misaligned-dkim"
+ANSWERS_ORG_ALIGNED_DKIM = "client-answers-org-aligned-dkim"
+ANSWERS_AFFIX_MATCHED_DKIM = "client-answers-affix-matched-dkim"
 ANSWERS_THIN_DKIM = "client-answers-thin-dkim-coverage"
 ANSWERS_WITHOUT_AUTO_SUBMITTED = "client-answers-without-auto-submitted"
 ANSWERS_AUTO_REPLIED = "client-answers-other-auto-submitted"
@@ -27,6 +29,9 @@ KEEPS_TOKEN_WHITESPACE = "client-keeps-token-whitespace"
 SKIPS_SUBJECT_DECODING = "client-skips-subject-decoding"
 MAILS_KEY_AUTHORIZATION = "client-mails-key-authorization"
 PUTS_TOKEN_PART2_FIRST = "client-puts-token-part2-first"
+OMITS_TOKEN_PART1 = "client-omits-token-part1"
+OMITS_TOKEN_PART2 = "client-omits-token-part2"
+REUSES_EARLIER_TOKEN_PART1 = "client-reuses-earlier-token-part1"
 JOINS_TOKEN_OCTETS = "client-joins-token-octets"
 SPACED_THUMBPRINT = "client-spaced-thumbprint"
 REPLIES_TO_FROM = "client-replies-to-from-despite-reply-to"
@@ -38,6 +43,7 @@ OMITS_ACME_LABEL = "client-omits-acme-label"
 REPLIES_FROM_OTHER = "client-replies-from-another-address"
 OMITS_DKIM = "client-omits-dkim-signature"
 SIGNS_FEW_HEADERS = "client-dkim-signs-few-headers"
+SUBMITS_WITHOUT_SMTPUTF8 = "client-submits-utf8-without-smtputf8"
 CSR_WITHOUT_SAN = "client-csr-without-rfc822name"
 CSR_SIGNING_CAN_ENCRYPT = "client-csr-signing-only-can-encrypt"
 CSR_ENCRYPTION_CAN_SIGN = "client-csr-encryption-only-can-sign"
@@ -57,6 +63,18 @@ _CSR = _SUITE + "test_csr.py"
 _ACME = _SUITE + "test_acme_behaviour.py"
 _RESTART = _SUITE + "test_restart.py"
 _TIMING = _SUITE + "test_mailbox_timing.py"
+
+
+_RELATION_CASES = (
+    "dkim-other-domain",
+    "dkim-parent-domain",
+    "dkim-subdomain",
+    "dkim-sibling",
+    "dkim-grandparent",
+    "dkim-suffix-lookalike",
+    "dkim-prefix-lookalike",
+)
+"""The must-not-answer cases of the DKIM d= relations (rfc8823.world.relations)."""
 
 
 def _refused(*names: str) -> tuple[str, ...]:
@@ -96,7 +114,20 @@ declare(
         ANSWERS_MISALIGNED_DKIM,
         ("CHAL-DKIM-3", "SEC-6"),
         "answers a challenge whose valid DKIM signature has a d= other than the From domain",
-        _refused("dkim-other-domain"),
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_ORG_ALIGNED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge DKIM-signed by any domain of its From domain's organization, as "
+        "DMARC's relaxed alignment would (RFC 7489 §3.1.1)",
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_AFFIX_MATCHED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge whose d= and From domain start or end with each other as text",
+        _refused(*_RELATION_CASES),
     ),
     _fault(
         ANSWERS_THIN_DKIM,
@@ -195,6 +226,25 @@ declare(
         (_KA,),
     ),
     _fault(
+        OMITS_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part2 alone with the thumbprint, as for http-01, leaving token-part1 out",
+        (_KA,),
+    ),
+    _fault(
+        OMITS_TOKEN_PART2,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part1 alone with the thumbprint, leaving token-part2 out",
+        (_KA,),
+    ),
+    _fault(
+        REUSES_EARLIER_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "keeps the token-part1 of the first challenge it answered for an address and hashes it "
+        "into every later response for that address",
+        (f"{_KA}::test_digest_uses_this_challenges_token_part1",),
+    ),
+    _fault(
         JOINS_TOKEN_OCTETS,
         ("KA-4",),
         "joins the token parts as decoded octets (a reading the RFC leaves open, AMB-1)",
@@ -259,6 +309,13 @@ declare(
         ("RESP-DKIM-2", "RESP-DKIM-3"),
         "DKIM-signs only From, To and Subject of its response",
         (f"{_RESPONSE}::test_response_is_dkim_signed_for_the_from_domain",),
+    ),
+    _fault(
+        SUBMITS_WITHOUT_SMTPUTF8,
+        ("REF-6531-1",),
+        "submits the response for an internationalized address in UTF-8 without naming "
+        "SMTPUTF8 on MAIL FROM (RFC 6531 §3.4)",
+        (f"{_RESPONSE}::test_response_for_an_internationalized_address_uses_smtputf8",),
     ),
     _fault(
         CSR_WITHOUT_SAN,

@@ -12,7 +12,6 @@ the client's POST are in, in either order.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import ipaddress
 import logging
@@ -31,7 +30,6 @@ from rfc8823.auth.dkim import (
 )
 from rfc8823.auth.resolver import DnsError, Resolver
 from rfc8823.auth.secure_headers import SecureField
-from rfc8823.findings import Verdict
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import (
     domain_of,
@@ -41,6 +39,7 @@ from rfc8823.messages.headers import (
 )
 from rfc8823.messages.mime import make_message_id, parse_message
 from rfc8823.messages.response import (
+    DIGEST_RULES,
     ResponseExpectation,
     ResponseReport,
     authenticate_response,
@@ -48,8 +47,17 @@ from rfc8823.messages.response import (
 )
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
+from rfc8823.server.reply_faults import (
+    UNSIGNED_FROM_FAULT,
+    Answering,
+    misjudged,
+    with_lenient_digests,
+)
 from rfc8823.server.store import Store
-from rfc8823.tokens import b64url_encode, expected_digests, new_token_part
+from rfc8823.tokens import (
+    b64url_encode,
+    new_token_part,
+)
 from rfc8823.values import SmimeIdentity
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
@@ -59,29 +67,11 @@ from rfc8823.world.world import DKIM_SELECTORS
 
 log = logging.getLogger(__name__)
 
-DIGEST_REASONS = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
-"""Rejection reasons that mean "the identifier answered, but with the wrong response"."""
 
 FOREIGN_DKIM_DOMAIN = "other.test"
 """A test-world domain whose DKIM key signs challenges under ``challenge-dkim-other-domain``."""
 SHORT_TOKEN_OCTETS = 8
 """token-part1 length under ``token-part1-short``: 64 bits, half the TOK-3 minimum."""
-LENIENT_FAULTS: dict[str, frozenset[str]] = {
-    "accept-unsigned-reply": frozenset({"RESP-DKIM-1"}),
-    "accept-misaligned-dkim-reply": frozenset({"RESP-DKIM-4", "SEC-10"}),
-    "accept-reply-h-without-subject": frozenset({"RESP-DKIM-2", "SEC-10"}),
-    "accept-reply-beyond-body-length": frozenset({"RESP-DKIM-5", "SEC-10"}),
-    "accept-list-reply": frozenset({"RESP-LIST-1"}),
-    "accept-reply-from-other-address": frozenset({"RESP-FROM-1"}),
-    "accept-other-accounts-digest": frozenset({"SEC-7"}),
-    "accept-html-only-reply": frozenset({"RESP-BODY-1", "RESP-HTML-1"}),
-}
-"""Faults that overlook a reply defect: the rejection reasons each one drops.
-
-A reply whose DKIM signature fails a rule is also refused as an SPF-only pass (SEC-10) when
-SPF passed; a CA that takes the signature as good does not get that far.
-"""
-
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BODY = (
     "This is an ACME email-reply-00 challenge (RFC 8823) from {sender}, sent because a\n"
@@ -119,7 +109,7 @@ def judge(report: ResponseReport) -> Problem | None:
     List-*, no block) leaves the challenge alone, so strangers cannot fail it.
     """
     reasons = set(report.rejection_reasons)
-    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_REASONS:
+    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_RULES:
         return None
     return Problem.of(
         ProblemType.INCORRECT_RESPONSE,
@@ -294,6 +284,8 @@ class ChallengeEngine:
             data = await asyncio.to_thread(self.build_challenge, challenge, authz)
             host, port = await asyncio.to_thread(self._next_hop, domain_of(address))
             local = address.rpartition("@")[0]
+            if self.config.faults.on("challenge-to-postmaster"):
+                local = "postmaster"
             rcpt = f"{local}@{domain_of(address)}"
             await send_message_async(
                 host,
@@ -401,6 +393,11 @@ class ChallengeEngine:
             thumbprint=account.thumbprint,
             challenge_message_id=challenge.message_id,
             other_thumbprints=self.store.other_thumbprints(authz.address, account.id),
+            earlier_token_part1s=tuple(
+                self.written_token_part1(other.token_part1)
+                for other in self.store.challenges_for_address(authz.address, account.id)
+                if other.token_part1 is not None and other.id != challenge.id
+            ),
         )
         auth = await asyncio.to_thread(
             authenticate_response,
@@ -409,13 +406,14 @@ class ChallengeEngine:
             peer_ip=message.peer[0] or None,
             mail_from=message.mail_from,
             helo=message.helo,
+            require_from=not self.config.faults.on(UNSIGNED_FROM_FAULT),
         )
         report = inspect_response(raw, expect, auth)
-        if self.config.faults:
-            report = self._read_with_faults(report, raw)
-            if self.config.faults.on("accept-earlier-authorizations-digest"):
-                report = self._any_authorizations_digest(report, authz, account.thumbprint)
-        incorrect = None if self.config.faults.on("wrong-digest-not-invalid") else judge(report)
+        faults = self.config.faults
+        if faults:
+            report = misjudged(report, raw, auth, faults)
+            report = with_lenient_digests(report, faults, self._answering(expect, authz))
+        incorrect = None if faults.on("wrong-digest-not-invalid") else judge(report)
         verdict = self.store.apply_reply(
             challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
         )
@@ -427,56 +425,19 @@ class ChallengeEngine:
         detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
         self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
 
-    def _any_authorizations_digest(
-        self, report: ResponseReport, authz: AuthzRecord, thumbprint: str
-    ) -> ResponseReport:
-        """Under ``accept-earlier-authorizations-digest``: a digest made for any challenge this
-        account was sent for the address passes, as if replies were matched by address."""
-        if "RESP-BODY-2" not in report.rejection_reasons:
-            return report
-        known = {
-            digest
-            for other in self.store.challenges_for_address(authz.address, authz.account_id)
-            if other.token_part1 is not None
-            for digest in expected_digests(
-                self.written_token_part1(other.token_part1), other.token_part2, thumbprint
-            ).values()
-        }
-        if not known & {found.rstrip("=") for found in report.digests_found}:
-            return report
-        kept = tuple(r for r in report.rejection_reasons if r != "RESP-BODY-2")
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
-
-    def _read_with_faults(self, report: ResponseReport, raw: bytes) -> ResponseReport:
-        """The judgement of a reply as a CA with the configured faults makes it.
-
-        A lenient fault drops rejection reasons (``LENIENT_FAULTS``); a strict one refuses a
-        reply for a freedom the sender had.
-        """
-        faults = self.config.faults
-        reasons = dict.fromkeys(report.rejection_reasons)
-        dropped: set[str] = set()
-        for name, ids in LENIENT_FAULTS.items():
-            if faults.on(name):
-                dropped |= ids
-        if faults.on("accept-spf-only-reply") and "SEC-10" in reasons:
-            dropped |= {"RESP-DKIM-1", "SEC-10"}
-        noted = {f.requirement for f in report.findings if f.verdict is Verdict.INFO}
-        failed = {f.requirement for f in report.findings if f.verdict in _BROKEN}
-        if faults.on("reject-wrapped-digest") and "RESP-BODY-3" in noted:
-            reasons["RESP-BODY-3"] = None
-        if faults.on("reject-encoded-word-subject") and "RESP-SUBJ-2" in noted:
-            reasons["RESP-SUBJ-2"] = None
-        if faults.on("reject-folded-token") and "RESP-SUBJ-4" in noted:
-            reasons["RESP-SUBJ-4"] = None
-        if faults.on("reject-uncommon-reply-prefix"):
-            subject = parse_acme_subject(parse_message(raw).first("Subject") or "")
-            if subject.prefix not in ("", "Re: "):
-                reasons["RESP-SUBJ-3"] = None
-        if faults.on("require-in-reply-to") and "RESP-IRT-1" in failed:
-            reasons["RESP-IRT-1"] = None
-        kept = tuple(reason for reason in reasons if reason not in dropped)
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
+    def _answering(self, expect: ResponseExpectation, authz: AuthzRecord) -> Answering:
+        """This challenge and the account's challenges for the address, as a faulty digest
+        check sees them (``reply_faults.DIGEST_FAULTS``)."""
+        return Answering(
+            expect.token_part1,
+            expect.token_part2,
+            expect.thumbprint,
+            tuple(
+                (self.written_token_part1(other.token_part1), other.token_part2)
+                for other in self.store.challenges_for_address(authz.address, authz.account_id)
+                if other.token_part1 is not None
+            ),
+        )
 
     def _record(
         self,
@@ -512,7 +473,6 @@ class ChallengeEngine:
 
 
 _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})
-_BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
 
 
 def address_token(address: str, octets: int) -> str:
@@ -536,6 +496,10 @@ CHALLENGE_FAULTS: tuple[tuple[str, ChallengeFault], ...] = (
     (
         "challenge-to-not-identifier",
         lambda engine, e, __: e.with_to(engine.config.challenge_from),
+    ),
+    (
+        "challenge-to-postmaster",
+        lambda _, e, address: e.with_to(f"postmaster@{domain_of(address)}"),
     ),
     ("challenge-subject-latin1", lambda _, e, __: e.with_subject_encoded("iso-8859-1")),
     (

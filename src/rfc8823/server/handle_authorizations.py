@@ -77,6 +77,11 @@ async def challenge(ctx: HandlerContext, request: Request) -> Response:
         processing = record.status is ChallengeStatus.PROCESSING
         if processing and ctx.config.faults.on("repost-while-processing-refused"):
             raise refuse(ProblemType.MALFORMED, "this challenge is already being validated")
+        if record.status is ChallengeStatus.INVALID and ctx.config.faults.on(
+            "invalid-challenge-retried"
+        ):
+            ctx.store.reopen(record.id)
+            authz = _authz_of(ctx, record.authz_id, account)
         if authz.status is AuthorizationStatus.PENDING:
             record = ctx.engine.request_send(record, authz)
             record = ctx.store.mark_client_ready(record.id, ctx.clock())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -32,7 +33,7 @@ from rfc8823.server.records import AccountRecord, OrderRecord
 from rfc8823.server.refusals import Refusal, refuse
 from rfc8823.server.request_auth import require_owner
 from rfc8823.server.responses import resource_url
-from rfc8823.tokens import new_token_part
+from rfc8823.tokens import b64url_encode, new_token_part
 
 PEM_CHAIN_TYPE = "application/pem-certificate-chain"
 
@@ -60,7 +61,7 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
         identifiers=identifiers,
         addresses=addresses,
         challenge_type=EMAIL_REPLY_00,
-        token_part2s=[new_token_part(ctx.config.token_part2_octets) for _ in identifiers],
+        token_part2s=[_token_part2(ctx, address) for address in addresses],
         now=now,
         order_expires=now + ctx.config.order_lifetime,
         authz_expires=now + ctx.config.authz_lifetime,
@@ -70,6 +71,15 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
     if ctx.config.faults.on("new-order-without-expires"):
         del body["expires"]
     return ctx.answers.json(request, body, status=201, location=location)
+
+
+def _token_part2(ctx: HandlerContext, address: str) -> str:
+    """A fresh token-part2 for a new challenge (TOK-1, TOK-6), or under ``token-part2-reused``
+    one derived from the address, the same for every challenge to it."""
+    if ctx.config.faults.on("token-part2-reused"):
+        digest = hashlib.sha256(f"token-part2:{address}".encode()).digest()
+        return b64url_encode(digest[: ctx.config.token_part2_octets])
+    return new_token_part(ctx.config.token_part2_octets)
 
 
 async def order(ctx: HandlerContext, request: Request) -> Response:

@@ -70,7 +70,12 @@ class ReferenceServer(Service):
         self.pki = pki or TestPki.load()
         self.clock = clock
         self.events = ChangeFeed()
-        self.store = Store(config.db_path, self.events, reply_wait=config.reply_wait_after_post)
+        self.store = Store(
+            config.db_path,
+            self.events,
+            reply_wait=config.reply_wait_after_post,
+            faults=config.faults,
+        )
         self.engine = ChallengeEngine(config, self.store, clock=clock, pki=self.pki)
         validity = timedelta(seconds=config.certificate_lifetime)
         self.issuer = Issuer.from_pki(

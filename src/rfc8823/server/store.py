@@ -27,6 +27,7 @@ from rfc8823.acme.objects import (
 )
 from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.events import ChangeFeed
+from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.server.columns import insert
 from rfc8823.server.records import (
     STATUS_TYPES,
@@ -42,6 +43,13 @@ from rfc8823.server.records import (
 )
 
 _T = TypeVar("_T")
+
+ORDER_SURVIVES = "order-survives-failed-authorization"
+VALID_NEVER_EXPIRES = "valid-authz-never-expires"
+STATE_FAULTS = (ORDER_SURVIVES, VALID_NEVER_EXPIRES)
+"""Faults that bend the RFC 8555 §7.1.6 state machines where the store enforces them: an order
+kept pending when its authorization fails (A-STATE-2), valid authorizations that never expire
+(A-STATE-3)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -85,7 +93,8 @@ class Store:
     """The CA's database; thread-safe; every committed change notifies ``feed``.
 
     ``reply_wait`` (seconds), when set, makes a processing challenge invalid if no acceptable
-    reply came within that time of the client's POST.
+    reply came within that time of the client's POST. ``faults`` (self-validation only) bend
+    the state machines where the store enforces them (``STATE_FAULTS``).
     """
 
     def __init__(
@@ -94,10 +103,12 @@ class Store:
         feed: ChangeFeed | None = None,
         *,
         reply_wait: float | None = None,
+        faults: FaultSet = NO_FAULTS,
     ) -> None:
         self.path = path
         self.feed = feed or ChangeFeed()
         self.reply_wait = reply_wait
+        self.faults = faults
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             str(path) if path is not None else ":memory:",
@@ -463,11 +474,21 @@ class Store:
         with self._tx() as db:
             self._set_status(db, "authorizations", authz_id, AuthorizationStatus.DEACTIVATED)
             order_id = self._authz_row(db, authz_id)["order_id"]
-            self._fail_order(
+            self._authorization_ended(
                 db,
                 order_id,
                 Problem.of(ProblemType.UNAUTHORIZED, "an authorization was deactivated"),
             )
+
+    def reopen(self, challenge_id: str) -> None:
+        """The challenge, its authorization and order pending again, past RFC 8555 §7.1.6's
+        final states: only the ``invalid-challenge-retried`` fault calls this (A-STATE-1)."""
+        with self._tx() as db:
+            challenge = self._challenge_in(db, challenge_id)
+            authz = self._authz_row(db, challenge.authz_id)
+            self._update(db, "challenges", challenge_id, status=ChallengeStatus.PENDING, error=None)
+            self._update(db, "authorizations", authz["id"], status=AuthorizationStatus.PENDING)
+            self._update(db, "orders", authz["order_id"], status=OrderStatus.PENDING, error=None)
 
     def _challenge_in(self, db: sqlite3.Connection, challenge_id: str) -> ChallengeRecord:
         row = db.execute("SELECT * FROM challenges WHERE id = ?", (challenge_id,)).fetchone()
@@ -505,7 +526,13 @@ class Store:
         self._set_status(db, "challenges", challenge_id, ChallengeStatus.INVALID, error=problem)
         authz_id = self._challenge_in(db, challenge_id).authz_id
         self._set_status(db, "authorizations", authz_id, AuthorizationStatus.INVALID)
-        self._fail_order(db, self._authz_row(db, authz_id)["order_id"], problem)
+        self._authorization_ended(db, self._authz_row(db, authz_id)["order_id"], problem)
+
+    def _authorization_ended(self, db: sqlite3.Connection, order_id: str, problem: Problem) -> None:
+        """An authorization of the order ended other than valid: the order fails with it
+        (RFC 8555 §7.1.6, A-STATE-2), unless ``order-survives-failed-authorization``."""
+        if not self.faults.on(ORDER_SURVIVES):
+            self._fail_order(db, order_id, problem)
 
     def _fail_order(self, db: sqlite3.Connection, order_id: str, problem: Problem) -> None:
         order = db.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
@@ -518,7 +545,7 @@ class Store:
         """
         with self._lock:
             stale = self._db.execute(
-                "SELECT 1 FROM authorizations WHERE status IN ('pending', 'valid') "
+                f"SELECT 1 FROM authorizations WHERE status IN ({self._expiring}) "  # noqa: S608
                 "AND expires <= ? UNION ALL "
                 "SELECT 1 FROM orders WHERE status IN ('pending', 'ready') AND expires <= ? "
                 "UNION ALL SELECT 1 FROM challenges WHERE status = 'processing' "
@@ -530,14 +557,20 @@ class Store:
             with self._tx() as db:
                 self._expire_in(db, now)
 
+    @property
+    def _expiring(self) -> str:
+        """The authorization states that expire (SQL): pending and valid (A-STATE-3), only
+        pending under ``valid-authz-never-expires``."""
+        return "'pending'" if self.faults.on(VALID_NEVER_EXPIRES) else "'pending', 'valid'"
+
     def _expire_in(self, db: sqlite3.Connection, now: float) -> None:
         for row in db.execute(
-            "SELECT id, order_id FROM authorizations "
-            "WHERE status IN ('pending', 'valid') AND expires <= ?",
+            "SELECT id, order_id FROM authorizations "  # noqa: S608
+            f"WHERE status IN ({self._expiring}) AND expires <= ?",
             (now,),
         ).fetchall():
             self._set_status(db, "authorizations", row["id"], AuthorizationStatus.EXPIRED)
-            self._fail_order(
+            self._authorization_ended(
                 db,
                 row["order_id"],
                 Problem.of(ProblemType.MALFORMED, "an authorization expired (SRV-VAL-4)"),

@@ -269,6 +269,6 @@ class ClientUnderTest(Protocol):
 
         As a user restarts a client: same address, CA, mailbox and state folder. Only called
         when the ``restart`` capability is declared; the suite then checks that what the client
-        already answered stays answered (FLOW-6, issue 18).
+        already answered stays answered (FLOW-6).
         """
         ...

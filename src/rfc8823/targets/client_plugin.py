@@ -290,7 +290,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     before the test modules are imported and read it).
 
     Each step of shrinking is a whole enrollment of a program that may take a minute (one
-    shrink took 108 enrollments, 230 s, in issue 14); Hypothesis has no setting for shrinking
+    shrink of certbot-castle took 108 enrollments, 230 s); Hypothesis has no setting for shrinking
     time, so the bound is the profile's phases: a failure is reported as drawn, after one
     replay, unless ``--client-shrink`` asks for shrinking.
     """

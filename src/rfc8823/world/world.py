@@ -37,18 +37,25 @@ from rfc8823.world.dns import DnsServer, RecordStore
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.pki import TestPki
+from rfc8823.world.relations import RELATION_DOMAINS
 from rfc8823.world.sendmail import send_message_async
 from rfc8823.world.service import AsyncService, Service
 from rfc8823.world.smtp import SmtpServer, TlsMode
 
-DEFAULT_DOMAINS: tuple[str, ...] = (
-    "ca.test",
-    "example.test",
-    "sub.example.test",
-    "other.test",
-    "xn--bcher-kva.test",
+DEFAULT_DOMAINS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            "ca.test",
+            "example.test",
+            "sub.example.test",
+            "other.test",
+            "xn--bcher-kva.test",
+            *RELATION_DOMAINS,
+        )
+    )
 )
-"""The CA's domain, users' domains, a subdomain (alignment tests), a stranger, an IDN (bücher)."""
+"""The CA's domain, users' domains, a stranger, an IDN (bücher), and the domains of the DKIM
+alignment cases (:mod:`rfc8823.world.relations`); each keeps its source address across runs."""
 
 DKIM_SELECTORS: Mapping[str, KeyKind] = {"rsa": "rsa2048", "ed": "ed25519"}
 UNAUTHORISED_SOURCE = "127.0.0.250"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rfc8823.auth import dkim, smime
 from rfc8823.auth.dkim import CHALLENGE_RECOMMENDED_HEADERS, CHALLENGE_REQUIRED_HEADERS
 from rfc8823.auth.smime import SmimeResult
+from rfc8823.domains import relation
 from rfc8823.findings import broken, info, passed
 from rfc8823.messages.challenge.authentication import ChallengeAuth
 from rfc8823.messages.challenge.smime_layer import SmimeShape
@@ -86,9 +87,14 @@ def judge_dkim(
     elif aligned:
         judge.add(passed("CHAL-DKIM-3", domains, f"d={from_domain}"))
     else:
-        judge.add(broken("CHAL-DKIM-3", domains, f"d={from_domain}"))
+        judge.add(broken("CHAL-DKIM-3", _related(signatures, from_domain), f"d={from_domain}"))
     verified = [s for s in aligned if s.result in (None, "pass")]
     _judge_coverage((verified or aligned or signatures)[0], judge, present)
+
+
+def _related(signatures: list[DkimSignature], from_domain: str) -> str:
+    """Each ``d=`` with how it stands to the From domain (a sibling, a lookalike ...)."""
+    return "; ".join(f"d={s.domain}: {relation(s.domain, from_domain)}" for s in signatures)
 
 
 def _judge_coverage(chosen: DkimSignature, judge: Judge, present: frozenset[str]) -> None:

@@ -11,6 +11,7 @@ DMARC lookups).
 from rfc8823.messages.response.authentication import ResponseAuth, authenticate_response
 from rfc8823.messages.response.block import BEGIN_MARKER, END_MARKER
 from rfc8823.messages.response.builder import DEFAULT_DKIM_HEADERS, ResponseEmail
+from rfc8823.messages.response.digest_rules import DIGEST_RULES
 from rfc8823.messages.response.expectation import ResponseExpectation
 from rfc8823.messages.response.inspector import inspect_response
 from rfc8823.messages.response.report import ResponseReport
@@ -18,6 +19,7 @@ from rfc8823.messages.response.report import ResponseReport
 __all__ = [
     "BEGIN_MARKER",
     "DEFAULT_DKIM_HEADERS",
+    "DIGEST_RULES",
     "END_MARKER",
     "ResponseAuth",
     "ResponseEmail",
