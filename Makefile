@@ -49,14 +49,15 @@ types: $(STAMP)
 conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)
 
-# The server suite, serially, against acme2certifier, the real RFC 8823 CA from PyPI
-# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*.
+# The server suite against acme2certifier, the real RFC 8823 CA from PyPI (installed into
+# $RFC8823_CACHE/targets/ on first use), one instance per xdist worker, each with a world and
+# mailbox of its own; reports in reports/acme2certifier.*.
 # It passes when every verdict is the one its expectations file gives (EXPECT= to judge the
 # verdicts themselves, as any conformance run does).
 EXPECT ?= fixtures/expectations/acme2certifier-0.46.3.toml
 interop: $(STAMP)
 	$(BIN)/python -m pytest suites/server --target-config fixtures/targets/acme2certifier.toml \
-		--report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
+		-n $(JOBS) --report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
 
 report-screenshots: $(STAMP)
 	for page in reports/*.html; do \
@@ -70,8 +71,12 @@ report-screenshots: $(STAMP)
 selfcheck: $(STAMP)
 	$(BIN)/rfc8823 selfcheck --whole -j $(JOBS) --json reports/selfcheck-whole.json
 
+# Every server through the same client code, the unavoidable costs, the suite runs and the
+# inspectors, side by side in one run: reports/bench.json and reports/bench.md (about 3
+# minutes on 2 cores; BENCH_ARGS=--quick for a smoke run of well under a minute).
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
