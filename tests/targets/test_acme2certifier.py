@@ -123,8 +123,9 @@ def test_a_package_that_cannot_be_installed_is_unavailable(tmp_path: Path) -> No
 
 
 def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -> None:
-    """The reason is in the report; nothing is ERROR, nothing is skipped silently, and the
-    mailbox wired before the run is gone after it (its folder was under TMPDIR)."""
+    """The reason is in the report; nothing is ERROR, nothing is skipped silently; the header
+    says each xdist worker starts an instance of its own, and no world or mailbox folder
+    outlives the run (they live under TMPDIR)."""
     cache, scratch = tmp_path / "cache", tmp_path / "scratch"
     cache.mkdir()
     scratch.mkdir()
@@ -143,5 +144,5 @@ def test_every_test_is_unsupported_when_it_cannot_be_installed(tmp_path: Path) -
     assert "0 ERROR, 0 FAIL" in output, output
     assert "cannot install" in (tmp_path / "acme2certifier.md").read_text(), output
     assert "2 skipped" in output, output
-    assert "CA reply mailbox" in output, output
+    assert "server instances: one per pytest-xdist worker" in output, output
     assert not [p for p in scratch.iterdir() if p.name.startswith("rfc8823-")], output
