@@ -31,7 +31,7 @@ def judge_protection(
     canonicalization it declares (§4.3, §4.5.2). A field declared deleted or modified (§4.4)
     must still be shown: only encryption changes the outer header, and a challenge is
     signed, not encrypted. When both mechanisms appear, both must agree with the outer header.
-    Which one is used is INFO on REF-8551-1 / REF-7508-1.
+    Which one is used, and that the other is not, is INFO on REF-8551-1 and REF-7508-1.
     """
     if isinstance(secure, Malformed):
         observed = f"malformed RFC 7508 SecureHeaderFields: {secure.reason}"
@@ -48,6 +48,11 @@ def judge_protection(
         observed = "headers protected by a SecureHeaderFields signed attribute (AMB-8)"
         judge.add(info("REF-7508-1", observed, f"{secure.canonicalization} canonicalization"))
         problems += _attribute_problems(parsed, secure)
+    if signed.protected is None and used:
+        judge.add(info("REF-8551-1", "no message/rfc822 wrapping: an RFC 7508 attribute is used"))
+    if secure is None and used:
+        observed = "no SecureHeaderFields attribute: RFC 8551 §3.1 wrapping is used"
+        judge.add(info("REF-7508-1", observed))
     if not used:
         if not signed.visible:
             judge.add(info("CHAL-BODY-3", "opaque signed-data not opened without verification"))
