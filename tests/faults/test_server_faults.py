@@ -337,8 +337,8 @@ def test_uncommon_prefix_fault_still_takes_re() -> None:
     ("fault", "identifier"),
     [
         ("accept-wildcard-identifier", {"type": "email", "value": "*@example.test"}),
-        ("accept-any-address-text", {"type": "email", "value": f"{ADDRESS}\r\nBcc: x@y.test"}),
-        ("accept-any-address-text", {"type": "email", "value": f"{ADDRESS}, x@y.test"}),
+        ("accept-text-after-address", {"type": "email", "value": f"{ADDRESS}\r\nBcc: x@y.test"}),
+        ("accept-text-after-address", {"type": "email", "value": f"{ADDRESS}, x@y.test"}),
         ("accept-dns-identifier-with-at", {"type": "dns", "value": ADDRESS}),
     ],
 )
@@ -347,6 +347,18 @@ def test_identifier_faults_accept_what_is_refused(fault: str, identifier: dict[s
     assert isinstance(check_order_identifiers([identifier]), Problem)
     accepted = check_order_identifiers([identifier], FaultSet.of([fault]))
     assert not isinstance(accepted, Problem)
+
+
+@pytest.mark.parametrize(
+    "value", [f"Alice <{ADDRESS}>", "*@example.test, x@y.test", "@example.test\r\nBcc: x@y.test"]
+)
+def test_text_after_address_fault_still_checks_the_address_itself(value: str) -> None:
+    """Under ``accept-text-after-address`` only the text after a valid address is let through:
+    a display name, a wildcard or a missing local part before it is still refused (the fault
+    breaks ID-EMAIL-5 and SEC-9, not ID-EMAIL-2 or ID-EMAIL-3)."""
+    identifier = {"type": "email", "value": value}
+    faults = FaultSet.of(["accept-text-after-address"])
+    assert isinstance(check_order_identifiers([identifier], faults), Problem)
 
 
 @dataclass

@@ -93,9 +93,11 @@ def check_email_identifier(
             identifier,
             f"identifier type {identifier.type!r} is not supported; only 'email' (A-ORD-3)",
         )
-    if faults.on("accept-any-address-text") and "@" in value:
-        return None
     bad = sorted(set(_INJECTION.findall(value)))
+    if bad and faults.on("accept-text-after-address"):
+        head = _INJECTION.split(value, maxsplit=1)[0]
+        if check_email_identifier(Identifier.email(head), faults) is None:
+            return None
     if bad:
         return _problem(
             ProblemType.MALFORMED,
