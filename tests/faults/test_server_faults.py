@@ -8,6 +8,7 @@ are the self-check's business (``rfc8823 selfcheck``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from argparse import Namespace
@@ -48,11 +49,19 @@ from rfc8823.server.reply_faults import (
     DIGEST_FAULTS,
     LENIENT_FAULTS,
     UNSIGNED_FIELD_FAULTS,
+    Answering,
     misjudged,
+    with_lenient_digests,
 )
 from rfc8823.server.runner import ReferenceServer, resource_id
 from rfc8823.server.store import STATE_FAULTS, Store
-from rfc8823.tokens import b64url_encode, entropy_octets, jwk_thumbprint
+from rfc8823.tokens import (
+    b64url_encode,
+    entropy_octets,
+    jwk_thumbprint,
+    key_authorization,
+    response_digest,
+)
 from rfc8823.world.keys import cached_key
 from rfc8823.world.pki import TestPki
 from rfc8823.world.ports import unused_port
@@ -347,6 +356,23 @@ def test_identifier_faults_accept_what_is_refused(fault: str, identifier: dict[s
     assert isinstance(check_order_identifiers([identifier]), Problem)
     accepted = check_order_identifiers([identifier], FaultSet.of([fault]))
     assert not isinstance(accepted, Problem)
+
+
+@pytest.mark.parametrize("fault", sorted(DIGEST_FAULTS))
+def test_digest_faults_take_other_digests_not_malformed_blocks(fault: str) -> None:
+    """A digest fault lifts a digest rejection only for a digest it adds: a reply carrying the
+    right digest in a block the CA refuses (no END line) stays refused under every one."""
+    part1, part2, earlier = (b64url_encode(bytes([n]) * 18) for n in (1, 2, 3))
+    thumbprint = b64url_encode(bytes(32))
+    answering = Answering(part1, part2, thumbprint, ((earlier, part2), (part1, part2)))
+    right = response_digest(key_authorization(part1 + part2, thumbprint))
+    refused = dataclasses.replace(
+        report_of(("RESP-BODY-2",), broken("RESP-BODY-2", "no END line", "a block")),
+        digests_found=(right,),
+    )
+    judged = with_lenient_digests(refused, FaultSet.of([fault]), answering)
+    assert judged.rejection_reasons == ("RESP-BODY-2",)
+    assert not judged.acceptable
 
 
 @pytest.mark.parametrize(

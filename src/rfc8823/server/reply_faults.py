@@ -157,7 +157,8 @@ def with_lenient_digests(
 ) -> ResponseReport:
     """The judgement of a reply's digest by a CA that also takes the digests its faults
     compute (``DIGEST_FAULTS``): a wrong-digest rejection is dropped when the reply carries
-    one of them."""
+    one of them. The right digest is not among them: a reply that carries it and is still
+    refused (a block without its END line, say) was refused for its block, not its digest."""
     if not set(report.rejection_reasons) & DIGEST_RULES:
         return report
     taken = {
@@ -165,7 +166,7 @@ def with_lenient_digests(
         for name, digests in DIGEST_FAULTS.items()
         if faults.on(name)
         for digest in digests(answering)
-    }
+    } - _digests(answering.token_part1, answering.token_part2, answering.thumbprint)
     if not taken & {found.rstrip("=") for found in report.digests_found}:
         return report
     kept = tuple(r for r in report.rejection_reasons if r not in DIGEST_RULES)
