@@ -6,7 +6,7 @@ then starts its world before the run and prints the DNS and MX endpoints the CA 
 
 Fixtures: ``started_target`` and ``server_target`` (session), ``server_endpoints`` (per test:
 UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``,
-``barrier_state`` (session), and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own
+``learnt`` (session), and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own
 HTTP client).
 Mark a test ``@pytest.mark.capability("eai")`` to report it UNSUPPORTED when the target does
 not declare that capability.
@@ -40,7 +40,7 @@ from rfc8823.targets.server_plugin import (
 )
 from rfc8823.world.world import World
 
-from .helpers import BarrierState, ServerSuite, Timeouts
+from .helpers import Learnt, ServerSuite, Timeouts
 from .sanity import block_if_needed
 
 FIRST_MARK = "first"
@@ -153,15 +153,15 @@ def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> It
 
 
 @pytest.fixture(scope="session")
-def barrier_state() -> BarrierState:
-    """What this process learnt of the barrier (shared by every test's ``ca``)."""
-    return BarrierState()
+def learnt() -> Learnt:
+    """What this process learnt once for every test (the barrier, authentication)."""
+    return Learnt()
 
 
 @pytest.fixture
 async def ca(
     request: pytest.FixtureRequest,
-    barrier_state: BarrierState,
+    learnt: Learnt,
     world: World,
     server_endpoints: ServerEndpoints,
     server_capabilities: ServerCapabilities,
@@ -184,7 +184,7 @@ async def ca(
             ),
             timeouts,
             conformance,
-            barrier_state,
+            learnt,
         )
         await block_if_needed(request.node, suite)
         yield suite

@@ -280,11 +280,14 @@ class ChallengeFlow:
 
 
 @dataclass
-class BarrierState:
-    """What this process learnt of the barrier: whether the CA keeps replies in flight
-    (SRV-VAL-7) — unknown (None), held (""), or broken (what was observed)."""
+class Learnt:
+    """What this process learnt once for every test, each unknown (None), held (""), or
+    broken (what was observed): whether the CA keeps replies in flight (SRV-VAL-7, the
+    barrier), and whether it refuses an unsigned reply from a source SPF does not authorise
+    (RESP-DKIM-1, the authentication every DKIM-detail test builds on)."""
 
-    broken: str | None = None
+    barrier: str | None = None
+    authentication: str | None = None
 
 
 class ServerSuite:
@@ -298,7 +301,7 @@ class ServerSuite:
         acme: AcmeDriver,
         timeouts: Timeouts,
         conformance: Conformance,
-        barrier: BarrierState,
+        learnt: Learnt,
     ) -> None:
         self.world = world
         self.endpoints = endpoints
@@ -306,7 +309,7 @@ class ServerSuite:
         self.acme = acme
         self.timeouts = timeouts
         self.conformance = conformance
-        self.barrier = barrier
+        self.learnt = learnt
         self.refused: list[SendError] = []
         """Deliveries the CA's SMTP refused in this test (a reply refused at the door)."""
         self._taken: set[int] = set()
@@ -548,11 +551,11 @@ class ServerSuite:
         if flows and all([await flow.final() for flow in flows]):
             return
         try:
-            if self.barrier.broken is None:
+            if self.learnt.barrier is None:
                 held, observed = await self.replies_in_flight()
-                self.barrier.broken = "" if held else observed
-            if self.barrier.broken:
-                raise Blocked(BARRIER, f"replies in flight are not kept: {self.barrier.broken}")
+                self.learnt.barrier = "" if held else observed
+            if self.learnt.barrier:
+                raise Blocked(BARRIER, f"replies in flight are not kept: {self.learnt.barrier}")
             flow = await self.flow()
             await flow.complete()
         except Blocked as error:

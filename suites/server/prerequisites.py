@@ -49,8 +49,19 @@ BARRIER = Prerequisite(
     sanity=False,
 )
 
+AUTHENTICATION = Prerequisite(
+    "authentication",
+    "an unsigned reply from a source SPF does not authorise left unvalidated (the CA "
+    "authenticates replies, so a DKIM detail can be judged)",
+    "RESP-DKIM-1",
+    (BARRIER,),
+    sanity=False,
+)
+
 HAPPY_PATH: tuple[Prerequisite, ...] = CERTIFICATE.chain()
 """The happy path's steps, in the order it takes them."""
 
-BY_NAME: dict[str, Prerequisite] = {step.name: step for step in (*HAPPY_PATH, BARRIER)}
+BY_NAME: dict[str, Prerequisite] = {
+    step.name: step for step in (*HAPPY_PATH, BARRIER, AUTHENTICATION)
+}
 """Prerequisites by the name a ``@pytest.mark.needs(...)`` mark gives."""

@@ -22,12 +22,14 @@ from rfc8823.acme.driver import Account
 from rfc8823.acme.problems import ProblemType
 from rfc8823.findings import broken, passed
 from rfc8823.messages.response import ResponseEmail
-from rfc8823.report.outcomes import RuleBroken
+from rfc8823.report.outcomes import Blocked, RuleBroken
 from rfc8823.report.plugin import Conformance, Rules, Severity
 from rfc8823.strategies.headers import reply_prefixes
 from rfc8823.world.sendmail import SendResult
+from rfc8823.world.world import UNAUTHORISED_SOURCE
 
-from .helpers import ChallengeFlow, ServerSuite
+from .helpers import ChallengeFlow, ServerSuite, needed
+from .prerequisites import AUTHENTICATION
 
 INCORRECT_RESPONSE = ProblemType.INCORRECT_RESPONSE.value
 """The problem type a wrong digest from the identifier naturally gets (SRV-VAL-2)."""
@@ -132,6 +134,35 @@ async def post_once(flow: ChallengeFlow) -> None:
         f"challenge POST HTTP {response.status_code}: {response.text[:300]}",
         "200 with the challenge object",
     )
+
+
+async def unsigned_refused(ca: ServerSuite, flow: ChallengeFlow) -> tuple[bool, str]:
+    """Whether ``flow``'s conforming reply, sent unsigned from a source SPF does not authorise,
+    is left unvalidated once the barrier has passed; and what was seen (RESP-DKIM-1)."""
+    data = flow.reply().build()
+    await ca.deliver_direct(flow.address, data, source_address=UNAUTHORISED_SOURCE)
+    decision = await decision_after_barrier(ca, flow)
+    observed = f"a reply unsigned, from a source SPF does not authorise: {decision}{refusals(ca)}"
+    return not decision.validated, observed
+
+
+async def authenticated(ca: ServerSuite) -> None:
+    """Raise ``Blocked`` on AUTHENTICATION unless the CA refuses an unsigned reply from a source
+    SPF does not authorise (RESP-DKIM-1); checked once per process, on a flow of its own.
+
+    A test of one DKIM detail (``d=``, ``h=``, ``l=``, the key record) sends its reply from
+    such a source, so that SPF cannot vouch for it: what the CA then accepts, it accepted on
+    that signature. A CA that takes unsigned mail anyway never looked at the detail, so the
+    test is BLOCKED by RESP-DKIM-1, not failed (docs/decisions.md#decision-9).
+    """
+    try:
+        if ca.learnt.authentication is None:
+            held, observed = await unsigned_refused(ca, await ca.flow())
+            ca.learnt.authentication = "" if held else observed
+        if ca.learnt.authentication:
+            raise Blocked(AUTHENTICATION, ca.learnt.authentication)
+    except Blocked as error:
+        raise needed(AUTHENTICATION, error) from error
 
 
 async def current_decision(flow: ChallengeFlow) -> Decision:

@@ -47,7 +47,7 @@ async def test_reply_before_post(ca: ServerSuite, conformance: Conformance) -> N
 
 
 @covers("FLOW-7")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 async def test_post_before_reply(ca: ServerSuite, conformance: Conformance) -> None:
     """The readiness POST comes before the reply (acmez-style order): INFO if it validates."""
     flow = await ca.flow(receive=False)

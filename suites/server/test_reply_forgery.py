@@ -35,10 +35,11 @@ from rfc8823.world.relations import DOMAIN_RELATIONS, DomainRelation
 from rfc8823.world.world import UNAUTHORISED_SOURCE
 
 from .helpers import ChallengeFlow, ServerSuite
-from .prerequisites import VALIDATION
+from .prerequisites import AUTHENTICATION, VALIDATION
 from .replies import (
     after_a_refused_reply,
     another_authorization,
+    authenticated,
     current_decision,
     decision_after_barrier,
     decision_when_valid,
@@ -48,6 +49,7 @@ from .replies import (
     provider_signed,
     record_outcome,
     send_signed,
+    unsigned_refused,
 )
 
 MISSPELT_MARKERS = {
@@ -77,14 +79,19 @@ def digest_for(flow: ChallengeFlow, token: str, thumbprint: str | None = None) -
 async def test_unauthenticated_reply(
     ca: ServerSuite, conformance: Conformance, forgery: str
 ) -> None:
-    """A reply without a valid DKIM signature does not validate, whatever it says."""
+    """A reply without a valid DKIM signature does not validate, whatever it says; both are
+    sent from a source SPF does not authorise, so that SPF cannot vouch for them.
+
+    The unsigned case owns the AUTHENTICATION step every DKIM-detail test builds on."""
     flow = await ca.flow()
     if forgery == "unsigned":
-        data = flow.reply().build()
-        await ca.deliver_direct(flow.address, data, source_address=UNAUTHORISED_SOURCE)
+        held, observed = await unsigned_refused(ca, flow)
+        ca.learnt.authentication = "" if held else observed
+        conformance.step(AUTHENTICATION, held, rows=("RESP-DKIM-1", "SEC-11"), observed=observed)
     else:
+        await authenticated(ca)
         builder = provider_signed(ca, flow.reply()).with_appended_unsigned_text("P.S. edited")
-        await ca.deliver_direct(flow.address, builder.build())
+        await ca.deliver_direct(flow.address, builder.build(), source_address=UNAUTHORISED_SOURCE)
     await expect_rejected(
         ca, conformance, flow, "RESP-DKIM-1", f"a reply {forgery}", proof=True
     )
@@ -94,7 +101,9 @@ async def test_unauthenticated_reply(
 @pytest.mark.needs("barrier")
 @pytest.mark.parametrize("record", ["revoked", "removed"])
 async def test_dkim_key_not_in_dns(ca: ServerSuite, conformance: Conformance, record: str) -> None:
-    """A signature whose key record is revoked (empty ``p=``) or gone does not authenticate."""
+    """A signature whose key record is revoked (empty ``p=``) or gone does not authenticate
+    (sent from a source SPF does not authorise: ``replies.authenticated``)."""
+    await authenticated(ca)
     flow = await ca.flow()
     domain = ca.world.domain(flow.address.rpartition("@")[2]).name
     name = f"ed._domainkey.{domain}"
@@ -104,7 +113,7 @@ async def test_dkim_key_not_in_dns(ca: ServerSuite, conformance: Conformance, re
         else:
             ca.world.records.remove(name, "TXT")
         builder = provider_signed(ca, flow.reply(), selector="ed")
-        await ca.deliver_direct(flow.address, builder.build())
+        await ca.deliver_direct(flow.address, builder.build(), source_address=UNAUTHORISED_SOURCE)
         decision = await decision_after_barrier(ca, flow)
     finally:
         ca.world.publish()
@@ -125,12 +134,14 @@ async def test_misaligned_dkim_domain(
     One case per relation of ``rfc8823.world.relations``: an unrelated domain, a parent, a
     subdomain, a sibling and a grandparent inside one organizational domain (which pass DMARC's
     relaxed alignment, RFC 7489 §3.1.1), and lookalikes that start or end with the From
-    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11).
+    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11). Sent
+    from a source SPF does not authorise (``replies.authenticated``).
     """
+    await authenticated(ca)
     address = ca.new_address(relation.mailbox_domain)
     flow = await ca.flow(address=address)
     builder = provider_signed(ca, flow.reply(), signer=relation.signer_domain)
-    await ca.deliver_direct(flow.address, builder.build())
+    await ca.deliver_direct(flow.address, builder.build(), source_address=UNAUTHORISED_SOURCE)
     shown = f"d={relation.signer_domain} for {address} ({relation.name})"
     await expect_rejected(ca, conformance, flow, "RESP-DKIM-4", shown, proof=True)
 
@@ -162,6 +173,7 @@ async def test_signature_not_covering_a_field(
     (which only the mailbox received), this authorization's token-part2 and the account key, so
     an unsigned Subject, To, Date, Content-Type or the rest can spoil a reply, not forge one.
     """
+    await authenticated(ca)
     flow = await ca.flow()
     reply = flow.reply()
     if left_out in ("sender", "reply-to"):
@@ -169,7 +181,8 @@ async def test_signature_not_covering_a_field(
     elif left_out == "cc":
         reply = reply.with_cc(ca.new_address("other.test"))
     names = tuple(name for name in DEFAULT_DKIM_HEADERS if name != left_out)
-    await ca.deliver_direct(flow.address, provider_signed(ca, reply, headers=names).build())
+    signed = provider_signed(ca, reply, headers=names).build()
+    await ca.deliver_direct(flow.address, signed, source_address=UNAUTHORISED_SOURCE)
     proof = left_out == "from"
     requirement = "REF-6376-1" if proof else "RESP-DKIM-2"
     await expect_rejected(ca, conformance, flow, requirement, f"h= without {left_out}", proof=proof)
@@ -180,13 +193,17 @@ async def test_signature_not_covering_a_field(
 async def test_body_length_limit_with_appended_block(
     ca: ServerSuite, conformance: Conformance
 ) -> None:
-    """``l=`` signs a body without a block; the block appended after it does not count."""
+    """``l=`` signs a body without a block; the block appended after it does not count (sent
+    from a source SPF does not authorise: ``replies.authenticated``)."""
+    await authenticated(ca)
     flow = await ca.flow()
     reply = flow.reply()
     signed_part = reply.with_marker_lines(None, None).with_digest("Hello.")
     builder = provider_signed(ca, signed_part, body_length=True)
     await ca.deliver_direct(
-        flow.address, builder.with_appended_unsigned_text(reply.block()).build()
+        flow.address,
+        builder.with_appended_unsigned_text(reply.block()).build(),
+        source_address=UNAUTHORISED_SOURCE,
     )
     await expect_rejected(ca, conformance, flow, "RESP-DKIM-5", "a block outside l=", proof=True)
 
@@ -457,7 +474,11 @@ async def test_replayed_or_foreign_token(
 @covers("SEC-10", "SEC-11")
 @pytest.mark.needs("barrier")
 async def test_spf_pass_without_dkim(ca: ServerSuite, conformance: Conformance) -> None:
-    """Unsigned, from the address the domain's SPF authorises: SPF alone authenticates nothing."""
+    """Unsigned, from the address the domain's SPF authorises: SPF alone authenticates nothing.
+
+    Judged only of a CA that refuses the same reply from a source SPF does not authorise
+    (``replies.authenticated``): one that takes unsigned mail anyway is not relying on SPF."""
+    await authenticated(ca)
     flow = await ca.flow()
     await ca.deliver_direct(flow.address, flow.reply().build())
     await expect_rejected(

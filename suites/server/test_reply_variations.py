@@ -13,6 +13,7 @@ runs 20x. RFC 8823 §3.2 (1), (7); RFC 2047; RFC 5322 §2.2.3.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis.control import current_build_context
 
@@ -71,6 +72,7 @@ async def isolate(
     return RuleBroken(findings)
 
 
+@pytest.mark.needs("validation")
 @covers(
     "RESP-SUBJ-1",
     "RESP-SUBJ-2",

@@ -86,7 +86,7 @@ async def test_conforming_reply_validates(ca: ServerSuite, conformance: Conforma
     )
 
 
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize(
     ("prefix", "requirement"),
     [
@@ -111,7 +111,7 @@ ENCODED_ROWS = ("RESP-SUBJ-2", "CHAL-SUBJ-3", "REF-2047-1")
 LANGUAGE_ROWS = (*ENCODED_ROWS, "REF-2231-1")
 
 
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize(
     ("charset", "encoding", "language", "split"),
     [
@@ -153,7 +153,7 @@ async def test_encoded_word_subject(
 
 
 @covers("RESP-SUBJ-4", "CHAL-SUBJ-2")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize("shape", ["folded-middle", "folded-early", "spaces"])
 async def test_whitespace_inside_the_token(
     ca: ServerSuite, conformance: Conformance, shape: str
@@ -179,7 +179,7 @@ async def test_whitespace_inside_the_token(
 
 
 @covers("RESP-BODY-3")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize(
     ("shape", "severity"),
     [
@@ -217,7 +217,7 @@ async def test_digest_line_breaks(
 
 
 @covers("RESP-BODY-4")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize(
     ("before", "after"),
     [(GREETING, ""), ("", QUOTED), ("", SIGNATURE), (GREETING, QUOTED + SIGNATURE)],
@@ -233,7 +233,7 @@ async def test_text_around_the_block(
 
 
 @covers("RESP-BODY-1")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 async def test_multipart_alternative(ca: ServerSuite, conformance: Conformance) -> None:
     """multipart/alternative with the block in text/plain and an HTML rendering validates."""
     flow = await ca.flow()
@@ -242,7 +242,7 @@ async def test_multipart_alternative(ca: ServerSuite, conformance: Conformance) 
 
 
 @covers("RESP-CC-1")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 async def test_cc_is_ignored(ca: ServerSuite, conformance: Conformance) -> None:
     """A Cc field naming someone else neither helps nor harms the reply."""
     flow = await ca.flow()
@@ -251,7 +251,7 @@ async def test_cc_is_ignored(ca: ServerSuite, conformance: Conformance) -> None:
 
 
 @covers("RESP-IRT-1")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 async def test_reply_without_in_reply_to(ca: ServerSuite, conformance: Conformance) -> None:
     """No In-Reply-To nor References: the Subject alone ties the reply to its challenge."""
     flow = await ca.flow()
@@ -262,7 +262,7 @@ async def test_reply_without_in_reply_to(ca: ServerSuite, conformance: Conforman
 
 
 @covers("KA-4")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 async def test_padded_digest(ca: ServerSuite, conformance: Conformance) -> None:
     """A digest written with its ``=`` padding, as the RFC example does, is accepted (AMB-2)."""
     flow = await ca.flow()
@@ -274,7 +274,7 @@ async def test_padded_digest(ca: ServerSuite, conformance: Conformance) -> None:
 
 
 @covers("RESP-BODY-5")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize("encoding", ["quoted-printable", "base64"])
 async def test_transfer_encodings(ca: ServerSuite, conformance: Conformance, encoding: str) -> None:
     """A text/plain part in quoted-printable or base64 is decoded before reading; INFO or risk."""
@@ -291,7 +291,7 @@ async def test_transfer_encodings(ca: ServerSuite, conformance: Conformance, enc
 
 
 @covers("RESP-AUTO-1")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize("value", [None, "auto-replied", "auto-generated"], ids=str)
 async def test_auto_submitted_is_no_reason_to_refuse(
     ca: ServerSuite, conformance: Conformance, value: str | None
@@ -307,7 +307,7 @@ async def test_auto_submitted_is_no_reason_to_refuse(
 
 
 @covers("RESP-DKIM-1", "RESP-DKIM-4")
-@pytest.mark.needs("challenge-email")
+@pytest.mark.needs("validation")
 @pytest.mark.parametrize("signatures", ["rsa", "ed25519", "third-party-and-aligned"])
 async def test_dkim_algorithms(ca: ServerSuite, conformance: Conformance, signatures: str) -> None:
     """RSA-SHA256 and Ed25519-SHA256 signatures by the From domain authenticate the reply."""
@@ -443,7 +443,7 @@ async def test_replies_in_flight_are_each_judged(
     (``ca.settle``), judged here on its own.
     """
     held, observed = await ca.replies_in_flight()
-    ca.barrier.broken = "" if held else observed
+    ca.learnt.barrier = "" if held else observed
     conformance.step(BARRIER, held, rows=("SRV-VAL-7",), observed=observed)
     ca.check("SRV-VAL-7", held, observed, "both valid: each reply judged for its own challenge")
 

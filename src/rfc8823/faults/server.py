@@ -358,7 +358,8 @@ ACME_FAULTS = (
     _server(
         "bad-jws-is-internal-error",
         ("A-ERR-1", "A-JWS-4"),
-        "a JWS that fails the RFC 8555 §6.2 checks gets HTTP 500 serverInternal",
+        "a JWS in a form RFC 8555 §6.2 forbids (unprotected header, general serialization, "
+        "no payload) gets HTTP 500 serverInternal",
         _BASICS + "test_jws_serialization_rules",
     ),
     _server(

@@ -124,7 +124,7 @@ class RequestAuthenticator:
         unsigned = _alg_none_request(body) if self.config.faults.on("accept-alg-none") else None
         if unsigned is not None:
             return unsigned, True
-        if self.config.faults.on("bad-jws-is-internal-error"):
+        if self.config.faults.on("bad-jws-is-internal-error") and _forbidden_serialization(body):
             raise RuntimeError(f"unhandled bad JWS: {checked.detail}")
         raise AcmeProblemError(checked)
 
@@ -219,4 +219,17 @@ def _alg_none_request(body: bytes) -> JwsRequest | None:
         url=str(header.get("url", "")),
         jwk=jwk if isinstance(jwk, dict) else None,
         kid=kid if isinstance(kid, str) else None,
+    )
+
+
+def _forbidden_serialization(body: bytes) -> bool:
+    """Whether ``body`` is a JWS object in a form RFC 8555 §6.2 forbids: an unprotected
+    header, the general serialization, or no payload (what ``bad-jws-is-internal-error``
+    fails on)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and (
+        "header" in value or "signatures" in value or "payload" not in value
     )
