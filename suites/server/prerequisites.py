@@ -49,6 +49,13 @@ BARRIER = Prerequisite(
     sanity=False,
 )
 
+CHALLENGE_DKIM_SIGNED = Prerequisite(
+    "challenge-dkim-signed",
+    "a DKIM-Signature field on the challenge email (a d= and h= to judge)",
+    "CHAL-AUTH-1",
+    (CHALLENGE_EMAIL,),
+    sanity=False,
+)
 AUTHENTICATION = Prerequisite(
     "authentication",
     "an unsigned reply from a source SPF does not authorise left unvalidated (the CA "
@@ -62,6 +69,6 @@ HAPPY_PATH: tuple[Prerequisite, ...] = CERTIFICATE.chain()
 """The happy path's steps, in the order it takes them."""
 
 BY_NAME: dict[str, Prerequisite] = {
-    step.name: step for step in (*HAPPY_PATH, BARRIER, AUTHENTICATION)
+    step.name: step for step in (*HAPPY_PATH, BARRIER, AUTHENTICATION, CHALLENGE_DKIM_SIGNED)
 }
 """Prerequisites by the name a ``@pytest.mark.needs(...)`` mark gives."""

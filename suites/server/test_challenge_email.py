@@ -9,11 +9,13 @@ import pytest
 
 from rfc8823.findings import Verdict, broken, passed
 from rfc8823.messages.challenge import ChallengeExpectation, ChallengeReport, inspect_challenge
+from rfc8823.report.outcomes import Blocked
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import entropy_octets, readings_agree
 
 from .helpers import MAIL_BEFORE_POST, ChallengeFlow, ServerSuite
+from .prerequisites import CHALLENGE_DKIM_SIGNED
 
 NEW_ORDER_WINDOW = 0.5
 """How long after newOrder a CA that mails at order time gets before the authz fetch (FLOW-3)."""
@@ -61,9 +63,23 @@ async def test_challenge_email_conforms(ca: ServerSuite, conformance: Conformanc
 @pytest.mark.capability("dkim_challenges")
 @pytest.mark.needs("challenge-email")
 async def test_challenge_dkim_signature(ca: ServerSuite, conformance: Conformance) -> None:
-    """A DKIM signature that verifies, ``d=`` the From domain, ``h=`` the required fields."""
+    """A DKIM signature that verifies, ``d=`` the From domain, ``h=`` the required fields.
+
+    Owns the step it needs, a DKIM-Signature field on the challenge: without one there is no
+    ``d=`` or ``h=`` to judge, and the test is BLOCKED — by CHAL-AUTH-1 when the challenge
+    carries no signature of either kind (which ``test_challenge_email_conforms`` judges)."""
     flow = await ca.flow()
     report = inspect(ca, flow)
+    assert flow.email is not None
+    dkim = ca.challenge_auth(flow.email.data).dkim
+    if dkim is None or not dkim.signatures:
+        unsigned = any(v in (Verdict.FAIL, Verdict.WARN) for v in report.verdicts("CHAL-AUTH-1"))
+        observed = "the challenge email carries no DKIM-Signature field" + (
+            " and no S/MIME signature" if unsigned else " (it is S/MIME-signed)"
+        )
+        rows = ("CHAL-AUTH-1",) if unsigned else ()
+        conformance.step(CHALLENGE_DKIM_SIGNED, False, rows=rows, observed=observed)
+        raise Blocked(CHALLENGE_DKIM_SIGNED, observed)
     ids = ("CHAL-DKIM-1", "CHAL-DKIM-2", "CHAL-DKIM-3", "REF-6376-1", "REF-6376-2")
     conformance.conclude(*(f for f in report.findings if f.requirement in ids))
     aligned = [str(f) for f in report.findings if f.requirement == "CHAL-DKIM-3"]
