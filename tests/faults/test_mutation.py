@@ -249,6 +249,7 @@ def test_sample_is_seeded_and_ordered() -> None:
     assert first == sorted(first, key=found.index)
     assert sample(found, 7, seed=2) != first
     assert sample(found, None) == found
+    assert set(first) <= set(sample(found, 12, seed=1))
 
 
 def test_tests_are_selected_by_the_lines_they_ran() -> None:

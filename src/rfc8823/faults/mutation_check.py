@@ -106,10 +106,16 @@ def select_modules(patterns: Sequence[str], root: Path) -> list[str]:
 
 
 def sample(found: Sequence[Mutant], limit: int | None, seed: int = DEFAULT_SEED) -> list[Mutant]:
-    """At most ``limit`` mutants, drawn with a fixed seed, in their original order."""
+    """At most ``limit`` mutants, drawn with a fixed seed, in their original order.
+
+    The draw is a seeded shuffle cut at ``limit``, so a larger sample holds every smaller one
+    (a run can be extended with ``--resume``).
+    """
     if limit is None or limit >= len(found):
         return list(found)
-    picked = set(random.Random(seed).sample(range(len(found)), limit))
+    order = list(range(len(found)))
+    random.Random(seed).shuffle(order)
+    picked = set(order[:limit])
     return [m for i, m in enumerate(found) if i in picked]
 
 
