@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from rfc8823.faults.mutation_check import (
     select_modules,
     selected_tests,
 )
+from rfc8823.faults.mutation_score import load_triage
 from rfc8823.faults.selfcheck import project_root
 
 MODULE = "src/rfc8823/example/rules.py"
@@ -125,15 +127,29 @@ def test_what_is_left_alone() -> None:
     assert originals == {"3", "'normal'"}
 
 
-def test_every_operator_occurs_in_the_default_modules() -> None:
+@cache
+def default_mutants() -> tuple[tuple[str, Mutant], ...]:
+    """Every mutant of the default modules, with its module's source."""
     root = project_root()
     assert root is not None
-    seen = {
-        m.operator
-        for module in MUTATION_TARGETS
-        for m in mutants((root / module).read_text(encoding="utf-8"), module)
-    }
-    assert seen == set(OPERATORS)
+    sources = {m: (root / m).read_text(encoding="utf-8") for m in MUTATION_TARGETS}
+    return tuple(
+        (sources[m], mutant) for m in MUTATION_TARGETS for mutant in mutants(sources[m], m)
+    )
+
+
+def test_every_mutant_of_the_default_modules_compiles_with_its_line_numbers_kept() -> None:
+    found = default_mutants()
+    assert {m.operator for _, m in found} == set(OPERATORS)
+    for source, mutant in found:
+        mutated = apply(source, mutant)
+        assert mutated.count("\n") == source.count("\n"), mutant.describe()
+        compile(mutated, mutant.module, "exec")
+
+
+def test_the_projects_triage_lists_current_mutants_only() -> None:
+    """Each listed ID is a mutant of the default modules as they read now (none is stale)."""
+    assert set(load_triage()) <= {m.mutant_id for _, m in default_mutants()}
 
 
 def test_ids_are_stable_across_unrelated_edits_and_distinct() -> None:

@@ -116,8 +116,8 @@ class _Site:
 def mutants(source: str, module: str) -> list[Mutant]:
     """Every mutant of ``source`` (the text of ``module``), in source order.
 
-    ``SyntaxError`` when the source does not parse. Mutants whose text does not compile are
-    left out (none is expected; it guards the span arithmetic).
+    ``SyntaxError`` when the source does not parse. A replacement that does not parse on its
+    own is left out (none is expected; it guards the unparsing).
     """
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
@@ -142,7 +142,7 @@ def mutants(source: str, module: str) -> list[Mutant]:
             mutant_id=f"{_stem(module)}/{site.operator}/{digest}",
             module_level=site.module_level,
         )
-        if _compiles(apply(source, mutant), module):
+        if _parses(replacement, site.node):
             found.append(mutant)
     return found
 
@@ -451,9 +451,10 @@ def _stem(module: str) -> str:
     return ".".join(parts)
 
 
-def _compiles(source: str, module: str) -> bool:
+def _parses(replacement: str, node: ast.AST) -> bool:
+    """Whether the replacement stands on its own: a statement, or an expression."""
     try:
-        compile(source, module, "exec")
+        ast.parse(replacement.strip(), mode="exec" if isinstance(node, ast.stmt) else "eval")
     except SyntaxError:
         return False
     return True
