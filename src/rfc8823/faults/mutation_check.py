@@ -113,9 +113,13 @@ def sample(found: Sequence[Mutant], limit: int | None, seed: int = DEFAULT_SEED)
     """
     if limit is None or limit >= len(found):
         return list(found)
-    ranked = sorted(found, key=lambda m: hashlib.sha256(f"{seed}:{m.mutant_id}".encode()).digest())
+    ranked = sorted(found, key=lambda m: _rank(seed, m))
     picked = {m.mutant_id for m in ranked[:limit]}
     return [m for m in found if m.mutant_id in picked]
+
+
+def _rank(seed: int, mutant: Mutant) -> bytes:
+    return hashlib.sha256(f"{seed}:{mutant.mutant_id}".encode()).digest()
 
 
 def selected_tests(mutant: Mutant, by_line: Mapping[int, frozenset[str]]) -> frozenset[str] | None:
@@ -223,10 +227,16 @@ class MutationCheck:
         return [m for module in modules for m in mutants(self._source(module), module)]
 
     def run(self, chosen: Sequence[Mutant]) -> list[MutantResult]:
-        """Baselines for the roles involved, then every mutant; results in the given order."""
+        """Baselines for the roles involved, then every mutant; results in the given order.
+
+        Mutants run in a hashed order, so a run stopped early has judged a fair sample of
+        every module (``resume`` goes on from there).
+        """
         earlier = self._earlier(chosen) if self.resume else {}
         self._results.update(earlier)
-        pending = [m for m in chosen if m.mutant_id not in earlier]
+        pending = sorted(
+            (m for m in chosen if m.mutant_id not in earlier), key=lambda m: _rank(0, m)
+        )
         if earlier:
             self._say(f"resumed: {len(earlier)} results kept, {len(pending)} to run")
         roles = list(dict.fromkeys(role_of(m.module) for m in pending))
