@@ -11,6 +11,7 @@ import pytest
 from rfc8823.faults.cli import register, run_mutation
 from rfc8823.faults.mutation import Mutant, mutants
 from rfc8823.faults.mutation_score import (
+    Listing,
     MutantResult,
     Status,
     TriageError,
@@ -80,8 +81,14 @@ def test_import_errors_are_neither_killed_nor_survivors() -> None:
 
 
 def test_triage_parses_ids_and_reasons() -> None:
-    text = '[[equivalent]]\nid = "a/compare/1"\nreason = " same value either way "\n'
-    assert parse_triage(text) == {"a/compare/1": "same value either way"}
+    text = (
+        '[[equivalent]]\nid = "a/compare/1"\nreason = " same value either way "\n'
+        '[[unconstrained]]\nid = "a/number/2"\nreason = "a local limit"\n'
+    )
+    assert parse_triage(text) == {
+        "a/compare/1": Listing("equivalent", "same value either way"),
+        "a/number/2": Listing("unconstrained", "a local limit"),
+    }
     assert parse_triage("") == {}
 
 
@@ -95,8 +102,12 @@ def test_triage_parses_ids_and_reasons() -> None:
             '[[equivalent]]\nid = "a"\nreason = "r"\n[[equivalent]]\nid = "a"\nreason = "s"\n',
             "twice",
         ),
-        ('[[survivor]]\nid = "a"\n', "only \\[\\[equivalent\\]\\]"),
-        ("equivalent = 3\n", "only \\[\\[equivalent\\]\\]"),
+        ('[[survivor]]\nid = "a"\n', "only \\[\\[equivalent\\]\\] and"),
+        ("equivalent = 3\n", "must be \\[\\[equivalent\\]\\] tables"),
+        (
+            '[[equivalent]]\nid = "a"\nreason = "r"\n[[unconstrained]]\nid = "a"\nreason = "s"\n',
+            "twice",
+        ),
         ("[[equivalent]\n", "mutants.toml"),
     ],
 )
@@ -114,12 +125,16 @@ def test_score_counts_equivalents_apart_and_import_errors_out() -> None:
         result(four, Status.SURVIVED),
         result(five, Status.UNCOVERED),
     ]
-    triage = {four.mutant_id: "same value"}
+    triage = {four.mutant_id: Listing("equivalent", "same value")}
     counted = score(results, triage)
     assert (counted.total, counted.all_killed, counted.import_errors) == (5, 2, 1)
     assert (counted.equivalent, counted.holes, counted.scored) == (1, 1, 3)
     assert counted.percent == pytest.approx(200 / 3)
     assert holes(results, triage) == [results[4]]
+    policy = {**triage, five.mutant_id: Listing("unconstrained", "a local limit")}
+    counted = score(results, policy)
+    assert (counted.unconstrained, counted.holes, counted.scored, counted.percent) == (1, 0, 2, 100)
+    assert holes(results, policy) == []
     assert score([], {}).percent == 100.0
 
 
@@ -133,9 +148,9 @@ def test_scores_per_module_and_overall() -> None:
     assert by_module["src/b.py"].holes == 1
     lines = score_lines(results, {})
     assert lines[0].split() == [
-        "module", "mutants", "killed", "crash", "hang", "import", "equiv", "holes", "score"
+        "module", "mutants", "killed", "crash", "hang", "import", "equiv", "uncon", "holes", "score"
     ]  # fmt: skip
-    assert lines[-1].split() == ["overall", "6", "5", "0", "0", "0", "0", "1", "83.3%"]
+    assert lines[-1].split() == ["overall", "6", "5", "0", "0", "0", "0", "0", "1", "83.3%"]
 
 
 def test_survivors_are_shown_with_their_diff_and_triage() -> None:
@@ -144,14 +159,17 @@ def test_survivors_are_shown_with_their_diff_and_triage() -> None:
     lines = survivor_lines(results, {})
     assert lines[0] == f"{one.mutant_id} (survived, HOLE)"
     assert lines[1:] == [f"    -{one.original}", f"    +{one.replacement}"]
-    listed = survivor_lines(results, {one.mutant_id: "same"})
+    listed = survivor_lines(results, {one.mutant_id: Listing("equivalent", "same")})
     assert listed[0].endswith("(survived, equivalent: same)")
 
 
 def test_a_killed_mutant_listed_as_equivalent_is_stale() -> None:
     one, two, *_ = sample_mutants()
     results = [result(one, Status.KILLED), result(two, Status.SURVIVED)]
-    triage = {one.mutant_id: "wrongly", two.mutant_id: "same"}
+    triage = {
+        one.mutant_id: Listing("equivalent", "wrongly"),
+        two.mutant_id: Listing("equivalent", "same"),
+    }
     assert stale_triage(results, triage) == [one.mutant_id]
 
 
@@ -165,7 +183,7 @@ def test_report_json() -> None:
     entries = document["mutants"]
     assert isinstance(entries, list)
     assert [e["status"] for e in entries] == ["killed", "uncovered"]
-    assert entries[1]["equivalent"] is None
+    assert entries[1]["triage"] is None
     json.dumps(document)
 
 

@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "noise. With --mutate: run the role suites against generated mutants of the "
             "reference CA's reply judging and state machine and the reference client's "
             "decision and reply; print the score per module and every survivor with its diff; "
-            "exit status 1 if a survivor is not listed as equivalent in faults/mutants.toml."
+            "exit status 1 if a survivor is not triaged in faults/mutants.toml."
         ),
     )
     parser.add_argument("--role", choices=("server", "client"), help="only this role's faults")
@@ -100,7 +100,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--mutant", action="append", default=[], metavar="ID", help="only these (repeatable)"
     )
     mutation.add_argument(
-        "--triage", type=Path, metavar="FILE", help="equivalents (default faults/mutants.toml)"
+        "--triage",
+        type=Path,
+        metavar="FILE",
+        help="triaged survivors (default faults/mutants.toml)",
     )
     mutation.add_argument(
         "--resume",
@@ -213,7 +216,7 @@ def run_mutation(args: argparse.Namespace) -> int:
     for line in [*score_lines(results, triage), "", *survivor_lines(results, triage)]:
         print(line)
     for mutant_id in stale_triage(results, triage):
-        print(f"{PROG}: {mutant_id} is listed as equivalent but was killed", file=sys.stderr)
+        print(f"{PROG}: {mutant_id} is listed in the triage but was killed", file=sys.stderr)
     left = holes(results, triage)
     ran = [r for r in results if r.seconds]
     per = sum(r.seconds for r in ran) / len(ran) if ran else 0.0

@@ -34,7 +34,7 @@ from pathlib import Path
 from rfc8823.faults import Role
 from rfc8823.faults.line_coverage import DATA_ENV, INCLUDE_ENV, tests_by_line
 from rfc8823.faults.mutation import Mutant, apply, diff, mutants
-from rfc8823.faults.mutation_score import MutantResult, Status, judge_mutant, report_json
+from rfc8823.faults.mutation_score import MutantResult, Status, Triage, judge_mutant, report_json
 from rfc8823.faults.selfcheck import (
     HAPPY_PATHS,
     ROLE_OPTIONS,
@@ -216,7 +216,7 @@ class MutationCheck:
     progress: Progress | None = None
     record: Path | None = None
     resume: bool = False
-    triage: Mapping[str, str] = field(default_factory=dict)
+    triage: Triage = field(default_factory=dict)
     baselines: dict[Role, RoleBaseline] = field(default_factory=dict)
     _results: dict[str, MutantResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -4,10 +4,12 @@ A mutant is *killed* when its run reports a row newly FAIL, WARN or ERROR (or a 
 these) compared with the same tests run without it; a run that crashes (no usable report)
 or hangs (over its time bound) kills it too, and says which. A mutant whose module no longer
 imports is counted apart: it measures nothing. A mutant *survives* otherwise — or without a
-run, when no test of the role suite executes its lines (``uncovered``). Survivors judged
-equivalent (no observable behaviour can tell them from the original) are listed in
-``mutants.toml`` with a reason; any other survivor is a hole in the suites and fails the check.
-docs/verdicts.md#self-validation.
+run, when no test of the role suite executes its lines (``uncovered``). Survivors are triaged
+in ``mutants.toml``, each with a one-line reason: *equivalent* (nothing observable at the
+interfaces the suites drive — ACME, mail, DNS — tells it from the original) or *unconstrained*
+(observable, but no catalog requirement constrains that behaviour: a local policy, an operator
+diagnostic). Both are counted apart from the score; any other survivor is a hole in the suites
+and fails the check. docs/verdicts.md#mutation.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from rfc8823.faults.mutation import Mutant
 from rfc8823.faults.selfcheck import BROKEN_VERDICTS, SuiteRun
 
 TRIAGE_FILE = "mutants.toml"
-"""The triage of equivalent mutants, beside this module."""
+"""The triage of surviving mutants, beside this module."""
+KINDS = ("equivalent", "unconstrained")
+"""The triage tables: why a survivor is not a hole."""
 
 
 class Status(Enum):
@@ -103,29 +107,43 @@ class TriageError(ValueError):
     """A malformed triage file."""
 
 
-def parse_triage(text: str, source: str = TRIAGE_FILE) -> dict[str, str]:
-    """Mutant ID to the reason it is equivalent, from ``[[equivalent]]`` tables."""
+@dataclass(frozen=True)
+class Listing:
+    """A triaged survivor: its kind (one of :data:`KINDS`) and why."""
+
+    kind: str
+    reason: str
+
+
+Triage = Mapping[str, Listing]
+
+
+def parse_triage(text: str, source: str = TRIAGE_FILE) -> dict[str, Listing]:
+    """Mutant ID to its listing, from ``[[equivalent]]`` and ``[[unconstrained]]`` tables."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise TriageError(f"{source}: {error}") from error
-    entries = document.get("equivalent", [])
-    if not isinstance(entries, list) or set(document) - {"equivalent"}:
-        raise TriageError(f"{source}: only [[equivalent]] tables are allowed")
-    triage: dict[str, str] = {}
-    for number, entry in enumerate(entries, 1):
-        mutant_id, reason = entry.get("id"), entry.get("reason")
-        if not isinstance(mutant_id, str) or not isinstance(reason, str) or not reason.strip():
-            raise TriageError(f"{source}: entry {number} needs an id and a non-empty reason")
-        if set(entry) - {"id", "reason"}:
-            raise TriageError(f"{source}: entry {number} ({mutant_id}) has unknown keys")
-        if mutant_id in triage:
-            raise TriageError(f"{source}: {mutant_id} is listed twice")
-        triage[mutant_id] = reason.strip()
+    if set(document) - set(KINDS):
+        raise TriageError(f"{source}: only [[equivalent]] and [[unconstrained]] tables are allowed")
+    triage: dict[str, Listing] = {}
+    for kind in KINDS:
+        entries = document.get(kind, [])
+        if not isinstance(entries, list):
+            raise TriageError(f"{source}: {kind} must be [[{kind}]] tables")
+        for number, entry in enumerate(entries, 1):
+            mutant_id, reason = entry.get("id"), entry.get("reason")
+            if not isinstance(mutant_id, str) or not isinstance(reason, str) or not reason.strip():
+                raise TriageError(f"{source}: {kind} {number} needs an id and a non-empty reason")
+            if set(entry) - {"id", "reason"}:
+                raise TriageError(f"{source}: {kind} {number} ({mutant_id}) has unknown keys")
+            if mutant_id in triage:
+                raise TriageError(f"{source}: {mutant_id} is listed twice")
+            triage[mutant_id] = Listing(kind, reason.strip())
     return triage
 
 
-def load_triage(path: Path | None = None) -> dict[str, str]:
+def load_triage(path: Path | None = None) -> dict[str, Listing]:
     """The project's triage (``faults/mutants.toml``), or the file at ``path``."""
     if path is not None:
         return parse_triage(path.read_text(encoding="utf-8"), str(path))
@@ -143,13 +161,14 @@ class Score:
     hung: int = 0
     import_errors: int = 0
     equivalent: int = 0
+    unconstrained: int = 0
     holes: int = 0
-    """Survivors not listed as equivalent."""
+    """Survivors not listed in the triage."""
 
     @property
     def scored(self) -> int:
-        """Mutants that count: all but import errors and listed equivalents."""
-        return self.total - self.import_errors - self.equivalent
+        """Mutants that count: all but import errors and listed survivors."""
+        return self.total - self.import_errors - self.equivalent - self.unconstrained
 
     @property
     def all_killed(self) -> int:
@@ -170,14 +189,15 @@ class Score:
             "hung": self.hung,
             "import_errors": self.import_errors,
             "equivalent": self.equivalent,
+            "unconstrained": self.unconstrained,
             "holes": self.holes,
             "score": round(self.percent, 1),
         }
 
 
-def score(results: Iterable[MutantResult], triage: Mapping[str, str]) -> Score:
+def score(results: Iterable[MutantResult], triage: Triage) -> Score:
     """The counts of ``results`` with ``triage`` applied."""
-    counts = dict.fromkeys(("killed", "crashed", "hung", "import_errors", "equivalent"), 0)
+    counts = dict.fromkeys(("killed", "crashed", "hung", "import_errors", *KINDS), 0)
     total = holes = 0
     for result in results:
         total += 1
@@ -191,33 +211,33 @@ def score(results: Iterable[MutantResult], triage: Mapping[str, str]) -> Score:
         elif status is Status.IMPORT_ERROR:
             counts["import_errors"] += 1
         elif result.mutant.mutant_id in triage:
-            counts["equivalent"] += 1
+            counts[triage[result.mutant.mutant_id].kind] += 1
         else:
             holes += 1
     return Score(total=total, holes=holes, **counts)
 
 
-def scores_by_module(
-    results: Sequence[MutantResult], triage: Mapping[str, str]
-) -> dict[str, Score]:
+def scores_by_module(results: Sequence[MutantResult], triage: Triage) -> dict[str, Score]:
     """One score per module, in the order the modules first appear."""
     modules = dict.fromkeys(r.mutant.module for r in results)
     return {m: score((r for r in results if r.mutant.module == m), triage) for m in modules}
 
 
-def holes(results: Iterable[MutantResult], triage: Mapping[str, str]) -> list[MutantResult]:
+def holes(results: Iterable[MutantResult], triage: Triage) -> list[MutantResult]:
     """Survivors not listed as equivalent: each fails the check."""
     return [r for r in results if r.status.survived and r.mutant.mutant_id not in triage]
 
 
-def stale_triage(results: Iterable[MutantResult], triage: Mapping[str, str]) -> list[str]:
+def stale_triage(results: Iterable[MutantResult], triage: Triage) -> list[str]:
     """Listed IDs that this run killed (the listing is wrong, or a test now kills them)."""
     return [r.mutant.mutant_id for r in results if r.status.killed and r.mutant.mutant_id in triage]
 
 
-def score_lines(results: Sequence[MutantResult], triage: Mapping[str, str]) -> list[str]:
-    """The table: module, mutants, killed (crash, hang), import errors, equivalent, holes, score."""
-    header = ("module", "mutants", "killed", "crash", "hang", "import", "equiv", "holes", "score")
+def score_lines(results: Sequence[MutantResult], triage: Triage) -> list[str]:
+    """The table: module, mutants, killed (crash, hang), import errors, triaged, holes, score."""
+    header = (
+        "module", "mutants", "killed", "crash", "hang", "import", "equiv", "uncon", "holes", "score"
+    )  # fmt: skip
     by_module = scores_by_module(results, triage)
     rows = [_score_row(module, s) for module, s in by_module.items()]
     rows.append(_score_row("overall", score(results, triage)))
@@ -227,26 +247,27 @@ def score_lines(results: Sequence[MutantResult], triage: Mapping[str, str]) -> l
 
 
 def _score_row(name: str, s: Score) -> tuple[str, ...]:
-    counts = (s.total, s.killed, s.crashed, s.hung, s.import_errors, s.equivalent, s.holes)
+    listed = (s.equivalent, s.unconstrained)
+    counts = (s.total, s.killed, s.crashed, s.hung, s.import_errors, *listed, s.holes)
     return (name, *(str(c) for c in counts), f"{s.percent:.1f}%")
 
 
-def survivor_lines(results: Sequence[MutantResult], triage: Mapping[str, str]) -> list[str]:
-    """Each survivor: ID, status, equivalent or HOLE, and its diff."""
+def survivor_lines(results: Sequence[MutantResult], triage: Triage) -> list[str]:
+    """Each survivor: ID, status, its listing or HOLE, and its diff."""
     lines: list[str] = []
     for result in results:
         if not result.status.survived:
             continue
         mutant = result.mutant
-        reason = triage.get(mutant.mutant_id)
-        verdict = f"equivalent: {reason}" if reason is not None else "HOLE"
+        listing = triage.get(mutant.mutant_id)
+        verdict = f"{listing.kind}: {listing.reason}" if listing is not None else "HOLE"
         lines.append(f"{mutant.mutant_id} ({result.status.value}, {verdict})")
         lines.extend(f"    {line}" for line in result.diff.splitlines())
     return lines
 
 
 def report_json(
-    results: Sequence[MutantResult], triage: Mapping[str, str], seconds: float
+    results: Sequence[MutantResult], triage: Triage, seconds: float
 ) -> dict[str, object]:
     """The mutation check as a JSON-ready document (``rfc8823-mutation/1``)."""
     return {
@@ -256,5 +277,13 @@ def report_json(
         "overall": score(results, triage).to_json(),
         "modules": {m: s.to_json() for m, s in scores_by_module(results, triage).items()},
         "stale_triage": stale_triage(results, triage),
-        "mutants": [{**r.to_json(), "equivalent": triage.get(r.mutant.mutant_id)} for r in results],
+        "mutants": [
+            {**r.to_json(), **_listing_json(triage.get(r.mutant.mutant_id))} for r in results
+        ],
     }
+
+
+def _listing_json(listing: Listing | None) -> dict[str, str | None]:
+    if listing is None:
+        return {"triage": None, "reason": None}
+    return {"triage": listing.kind, "reason": listing.reason}
