@@ -10,6 +10,7 @@ import pytest
 
 from rfc8823.faults.cli import register, run_mutation
 from rfc8823.faults.mutation import Mutant, mutants
+from rfc8823.faults.mutation_check import MutationCheck
 from rfc8823.faults.mutation_score import (
     Listing,
     MutantResult,
@@ -242,3 +243,24 @@ def test_a_malformed_triage_file_is_refused(
     triage.write_text('[[equivalent]]\nid = "x"\n', encoding="utf-8")
     assert run_mutation(mutate_args("--triage", str(triage), "--list-mutants")) == 2
     assert "non-empty reason" in capsys.readouterr().err
+
+
+def test_a_resumed_run_keeps_results_for_mutants_that_read_the_same(tmp_path: Path) -> None:
+    root = tmp_path
+    module = "src/rfc8823/x/rules.py"
+    (root / "src/rfc8823/x").mkdir(parents=True)
+    (root / module).write_text(SOURCE, encoding="utf-8")
+    one, two, *_ = found = sample_mutants(module)
+    record = tmp_path / "mutation.json"
+    earlier = [result(one, Status.KILLED), result(two, Status.SURVIVED)]
+    document = report_json(earlier, {}, 1.0)
+    entries = document["mutants"]
+    assert isinstance(entries, list)
+    entries[1]["replacement"] = "(something else)"
+    record.write_text(json.dumps(document), encoding="utf-8")
+    check = MutationCheck(root, record=record, resume=True)
+    assert list(check._earlier(found)) == [one.mutant_id]
+    (kept,) = check.run([one])
+    assert kept.status is Status.KILLED
+    assert kept.diff.startswith(f"--- a/{module}")
+    assert not check.baselines
