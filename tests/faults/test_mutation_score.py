@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from rfc8823.faults import mutation_check
 from rfc8823.faults.cli import register, run_mutation
 from rfc8823.faults.mutation import Mutant, mutants
-from rfc8823.faults.mutation_check import MutationCheck
+from rfc8823.faults.mutation_check import MutationCheck, RoleBaseline
 from rfc8823.faults.mutation_score import (
     Listing,
     MutantResult,
@@ -264,3 +265,60 @@ def test_a_resumed_run_keeps_results_for_mutants_that_read_the_same(tmp_path: Pa
     assert kept.status is Status.KILLED
     assert kept.diff.startswith(f"--- a/{module}")
     assert not check.baselines
+
+
+class ScriptedRuns:
+    """Stands in for the pytest runs of a mutant: hands out prepared reports in order."""
+
+    def __init__(self, *runs: SuiteRun) -> None:
+        self.runs = list(runs)
+        self.paths: list[tuple[str, ...]] = []
+
+    def __call__(self, paths: tuple[str, ...], **_: object) -> SuiteRun:
+        self.paths.append(tuple(paths))
+        return self.runs.pop(0)
+
+
+def judged_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *runs: SuiteRun
+) -> tuple[MutantResult, ScriptedRuns]:
+    """One mutant inside a function, judged against a clean baseline with these runs."""
+    module = "src/rfc8823/client/rules.py"
+    (tmp_path / "src/rfc8823/client").mkdir(parents=True)
+    (tmp_path / module).write_text(SOURCE, encoding="utf-8")
+    mutant = sample_mutants(module)[0]
+    scripted = ScriptedRuns(*runs)
+    monkeypatch.setattr(mutation_check, "run_suites", scripted)
+    lines = {module: {2: frozenset({"suites/client/test_x.py::test_y"})}}
+    check = MutationCheck(tmp_path)
+    check.baselines["client"] = RoleBaseline(run_with({}), lines)
+    (result,) = check.run([mutant])
+    return result, scripted
+
+
+SELECTED = ("suites/client/test_happy_path.py", "suites/client/test_x.py::test_y")
+WHOLE = ("suites/client",)
+
+
+def test_a_kill_by_errors_alone_is_confirmed_by_a_second_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky = run_with({"FLOW-5": "ERROR"})
+    result, scripted = judged_with(tmp_path, monkeypatch, flaky, run_with({}), run_with({}))
+    assert result.status is Status.SURVIVED
+    assert scripted.paths == [SELECTED, SELECTED, WHOLE]
+    result, _ = judged_with(tmp_path / "again", monkeypatch, flaky, flaky)
+    assert result.status is Status.KILLED
+    assert result.rows == {"FLOW-5": "ERROR"}
+
+
+def test_a_kill_by_a_failed_row_needs_one_run_and_a_survivor_runs_the_whole_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, scripted = judged_with(tmp_path, monkeypatch, run_with({"FLOW-6": "FAIL"}))
+    assert (result.status, scripted.paths) == (Status.KILLED, [SELECTED])
+    result, scripted = judged_with(
+        tmp_path / "again", monkeypatch, run_with({}), run_with({"FLOW-6": "WARN"})
+    )
+    assert (result.status, scripted.paths) == (Status.KILLED, [SELECTED, WHOLE])
+    assert result.diff.startswith("--- a/src/rfc8823/client/rules.py")

@@ -16,6 +16,7 @@ fits in less code than the glue either would need.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -239,7 +240,11 @@ class MutationCheck:
         )
         if earlier:
             self._say(f"resumed: {len(earlier)} results kept, {len(pending)} to run")
-        roles = list(dict.fromkeys(role_of(m.module) for m in pending))
+        roles = [
+            role
+            for role in dict.fromkeys(role_of(m.module) for m in pending)
+            if role not in self.baselines
+        ]
         modules = list(dict.fromkeys(m.module for m in pending))
         with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
             for role, baseline in zip(
@@ -316,9 +321,7 @@ class MutationCheck:
                     return MutantResult(
                         mutant, Status.IMPORT_ERROR, seconds=seconds, detail=error, diff=change
                     )
-            result = self._judged(mutant, role, baseline.run, tests, env)
-            if result.status is Status.SURVIVED and tests is not None:
-                result = self._judged(mutant, role, baseline.run, None, env)
+            result = self._decided(mutant, role, baseline.run, tests, env)
         return MutantResult(
             mutant,
             result.status,
@@ -329,6 +332,28 @@ class MutationCheck:
             result.detail,
             change,
         )
+
+    def _decided(
+        self,
+        mutant: Mutant,
+        role: Role,
+        baseline: SuiteRun,
+        tests: frozenset[str] | None,
+        env: Mapping[str, str],
+    ) -> MutantResult:
+        """The mutant's status over ``tests``, a kill by ERROR rows alone confirmed by a second
+        run (an ERROR can be the machine's: a port, a timeout under load), and a survivor of
+        selected tests judged again over the whole suite."""
+        result = self._judged(mutant, role, baseline, tests, env)
+        if result.status is Status.KILLED and set(result.rows.values()) == {"ERROR"}:
+            again = self._judged(mutant, role, baseline, tests, env)
+            if again.status is not Status.KILLED:
+                result = dataclasses.replace(
+                    again, detail=f"ERROR on {', '.join(sorted(result.rows))} did not recur"
+                )
+        if result.status is Status.SURVIVED and tests is not None:
+            return self._decided(mutant, role, baseline, None, env)
+        return result
 
     def _judged(
         self,
