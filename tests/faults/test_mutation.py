@@ -122,6 +122,7 @@ def test_what_is_left_alone() -> None:
         "    return f'{a + 1} items' + 'a phrase with spaces'\n"
         "def _with_faults(a):\n"
         "    return a == 1\n"
+        "Kind = Literal['none', 'other']\n"
     )
     originals = {m.original for m in mutants(source, MODULE)}
     assert originals == {"3", "'normal'"}

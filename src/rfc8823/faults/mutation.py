@@ -16,7 +16,8 @@ mutant changes one expression or statement of the reference implementation:
 - ``call-removed``: a statement that records a finding (``judge.add(...)``,
   ``findings.append(...)``) becomes ``pass``.
 
-Left alone: docstrings, annotations, f-string parts, logging calls, and code that acts only
+Left alone: docstrings, annotations and type forms (``Literal[...]``), f-string parts, logging
+calls, and code that acts only
 when a fault is switched on (a statement or ``if`` test naming an identifier that contains
 ``fault``, and functions so named; the ``else`` branch of such an ``if`` is mutated): the
 registry's self-check judges that code, and without faults it cannot run.
@@ -66,6 +67,7 @@ _RECORDING_CALLS = (("judge", "add"), ("findings", "append"), ("findings", "exte
 """(receiver name contains, method): calls whose removal drops a finding."""
 _LOGGERS = frozenset({"log", "logger", "_log", "_logger", "logging"})
 _FAULT_MARK = "fault"
+_TYPE_FORMS = frozenset({"Literal", "Callable", "Mapping", "Sequence", "Union", "Optional"})
 
 
 class MutationError(ValueError):
@@ -248,13 +250,16 @@ def _expression_sites(root: ast.expr, statement: ast.stmt, module_level: bool) -
 
 
 def _expression_nodes(root: ast.expr) -> Iterator[ast.expr]:
-    """``root`` and its sub-expressions, depth first, skipping f-strings and fault tests."""
+    """``root`` and its sub-expressions, depth first, skipping f-strings, ``Literal[...]`` and
+    the like (type forms), and the branches of a fault test."""
     stack: list[ast.AST] = [root]
     ordered: list[ast.expr] = []
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.JoinedStr | ast.Lambda) or (
-            isinstance(node, ast.IfExp) and _mentions_fault(node.test)
+        if (
+            isinstance(node, ast.JoinedStr | ast.Lambda)
+            or _is_type_form(node)
+            or (isinstance(node, ast.IfExp) and _mentions_fault(node.test))
         ):
             if isinstance(node, ast.IfExp):
                 stack.append(node.orelse)
@@ -340,6 +345,16 @@ def _mentions_fault(node: ast.AST) -> bool:
         if name is not None and _FAULT_MARK in name.lower():
             return True
     return False
+
+
+def _is_type_form(node: ast.AST) -> bool:
+    """``Literal[...]``, ``Callable[...]``: a subscript of a typing name, no run-time value."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    name = node.value.attr if isinstance(node.value, ast.Attribute) else None
+    if isinstance(node.value, ast.Name):
+        name = node.value.id
+    return name in _TYPE_FORMS
 
 
 def _is_logging(statement: ast.stmt) -> bool:
