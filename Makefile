@@ -1,6 +1,10 @@
 # Two entry points for a fresh machine (see README.md):
 #   make conformance   run the conformance suites against the embedded reference targets
 #   make test          run the project's own tests, lint and type checks
+#   make check         the quick loop: lint, types and the in-process tests (no slow ones)
+#   make interop       run the server suite against acme2certifier, compared with its
+#                      expectations file (docs/testing-a-ca.md, docs/reports/)
+#   (CI, .ci/run, runs make test, then make interop)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +12,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: venv test unit suites-variants lint types conformance report-screenshots selfcheck mutate bench clean
+.PHONY: venv check test unit suites-variants lint types conformance interop report-screenshots selfcheck mutate bench clean
 
 venv: $(STAMP)
 
@@ -19,6 +23,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: lint types unit suites-variants
+
+# The quick loop while working: lint, types and the tests that run in-process (tests/conftest.py
+# lists the slow modules left to `make test`); about 2 minutes on 2 cores.
+check: lint types
+	$(BIN)/python -m pytest tests -n $(JOBS) --no-report -m "not slow" $(PYTEST_ARGS)
 
 # The project's own tests, and the suites against the reference targets (CI proves they
 # conform); reports are left to `make conformance`.
@@ -35,10 +44,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests suites conftest.py benchmarks
 
 types: $(STAMP)
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict --explicit-package-bases src suites tests conftest.py benchmarks
 
 conformance: $(STAMP)
 	$(BIN)/python -m pytest suites -n $(JOBS) $(PYTEST_ARGS)
+
+# The server suite, serially, against acme2certifier, the real RFC 8823 CA from PyPI
+# (installed into $RFC8823_CACHE/targets/ on first use); reports in reports/acme2certifier.*.
+# It passes when every verdict is the one its expectations file gives (EXPECT= to judge the
+# verdicts themselves, as any conformance run does).
+EXPECT ?= fixtures/expectations/acme2certifier-0.46.3.toml
+interop: $(STAMP)
+	$(BIN)/python -m pytest suites/server --target-config fixtures/targets/acme2certifier.toml \
+		--report-dir reports $(if $(EXPECT),--expect $(EXPECT)) $(PYTEST_ARGS)
 
 report-screenshots: $(STAMP)
 	for page in reports/*.html; do \

@@ -14,13 +14,14 @@ import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from rfc8823.csr.inspector import PARSE_ERRORS, extension_value
 from rfc8823.csr.key_usage import Usage, describe_key_usage, judge_key_usage, usage_bits_text
 from rfc8823.csr.keys import key_description, spki_der
-from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
+from rfc8823.csr.name_rules import NAME_PASSES, review_names, unwritten_name_forms, with_passes
 from rfc8823.findings import Finding, broken, info, passed
 
 _PEM_BLOCK = re.compile(
@@ -58,7 +59,7 @@ def inspect_certificate(
         return (broken("CERT-1", f"the certificate cannot be read: {error}", "a parseable leaf"),)
     san = extension_value(extensions, x509.SubjectAlternativeName)
     names = review_names(subject, san, ordered, requirement="CERT-1")
-    findings = [*names.findings, *_eku_findings(extensions)]
+    findings = [*names.findings, *unwritten_name_forms(names), *_eku_findings(extensions)]
     findings.extend(_leaf_findings(extensions, public_key, csr_key))
     findings.extend(_key_usage_findings(extensions, public_key, requested or "both"))
     key_usage = extension_value(extensions, x509.KeyUsage)
@@ -178,3 +179,30 @@ def _pem_certificate(index: int, match: re.Match[str]) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except (binascii.Error, ValueError) as error:
         raise ValueError(f"block {index} is not a DER certificate: {error}") from error
+
+
+def parse_crl(data: bytes) -> x509.CertificateRevocationList | None:
+    """A CRL served as DER (RFC 5280 §4.2.1.13) or, leniently, PEM; None for anything else."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError:
+        return None
+
+
+_CRL_SIGNER_KEYS = (
+    rsa.RSAPublicKey,
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PublicKey,
+    dsa.DSAPublicKey,
+)
+
+
+def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` issued ``crl``: its name and a signature by its key (RFC 5280 §5)."""
+    key = issuer.public_key()
+    if not isinstance(key, _CRL_SIGNER_KEYS):
+        return False
+    return crl.issuer == issuer.subject and crl.is_signature_valid(key)

@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "rfc8823.client.cli",
     "rfc8823.report.cli",
     "rfc8823.faults.cli",
+    "rfc8823.targets.cli",
 )
 """Modules that register a subcommand, in the order ``--help`` lists them."""
 

@@ -28,3 +28,44 @@ def a_label_form(domain: str) -> tuple[str, str | None]:
 def to_a_label(domain: str) -> str:
     """Lower-case A-labels without a trailing dot; invalid IDNs are only lower-cased."""
     return a_label_form(domain.strip(" \t\r\n").rstrip("."))[0]
+
+
+def affix_match(signer: str, author: str) -> bool:
+    """Whether either name starts or ends with the other as text, label boundaries ignored.
+
+    The comparison naive alignment code makes (``d.endswith(from_domain)`` and the like);
+    RFC 8823 §3.1 (6) and §3.2 (8) ask for equality, so this only names mistakes.
+    """
+    a, b = to_a_label(signer), to_a_label(author)
+    return a.startswith(b) or a.endswith(b) or b.startswith(a) or b.endswith(a)
+
+
+def relation(signer: str, author: str) -> str:
+    """How a DKIM ``d=`` domain stands to the From domain, in words for a finding.
+
+    Equal, a subdomain or a parent domain (any depth), under a shared parent domain (a
+    sibling), a lookalike that starts or ends with the From domain's text, or unrelated.
+    """
+    a, b = to_a_label(signer), to_a_label(author)
+    if a == b:
+        return "the From domain itself"
+    if a.endswith("." + b):
+        return f"a subdomain of the From domain {b}"
+    if b.endswith("." + a):
+        return f"a parent domain of the From domain {b}"
+    shared = _shared_suffix(a.split("."), b.split("."))
+    if len(shared) >= 2:
+        return f"a sibling of the From domain {b} under {'.'.join(shared)}"
+    if affix_match(a, b):
+        return f"a lookalike of the From domain {b}, spelling it at its start or end"
+    return f"unrelated to the From domain {b}"
+
+
+def _shared_suffix(first: list[str], second: list[str]) -> list[str]:
+    """The labels both names end with, in order."""
+    shared: list[str] = []
+    for x, y in zip(reversed(first), reversed(second), strict=False):
+        if x != y:
+            break
+        shared.insert(0, x)
+    return shared

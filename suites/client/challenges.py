@@ -24,6 +24,7 @@ from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import ACME_LABEL
 from rfc8823.tokens import new_token_part
 from rfc8823.world.keys import KeyKind
+from rfc8823.world.relations import DOMAIN_RELATIONS, DomainRelation
 from rfc8823.world.world import World
 
 from .harness import CA_DOMAIN, DKIM_SELECTOR, USER_DOMAIN, Enrollment
@@ -46,12 +47,14 @@ class Crafted:
 
 @dataclass(frozen=True)
 class BadChallenge:
-    """A challenge the client must not answer, what makes it so, and how to write it."""
+    """A challenge the client must not answer, what makes it so, and how to write it;
+    ``ca_domain`` is the domain of the CA's ``from`` address in that test."""
 
     name: str
     why: str
     requirements: tuple[str, ...]
     craft: Callable[[Enrollment], Crafted]
+    ca_domain: str = CA_DOMAIN
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,14 @@ def _body_changed(run: Enrollment) -> Crafted:
     return _crafted(email, email.build() + b"Added after signing.\r\n")
 
 
-def _other_domain(run: Enrollment) -> Crafted:
-    stranger = run.world.domain(STRANGER_DOMAIN).dkim_key(DKIM_SELECTOR)
-    email = base(run).signed_dkim(stranger, selector=DKIM_SELECTOR, domain=STRANGER_DOMAIN)
-    return _crafted(email)
+def _signed_by(domain: str) -> Callable[[Enrollment], Crafted]:
+    """A challenge from the CA's address, validly DKIM-signed with ``d=domain``."""
+
+    def craft(run: Enrollment) -> Crafted:
+        key = run.world.domain(domain).dkim_key(DKIM_SELECTOR)
+        return _crafted(base(run).signed_dkim(key, selector=DKIM_SELECTOR, domain=domain))
+
+    return craft
 
 
 def _h_without(name: str) -> Callable[[Enrollment], Crafted]:
@@ -173,10 +180,27 @@ def _smime_outer_subject_changed(protection: HeaderProtection) -> Callable[[Enro
 
 
 def _case(
-    name: str, why: str, requirements: tuple[str, ...], craft: Callable[[Enrollment], Crafted]
+    name: str,
+    why: str,
+    requirements: tuple[str, ...],
+    craft: Callable[[Enrollment], Crafted],
+    ca_domain: str = CA_DOMAIN,
 ) -> BadChallenge:
     """A must-not-answer case; whatever a client verifies, none of these may be answered."""
-    return BadChallenge(name, why, (*requirements, "SEC-6"), craft)
+    return BadChallenge(name, why, (*requirements, "SEC-6"), craft, ca_domain)
+
+
+def _misaligned(relation: DomainRelation) -> BadChallenge:
+    """The CA's challenge signed by a domain in ``relation`` to its From domain, which the CA's
+    address is in for this case (RFC 8823 §3.1 (6): ``d=`` is exactly the From domain)."""
+    return _case(
+        f"dkim-{relation.name}",
+        f"valid DKIM signature by d={relation.signer_domain} for a From in "
+        f"{relation.mailbox_domain}; accepted only by {relation.mistake}",
+        ("CHAL-DKIM-3",),
+        _signed_by(relation.signer_domain),
+        relation.mailbox_domain,
+    )
 
 
 BAD_CHALLENGES: tuple[BadChallenge, ...] = (
@@ -193,12 +217,7 @@ BAD_CHALLENGES: tuple[BadChallenge, ...] = (
         ("CHAL-AUTH-1",),
         _body_changed,
     ),
-    _case(
-        "dkim-other-domain",
-        "valid DKIM signature whose d= is not the From domain",
-        ("CHAL-DKIM-3",),
-        _other_domain,
-    ),
+    *(_misaligned(relation) for relation in DOMAIN_RELATIONS),
     _case(
         "dkim-h-without-subject",
         "DKIM h= does not cover Subject",

@@ -7,11 +7,16 @@ per session and per xdist worker); the client's mailbox is the kind ``--client-m
 
 Fixtures: ``client_target`` and ``client_capabilities`` (session), ``client`` (per test: a
 :class:`harness.ClientSuite`). Mark a test ``@pytest.mark.client_capability("smime")`` to
-report it UNSUPPORTED when the client does not declare that capability.
+report it UNSUPPORTED when the client does not declare that capability. A client target that
+cannot run here (an input of its TOML file unset) makes every test UNSUPPORTED. A command
+target's per-test folders (its workdir, command line and output) are kept under the log
+folder the options chose, one per test.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,14 +25,17 @@ import pytest
 
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
+from rfc8823.targets.capability_marks import require_marked
 from rfc8823.targets.client import ClientCapabilities, ClientUnderTest
 from rfc8823.targets.client_plugin import (
     CAPABILITY_MARK,
     ClientSuiteSettings,
     configured_client,
     suite_settings,
+    unavailable_reason,
 )
 from rfc8823.targets.dovecot import Dovecot, dovecot_binary
+from rfc8823.world.system_resolver import SystemResolverStandIn
 from rfc8823.world.world import World
 
 from .harness import ClientSuite
@@ -81,6 +89,32 @@ def _dovecot_holder() -> Iterator[list[Dovecot]]:
 
 
 @pytest.fixture(scope="session")
+def _system_resolver(
+    world: World, client_settings: ClientSuiteSettings
+) -> Iterator[SystemResolverStandIn | None]:
+    """The world's DNS on port 53 of --client-system-resolver's address, when given."""
+    address = client_settings.system_resolver
+    if address is None:
+        yield None
+        return
+    with SystemResolverStandIn(world.records, address) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def _test_folder(request: pytest.FixtureRequest, client_settings: ClientSuiteSettings) -> Path:
+    """This test's folder: kept under the log folder for a command target, else temporary."""
+    root = client_settings.log_root
+    if root is None:
+        path: Path = request.getfixturevalue("tmp_path")
+        return path
+    folder = root / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def _peer_stops() -> Iterator[list[threading.Thread]]:
     """Threads stopping the tests' CAs in the background; joined at the end of the session."""
     threads: list[threading.Thread] = []
@@ -93,14 +127,15 @@ def _peer_stops() -> Iterator[list[threading.Thread]]:
 def _client_case(
     request: pytest.FixtureRequest, conformance: Conformance, client_target: ClientUnderTest
 ) -> None:
-    """Name the target in the report; UNSUPPORTED when a needed capability is not declared."""
+    """Name the target in the report; UNSUPPORTED when the target cannot run here or a needed
+    capability is not declared."""
     conformance.target = Target(client_target.name, client_target.version)
-    for mark in request.node.iter_markers(CAPABILITY_MARK):
-        for name in mark.args:
-            if not client_target.capabilities.declared(name):
-                conformance.unsupported(
-                    name, f"{client_target.name} does not declare the {name} capability"
-                )
+    reason = unavailable_reason(client_target)
+    if reason:
+        conformance.unsupported(f"{client_target.name} not installed", reason)
+    require_marked(
+        request.node, CAPABILITY_MARK, client_target.capabilities, client_target.name, conformance
+    )
 
 
 @pytest.fixture
@@ -110,9 +145,10 @@ async def client(
     client_target: ClientUnderTest,
     client_settings: ClientSuiteSettings,
     conformance: Conformance,
-    tmp_path: Path,
+    _test_folder: Path,
     _dovecot_holder: list[Dovecot],
     _peer_stops: list[threading.Thread],
+    _system_resolver: SystemResolverStandIn | None,
 ) -> AsyncIterator[ClientSuite]:
     """This test's driver: enrollments of the client against CAs of the suite."""
 
@@ -126,7 +162,14 @@ async def client(
         return _dovecot_holder[0]
 
     suite = ClientSuite(
-        world, client_target, client_settings, conformance, tmp_path, dovecot, _peer_stops
+        world,
+        client_target,
+        client_settings,
+        conformance,
+        _test_folder,
+        dovecot,
+        _peer_stops,
+        resolv_conf=_system_resolver.resolv_conf if _system_resolver is not None else None,
     )
     try:
         await block_if_needed(request.node, suite)

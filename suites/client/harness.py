@@ -27,15 +27,15 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from cryptography.hazmat.primitives import serialization
 
 from rfc8823.csr import Usage
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import (
@@ -56,6 +56,7 @@ from rfc8823.targets.client import (
     KeyType,
     MailboxAccess,
     MailboxKind,
+    MailboxPacing,
     Submission,
 )
 from rfc8823.targets.client_plugin import ClientSuiteSettings
@@ -65,10 +66,12 @@ from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.ports import unused_port
 from rfc8823.world.world import World
 
-from .mailpaths import HOST, Forward, Hop, MaildirWriter, deliver_smtp, send
-from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE
+from .mailpaths import HOST, Hop, MaildirWriter, PacedDelivery, deliver_smtp, send
+from .prerequisites import ANSWER, CERTIFICATE, CHALLENGE, CONTROL, READ
 
 USER_DOMAIN = "example.test"
+IDN_DOMAIN = "bücher.test"
+"""The world's IDN domain in U-labels (``xn--bcher-kva.test``)."""
 CA_DOMAIN = "ca.test"
 DKIM_SELECTOR = "rsa"
 _MARGIN = 5.0
@@ -76,12 +79,21 @@ QUIET_PER_ANSWER_TIME = 2.0
 """The quiet window after a must-not-answer challenge: this many times the client's own answer
 time for a good challenge in this run, and never below ``--client-quiet``."""
 T = TypeVar("T")
+Picks = Callable[[ReceivedMessage], bool]
+"""Whether a message is one a test looks for."""
 
 
 def subject_token(raw: bytes) -> str | None:
     """token-part1 of a message's Subject, as a receiver reads it (None without one)."""
     subject = parse_message(raw).first("Subject")
     return parse_acme_subject(subject).token_part1 if subject is not None else None
+
+
+def international_address(world: World, local_part: str) -> str:
+    """A fresh internationalized address (RFC 6531): a non-ASCII local part at the user domain,
+    or an ASCII one at the IDN domain written in U-labels."""
+    domain = IDN_DOMAIN if local_part.isascii() else USER_DOMAIN
+    return world.new_address(USER_DOMAIN, prefix=local_part).replace(USER_DOMAIN, domain)
 
 
 def threads_under(raw: bytes, message_id: str | None) -> bool:
@@ -93,12 +105,55 @@ def threads_under(raw: bytes, message_id: str | None) -> bool:
     return any(message_id.strip() in value for value in values)
 
 
+def answering(token_part1: str, challenge: bytes | None = None) -> Picks:
+    """Whether a response answers ``token_part1`` (padding ignored) or, given the
+    ``challenge``, is threaded under its Message-ID whatever its Subject says."""
+    wanted = token_part1.rstrip("=")
+    message_id = parse_message(challenge).first("Message-ID") if challenge else None
+
+    def answers(message: ReceivedMessage) -> bool:
+        token = (subject_token(message.data) or "").rstrip("=")
+        return token == wanted or threads_under(message.data, message_id)
+
+    return answers
+
+
 def quoted(message: ReceivedMessage) -> str:
     """A received message for an assertion message: its sender and Subject."""
     text = message.data.decode("utf-8", "replace")
     head = text.split("\r\n\r\n", 1)[0].splitlines()
     subject = next((line for line in head if line.lower().startswith("subject:")), "no Subject")
     return f"<{message.mail_from}> {subject.strip()}"
+
+
+@dataclass
+class ImapWatch:
+    """What the suite's Dovecot shows of the client's IMAP mailbox: what it read, whether it
+    opened the INBOX after a message was filed, and (by Message-ID) whether a session of the
+    client was waiting in IDLE when the suite filed each message."""
+
+    server: Dovecot
+    account: ImapAccount
+    watching_at_delivery: dict[str, bool] = field(default_factory=dict)
+
+    def file(self, messages: Sequence[bytes]) -> None:
+        """APPEND ``messages`` in one session (blocking), noting first whether the client was
+        in IDLE."""
+        watching = self.server.watching(self.account)
+        for data in messages:
+            message_id = parse_message(data).first("Message-ID")
+            if message_id:
+                self.watching_at_delivery[message_id.strip()] = watching
+        self.server.append_many(self.account, messages)
+
+    async def read(self, message_id: str, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the client read the message (FETCH of its content or ``\\Seen``), waiting
+        at most ``timeout`` seconds."""
+        return await self.server.wait_read(self.account, timeout, message_id=message_id)
+
+    def opened_after(self, message_id: str) -> bool:
+        """Whether a session of the client opened the INBOX after the message was filed."""
+        return self.server.opened_after(self.account, message_id)
 
 
 @dataclass
@@ -111,6 +166,9 @@ class Enrollment:
     challenges: Hop
     responses: Hop
     request: EnrollmentRequest
+    delivery: PacedDelivery
+    imap: ImapWatch | None = None
+    ca_domain: str = CA_DOMAIN
     task: asyncio.Task[EnrollmentOutcome] | None = None
     issued_challenge: IssuedChallenge | None = None
     result: EnrollmentOutcome | None = None
@@ -214,12 +272,45 @@ class Enrollment:
             received_at=time.time(),
         )
         self.challenges.send_on(message)
+        await self.delivered(message)
+
+    async def delivered(self, message: ReceivedMessage) -> None:
+        """Wait until a message on its way to the client's mailbox is there: one that never got
+        there proves nothing about the client (HarnessError)."""
         try:
             failure = await self.challenges.forwarded(message, self.request.timeout + _MARGIN)
         except TimeoutError:
             failure = "the challenge hop was still busy delivering it"
         if failure is not None:
-            raise HarnessError(f"the test's message did not reach the mailbox: {failure}")
+            raise HarnessError(f"a message for the client did not reach its mailbox: {failure}")
+
+    async def client_read(self, data: bytes, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Whether the client read this message (by its Message-ID) within ``timeout`` seconds:
+        a FETCH of its content or the ``\\Seen`` flag on the suite's Dovecot. None when the
+        mailbox kind cannot tell (SMTP, Maildir) or the message has no Message-ID."""
+        message_id = parse_message(data).first("Message-ID")
+        if self.imap is None or not message_id:
+            return None
+        return await self.imap.read(message_id.strip(), timeout)
+
+    def restart(self, *, hold: bool = False) -> None:
+        """Start the client again after its run ended: same state folder, CA, address and
+        mailbox (the ``restart`` capability). The outcome and the CA's challenge
+        are those of the new run from now on; with ``hold`` its challenge is held back."""
+        self.suite.require("restart", "that it can be restarted on its state")
+        if self.task is None or not self.task.done():
+            raise RuntimeError("restart() needs the client's last run to have ended")
+        self.challenges.holding = hold
+        self.result = None
+        self.issued_challenge = None
+        self.delivery.deadline = time.monotonic() + self.request.timeout + _MARGIN
+        self.delivery.client_ended.clear()
+        self._run_client(self.suite.target.restart(self.request))
+
+    def _run_client(self, running: Coroutine[None, None, EnrollmentOutcome]) -> None:
+        """Run the client as this enrollment's task; its end releases paced deliveries."""
+        self.task = asyncio.get_running_loop().create_task(running)
+        self.task.add_done_callback(lambda _: self.delivery.client_ended.set())
 
     def release(self, message: ReceivedMessage) -> None:
         """Let a held message go on to the client's mailbox."""
@@ -325,10 +416,27 @@ class Enrollment:
             ANSWER,
         )
 
-    async def response_or_none(self) -> ReceivedMessage | None:
+    async def response_or_none(self, *, unless: Picks | None = None) -> ReceivedMessage | None:
         """The response to the CA's challenge, or None when the client sent none in time (a
-        test that judges the answering itself). BLOCKED if the CA could not even send one."""
+        test that judges the answering itself), or as soon as a response ``unless`` picks
+        arrives (one the test judges first). BLOCKED if the CA could not even send one."""
         await self.ca_challenge()
+        answer = asyncio.ensure_future(self._response_or_none())
+        if unless is None:
+            return await answer
+        limit = self.request.timeout + _MARGIN
+        stop = asyncio.ensure_future(self.responses.received.wait_until(unless, limit))
+        try:
+            await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if answer.done() or stop.exception() is not None:
+                return await answer
+            return None
+        finally:
+            for task in (answer, stop):
+                task.cancel()
+            await asyncio.gather(answer, stop, return_exceptions=True)
+
+    async def _response_or_none(self) -> ReceivedMessage | None:
         try:
             return await self.response()
         except Blocked as error:
@@ -343,25 +451,31 @@ class Enrollment:
         return self.issued_challenge
 
     async def expect_no_response(
-        self, token_part1: str, why: str, rules: Sequence[str], *, challenge: bytes | None = None
+        self,
+        token_part1: str,
+        why: str,
+        rules: Sequence[str],
+        *,
+        challenge: bytes | None = None,
+        proof: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
-        """No response to ``token_part1`` may arrive by the end of the quiet window: judged on
+        """No response to ``token_part1`` may arrive by the end of the quiet window (one already
+        there is judged at once, without waiting for deliveries still paced): judged on
         ``rules``. With the ``challenge`` that must go unanswered, a message threaded under its
-        Message-ID counts as an answer too, whatever its Subject says."""
-        wanted = token_part1.rstrip("=")
-        message_id = parse_message(challenge).first("Message-ID") if challenge else None
-
-        def answers(message: ReceivedMessage) -> bool:
-            token = (subject_token(message.data) or "").rstrip("=")
-            return token == wanted or threads_under(message.data, message_id)
-
-        remaining = await self.quiet_window()
+        Message-ID counts as an answer too, whatever its Subject says. ``proof``, awaited once
+        the window is quiet and before anything is recorded, shows the silence means something
+        (it raises ``Blocked`` when it does not) and says how, for the observation."""
+        answers = answering(token_part1, challenge)
         try:
-            found = await self.responses.received.wait_until(answers, remaining)
+            found = next((m for m in self.responses_received() if answers(m)), None)
+            if found is None:
+                remaining = await self.quiet_window()
+                found = await self.responses.received.wait_until(answers, remaining)
         except TimeoutError:
+            shown = await proof() if proof is not None else ""
             self.suite.conformance.record(
                 *(
-                    passed(rid, f"no response within {self.suite.quiet:.2f} s ({why})")
+                    passed(rid, f"no response within {self.suite.quiet:.2f} s{shown} ({why})")
                     for rid in rules
                 )
             )
@@ -372,6 +486,50 @@ class Enrollment:
         ]
         self.suite.conformance.record(*findings)
         raise RuleBroken(findings)
+
+    async def require_read(self, data: bytes, *, control: bytes | None) -> str:
+        """That the client read the test's message ``data`` (IMAP: a FETCH of its content or
+        ``\\Seen`` on the suite's Dovecot), for an observation; "" where the mailbox kind cannot
+        tell (SMTP, Maildir), whose proof is the delivery and the answered control.
+
+        Never read: BLOCKED on ``READ``, owned by this test (a client that never looked at the
+        message says nothing by its silence). ``control`` is a message the client answered,
+        delivered after ``data``: when the probe does not show that one read either, the probe
+        is what failed (HarnessError).
+        """
+        seen = await self.client_read(data, self.suite.settings.quiet)
+        if seen is None:
+            return ""
+        if seen:
+            return ", and the client read it (IMAP FETCH or \\Seen)"
+        if control is not None and not await self.client_read(control, 0.0):
+            raise HarnessError(
+                "the suite's Dovecot showed no read of the challenge the client answered: "
+                "its read probe missed what the client did"
+            )
+        observed = (
+            "no FETCH of the test's message and no \\Seen flag on it by the end of the quiet "
+            f"window{self.mail_trace()}"
+        )
+        self.suite.conformance.step(READ, False, rows=(), observed=observed)
+        raise Blocked(READ, observed)
+
+    async def require_control(self, answered: ReceivedMessage | None, rule: str) -> None:
+        """The positive control: the CA's own challenge, delivered after the test's message, was
+        answered. Otherwise BLOCKED on ``CONTROL``, owned by this test; a client that ended its
+        run there (gave up its enrollment over the test's message) is recorded INFO on
+        ``rule``, the catalog having no row for it."""
+        if answered is not None:
+            return
+        observed = f"no response to the CA's challenge after the test's message{self.mail_trace()}"
+        if self.task is not None and self.task.done():
+            outcome = await self.outcome()
+            observed = f"the client ended its enrollment after the test's message: {observed}"
+            self.suite.conformance.record(
+                info(rule, f"the client gave up its enrollment: {outcome.describe()}")
+            )
+        self.suite.conformance.step(CONTROL, False, rows=(), observed=observed)
+        raise Blocked(CONTROL, observed)
 
     async def expect_single_response(
         self, token_part1: str, why: str, rules: Sequence[str]
@@ -396,8 +554,15 @@ class Enrollment:
             tuple(rules), f"a second response to token-part1 {token_part1}: {quoted(second)}", why
         )
 
-    def judge(self, response: ReceivedMessage, challenge: ReceivedMessage) -> ResponseReport:
-        """The response judged against the challenge it answers (RFC 8823 §3.2)."""
+    def judge(
+        self,
+        response: ReceivedMessage,
+        challenge: ReceivedMessage,
+        *,
+        earlier_token_part1s: tuple[str, ...] = (),
+    ) -> ResponseReport:
+        """The response judged against the challenge it answers (RFC 8823 §3.2); a digest
+        made with one of ``earlier_token_part1s`` (earlier challenges to the address) is named."""
         issued = self.require_issued_challenge()
         expect = ResponseExpectation.for_challenge(
             challenge.data,
@@ -405,6 +570,7 @@ class Enrollment:
             token_part2=issued.token_part2,
             thumbprint=issued.thumbprint,
         )
+        expect = replace(expect, earlier_token_part1s=earlier_token_part1s)
         auth = authenticate_response(
             response.data,
             resolver=self.world.resolver,
@@ -423,8 +589,10 @@ class Enrollment:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
-        await self.challenges.stop()
-        await self.responses.stop()
+        await self.challenges.stop_async()
+        await self.responses.stop_async()
+        if self.ca_domain != CA_DOMAIN:
+            self.world.unroute(self.ca_domain)
         crashes = self.peer.internal_errors()
         self.suite.stop_later(self.peer)
         if crashes:
@@ -443,15 +611,18 @@ class ClientSuite:
         folder: Path,
         dovecot: Callable[[], Dovecot],
         stopping: list[threading.Thread],
+        resolv_conf: Path | None = None,
     ) -> None:
         self.world = world
         self.target = target
         self.settings = settings
         self.conformance = conformance
         self.folder = folder
+        self.resolv_conf = resolv_conf
         self._dovecot = dovecot
         self._stopping = stopping
         self._runs: list[Enrollment] = []
+        self._noted = False
         self.answer_time: float | None = None
         """Seconds the client took to answer a good challenge in this run (the happy path)."""
 
@@ -509,8 +680,16 @@ class ClientSuite:
         key_type: KeyType | None = None,
         email: str | None = None,
         mailbox: MailboxKind | None = None,
+        pacing: MailboxPacing | None = None,
+        ca_domain: str = CA_DOMAIN,
     ) -> Enrollment:
-        """Start a CA and the mail paths for a fresh address, then the client's enrollment."""
+        """Start a CA and the mail paths for a fresh address, then the client's enrollment.
+
+        ``pacing`` replaces the pacing the client declares, for this enrollment; ``ca_domain``
+        is the world domain of the CA's ``from`` address (the DKIM alignment cases put it in
+        their mailbox domain): mail for it is routed to this enrollment's CA until the
+        enrollment closes.
+        """
         chosen_usage, chosen_key = self.usage_and_key(usage, key_type)
         kind = mailbox or self.settings.mailbox
         if kind not in self.capabilities.mailboxes:
@@ -520,15 +699,19 @@ class ClientSuite:
         (folder / "client").mkdir(parents=True)
         (folder / "suite").mkdir()
         deadline = time.monotonic() + self.settings.enrollment_timeout + _MARGIN
-        access, deliver = self._mailbox(kind, folder / "suite", deadline)
-        challenges = Hop("challenge-hop", deliver)
+        access, delivery, imap = self._mailbox(
+            kind, folder / "suite", deadline, pacing or self.settings.pacing
+        )
+        challenges = Hop("challenge-hop", delivery)
         challenges.holding = hold
-        await challenges.start()
+        await challenges.start_async()
+        self._note_variants()
         peer = PeerCa(
             self.world,
-            challenge_from=self.world.new_address(CA_DOMAIN, prefix="acme"),
+            challenge_from=self.world.new_address(ca_domain, prefix="acme"),
             smarthost=challenges.address,
             behaviour=behaviour or PeerBehaviour(),
+            variants=self.settings.variants,
         ).start()
 
         async def to_ca(message: ReceivedMessage) -> None:
@@ -538,8 +721,8 @@ class ClientSuite:
 
         responses = Hop("response-hop", to_ca)
         responses.holding = hold_responses
-        await responses.start()
-        self.world.route(CA_DOMAIN, *responses.address)
+        await responses.start_async()
+        self.world.route(ca_domain, *responses.address)
         domain = address.rpartition("@")[2]
         self.world.sign_outbound(domain, enabled=not self.capabilities.signs_dkim)
         login, password = self.world.submission_login(address)
@@ -558,10 +741,14 @@ class ClientSuite:
             dkim=self._dkim(folder / "suite", domain) if self.capabilities.signs_dkim else None,
             workdir=folder / "client",
             timeout=self.settings.enrollment_timeout,
+            log_dir=folder / "log",
+            resolv_conf=self.resolv_conf,
         )
-        run = Enrollment(self, address, peer, challenges, responses, request)
+        run = Enrollment(
+            self, address, peer, challenges, responses, request, delivery, imap, ca_domain
+        )
         self._runs.append(run)
-        run.task = asyncio.get_running_loop().create_task(self.target.enroll(request))
+        run._run_client(self.target.enroll(request))
         return run
 
     def _dkim(self, folder: Path, domain: str) -> DkimSigner:
@@ -576,30 +763,49 @@ class ClientSuite:
         )
         return DkimSigner(path, DKIM_SELECTOR, self.world.domain(domain).name)
 
+    def _note_variants(self) -> None:
+        """INFO, once per test, on each row judged under a variant of the suite's CA."""
+        if self._noted:
+            return
+        self._noted = True
+        for note in self.settings.variants.notes():
+            self.conformance.info(note.requirement, f"judged under variant {note.name}", note.what)
+
     def _mailbox(
-        self, kind: MailboxKind, folder: Path, deadline: float
-    ) -> tuple[MailboxAccess, Forward]:
+        self, kind: MailboxKind, folder: Path, deadline: float, pacing: MailboxPacing
+    ) -> tuple[MailboxAccess, PacedDelivery, ImapWatch | None]:
+        """The mailbox of ``kind``, its paced delivery, and (IMAP) what Dovecot shows of it."""
         if kind == "smtp":
             endpoint = (HOST, unused_port(HOST))
 
             async def to_listener(message: ReceivedMessage) -> None:
-                await deliver_smtp(endpoint, message, deadline)
+                await deliver_smtp(endpoint, message, paced.deadline)
 
-            return MailboxAccess("smtp", smtp=endpoint), to_listener
+            paced = PacedDelivery(to_listener, pacing, deadline=deadline)
+            return MailboxAccess("smtp", smtp=endpoint), paced, None
         if kind == "maildir":
             writer = MaildirWriter(folder / "Maildir")
 
             async def to_maildir(message: ReceivedMessage) -> None:
                 await asyncio.to_thread(writer.write, message.data)
 
-            return MailboxAccess("maildir", maildir=writer.path), to_maildir
+            paced = PacedDelivery(to_maildir, pacing, deadline=deadline)
+            return MailboxAccess("maildir", maildir=writer.path), paced, None
         server = self._dovecot()
         account: ImapAccount = server.add_user(f"mbox-{secrets.token_hex(6)}", "imap-secret")
+        watch = ImapWatch(server, account)
 
         async def to_inbox(message: ReceivedMessage) -> None:
-            await asyncio.to_thread(server.append, account, message.data)
+            await asyncio.to_thread(watch.file, [message.data])
 
-        return MailboxAccess("imap", imap=account), to_inbox
+        async def burst(messages: Sequence[ReceivedMessage]) -> None:
+            await asyncio.to_thread(watch.file, [m.data for m in messages])
+
+        async def watching(timeout: float) -> bool:  # noqa: ASYNC109
+            return await server.wait_watching(account, timeout)
+
+        paced = PacedDelivery(to_inbox, pacing, deadline=deadline, many=burst, watching=watching)
+        return MailboxAccess("imap", imap=account), paced, watch
 
     async def close(self) -> None:
         """End every enrollment of the test."""

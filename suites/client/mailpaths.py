@@ -5,6 +5,12 @@ order, unless a test holds it back; the suite puts one between the CA and the cl
 and one between the client's provider and the CA. Deliveries file a message the way the
 mailbox kind expects: SMTP to the client's own listener (retried until it listens), a Maildir
 (``tmp/`` then ``new/``), or an IMAP INBOX (APPEND, see ``rfc8823.targets.dovecot``).
+
+A :class:`PacedDelivery` times the deliveries into the mailbox: a delay after the
+CA sent a message, a spacing between two deliveries (one new message per IMAP IDLE
+notification), optionally only once the client is in IDLE; ``Hop.send_together`` hands
+several messages over as one burst instead. The pacing a client declares applies to every
+test; a test may set its own (``PacedDelivery.pacing``).
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import logging
 import mailbox
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from rfc8823.targets.client import MailboxPacing
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.sendmail import SendError, SendResult, send_message
+from rfc8823.world.service import AsyncService
 from rfc8823.world.smtp import SmtpServer
 
 log = logging.getLogger(__name__)
@@ -31,6 +39,10 @@ _RETRY_MAX = 0.25
 
 Forward = Callable[[ReceivedMessage], Awaitable[None]]
 """What a hop does with a message it lets through."""
+ForwardMany = Callable[[Sequence[ReceivedMessage]], Awaitable[None]]
+"""What a hop does with several messages it lets through as one burst."""
+Watching = Callable[[float], Awaitable[bool]]
+"""Wait (at most the given seconds) until the client watches its mailbox; whether it does."""
 T = TypeVar("T")
 
 
@@ -56,7 +68,7 @@ async def off_loop(call: Callable[[], T]) -> T:
         failure: BaseException | None = None
         try:
             result = call()
-        except BaseException as error:  # handed to the awaiting task
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
             failure = error
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(resolve, result, failure)
@@ -88,7 +100,7 @@ async def send(
     )
 
 
-class Hop:
+class Hop(AsyncService):
     """An SMTP hop: every message is recorded, then forwarded in order unless it is held."""
 
     def __init__(self, name: str, forward: Forward) -> None:
@@ -99,7 +111,7 @@ class Hop:
         self.last_forwarded = 0.0
         self._forward = forward
         self._server = SmtpServer(name=name, host=HOST, store=self.received, on_message=self._in)
-        self._queue: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
+        self._queue: asyncio.Queue[ReceivedMessage | tuple[ReceivedMessage, ...]] = asyncio.Queue()
         self._held: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._outcomes: dict[int, str | None] = {}
@@ -110,12 +122,12 @@ class Hop:
         """Where the hop listens."""
         return self._server.address
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Listen, and start forwarding."""
         await self._server.start_async()
         self._pump = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def stop(self) -> None:
+    async def stop_async(self) -> None:
         """Stop listening and forwarding (what was recorded stays readable)."""
         await self._server.stop_async()
         if self._pump is not None:
@@ -128,19 +140,24 @@ class Hop:
 
     async def _run(self) -> None:
         while True:
-            message = await self._queue.get()
+            item = await self._queue.get()
             outcome: str | None = None
             try:
-                await self._forward(message)
-            except Exception as error:  # a hop records what it could not pass on, and goes on
-                outcome = f"{self.name}: message {message.seq} not forwarded: {error}"
+                if isinstance(item, tuple):
+                    await self._forward_together(item)
+                else:
+                    await self._forward(item)
+            except Exception as error:  # noqa: BLE001 - a hop records what it could not pass on
+                shown = [m.seq for m in item] if isinstance(item, tuple) else item.seq
+                outcome = f"{self.name}: message {shown} not forwarded: {error}"
                 self.failures.append(outcome)
                 log.warning("%s", outcome)
             finally:
                 self.last_forwarded = time.monotonic()
                 self._queue.task_done()
             async with self._forwarded:
-                self._outcomes[id(message)] = outcome
+                for message in item if isinstance(item, tuple) else (item,):
+                    self._outcomes[id(message)] = outcome
                 self._forwarded.notify_all()
 
     async def forwarded(self, message: ReceivedMessage, timeout: float) -> str | None:  # noqa: ASYNC109
@@ -149,6 +166,14 @@ class Hop:
         async with asyncio.timeout(timeout), self._forwarded:
             await self._forwarded.wait_for(lambda: id(message) in self._outcomes)
             return self._outcomes[id(message)]
+
+    async def _forward_together(self, messages: tuple[ReceivedMessage, ...]) -> None:
+        together = getattr(self._forward, "together", None)
+        if together is not None:
+            await together(messages)
+            return
+        for message in messages:
+            await self._forward(message)
 
     async def next_held(self) -> ReceivedMessage:
         """The next message the hop holds back (unbounded: callers bound it)."""
@@ -161,6 +186,11 @@ class Hop:
     def send_on(self, message: ReceivedMessage) -> None:
         """Forward ``message`` after whatever is queued (a held one, or one of the test's)."""
         self._queue.put_nowait(message)
+
+    def send_together(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Forward ``messages`` as one burst after whatever is queued: back to back, in this
+        order, without spacing (a client in IDLE may hear of them in one notification)."""
+        self._queue.put_nowait(tuple(messages))
 
     async def settle(self, timeout: float) -> None:  # noqa: ASYNC109
         """Wait until everything queued has been forwarded (or given up)."""
@@ -180,6 +210,76 @@ async def deliver_smtp(endpoint: tuple[str, int], message: ReceivedMessage, unti
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, _RETRY_MAX)
+
+
+class PacedDelivery:
+    """Delivers into the client's mailbox as ``pacing`` says (a :data:`Forward` for a hop).
+
+    ``delay`` counts from when the hop received the message (the CA's sending time);
+    ``spacing`` from the previous delivery; ``when_watching`` then waits, at the latest until
+    ``deadline`` (``time.monotonic()``), for ``watching`` (IMAP IDLE) and delivers anyway.
+    Once ``client_ended`` is set (the client's run is over) nothing waits any more.
+    ``many`` delivers a burst (default: one by one, without spacing). A test may replace
+    ``pacing`` while the enrollment runs; it takes effect from the next delivery.
+    """
+
+    def __init__(
+        self,
+        deliver: Forward,
+        pacing: MailboxPacing,
+        *,
+        deadline: float,
+        many: ForwardMany | None = None,
+        watching: Watching | None = None,
+    ) -> None:
+        self.pacing = pacing
+        self.deadline = deadline
+        self.deliveries: list[tuple[float, int]] = []
+        """(``time.monotonic()``, message seq) of each delivery, in order."""
+        self.client_ended = asyncio.Event()
+        self._deliver = deliver
+        self._many = many
+        self._watching = watching
+
+    async def _unless_ended(self, waiting: Awaitable[object]) -> None:
+        """Await ``waiting``, or stop as soon as the client's run has ended."""
+        pending = asyncio.ensure_future(waiting)
+        ended = asyncio.ensure_future(self.client_ended.wait())
+        try:
+            await asyncio.wait({pending, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pending, ended):
+                task.cancel()
+            await asyncio.gather(pending, ended, return_exceptions=True)
+
+    async def _wait_turn(self, received_at: float) -> None:
+        pacing = self.pacing
+        due = time.monotonic() + max(0.0, received_at + pacing.delay - time.time())
+        if self.deliveries:
+            due = max(due, self.deliveries[-1][0] + pacing.spacing)
+        pause = max(0.0, min(due, self.deadline) - time.monotonic())
+        await self._unless_ended(asyncio.sleep(pause))
+        if pacing.when_watching and self._watching is not None:
+            await self._unless_ended(self._watching(max(0.0, self.deadline - time.monotonic())))
+
+    async def __call__(self, message: ReceivedMessage) -> None:
+        """Deliver one message when its turn comes."""
+        await self._wait_turn(message.received_at)
+        await self._deliver(message)
+        self.deliveries.append((time.monotonic(), message.seq))
+
+    async def together(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Deliver a burst when the first message's turn comes, the rest right after it."""
+        if not messages:
+            return
+        await self._wait_turn(messages[0].received_at)
+        if self._many is not None:
+            await self._many(messages)
+        else:
+            for message in messages:
+                await self._deliver(message)
+        now = time.monotonic()
+        self.deliveries.extend((now, message.seq) for message in messages)
 
 
 class MaildirWriter:

@@ -4,7 +4,9 @@
 The happy path (``test_happy_path.py``) owns the chain order → challenge → answer → accepted
 answer, readiness POST → finalize → certificate, and says which row each broken step broke (the
 response inspector's or the CSR inspector's rows where they explain it). A test that needs a step
-which broke reports BLOCKED, naming that row.
+which broke reports BLOCKED, naming that row. ``READ``, ``CONTROL`` and ``SIGNED`` are steps a
+test owns itself (a must-not-answer test, a variation test): it records what it found of them, and
+its block says so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,38 @@ FINALIZE = Prerequisite(
 CERTIFICATE = Prerequisite(
     "certificate", "the certificate issued and downloaded", "A-CERT-1", (FINALIZE,)
 )
+
+READ = Prerequisite(
+    "read",
+    "the client read the test's message in its IMAP mailbox (a FETCH of its content or "
+    "\\Seen on the suite's Dovecot)",
+    "SEC-6",
+    (CHALLENGE,),
+    sanity=False,
+)
+"""Owned by the must-not-answer test that needs it: silence about a message the client never
+read proves nothing (``Enrollment.require_read``)."""
+CONTROL = Prerequisite(
+    "control",
+    "a response to the CA's own challenge, delivered after the test's message (the positive "
+    "control)",
+    "FLOW-5",
+    (ANSWER,),
+    sanity=False,
+)
+"""Owned by the must-not-answer test that needs it: a client that stops answering after the
+test's message leaves that test's silence unproven (``Enrollment.require_control``)."""
+
+SIGNED = Prerequisite(
+    "signed",
+    "a response to the CA's own challenge with a plain DKIM or S/MIME signature of the CA "
+    "(under the variant unsigned-challenges the CA sends it unsigned)",
+    "CHAL-AUTH-1",
+    (ACCEPTED,),
+    sanity=False,
+)
+"""Owned by the variation test that needs it: a signed variation of an unsigned CA's challenge
+that the client refuses is first traced to the signature itself."""
 
 HAPPY_PATH: tuple[Prerequisite, ...] = CERTIFICATE.chain()
 """The happy path's steps, in the order it judges them."""

@@ -2,23 +2,32 @@
 
 Each test holds the CA's real challenge, puts a challenge the client must leave alone into its
 mailbox first (and waits until it is there: a delivery that failed is the harness's ERROR), then
-lets the real one through. The client must answer the real one — the positive control, so a
-client that never answers or never looked at its mailbox cannot pass (FLOW-4, FLOW-6, SEC-6) —
-and nothing may answer the bad one within a quiet window of twice the client's own answer time
-in this run. The S/MIME cases run for every client: one that does not verify S/MIME must not
-answer an S/MIME-only challenge either.
+lets the real one through. Nothing may answer the bad one within a quiet window of twice the
+client's own answer time in this run. The S/MIME cases run for every client: one that does not
+verify S/MIME must not answer an S/MIME-only challenge either.
+
+Silence counts only when the client read the bad challenge. An IMAP mailbox shows it: the
+suite's Dovecot sees a FETCH of its content or its ``\\Seen`` flag; a bad challenge never read
+leaves the test BLOCKED (the ``read`` step, which the test owns). An SMTP listener or a Maildir
+cannot show it: there the proof is that the bad challenge was in the mailbox before the real one
+and that the client answered the real one (FLOW-4, FLOW-6, SEC-6), so the client was reading its
+mailbox after the bad one arrived. That proves the client did not answer it; it does not prove
+the client looked at it: a client that reads only the newest message, or skips mail by some rule
+of its own, passes without having applied the rule under test.
+
+The real challenge answered is the positive control in every mailbox kind: without it the test
+is BLOCKED (the ``control`` step); a client that ended its enrollment over the bad challenge
+(refused it, then gave up) is recorded INFO on SEC-6, the catalog having no row for that.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from rfc8823.report.outcomes import Blocked
 from rfc8823.requirements import covers
 
 from .challenges import BAD_CHALLENGES, BadChallenge, base, ca_signed
-from .harness import ClientSuite
-from .prerequisites import ANSWER
+from .harness import ClientSuite, answering
 
 
 @pytest.mark.needs("answer")
@@ -27,19 +36,24 @@ from .prerequisites import ANSWER
     [pytest.param(bad, id=bad.name, marks=covers(*bad.requirements)) for bad in BAD_CHALLENGES],
 )
 async def test_challenge_is_not_answered(client: ClientSuite, bad: BadChallenge) -> None:
-    """A challenge that breaks an authentication or addressing rule gets no response."""
-    run = await client.start(hold=True)
+    """A challenge that breaks an authentication or addressing rule, read by the client, gets
+    no response; the CA's own challenge after it does."""
+    run = await client.start(hold=True, ca_domain=bad.ca_domain)
     real = await run.held_challenge()
     crafted = bad.craft(run)
     await run.deliver(crafted.data)
     run.release(real)
-    answered = await run.response_or_none()
+    crafted_answers = [answering(token, crafted.data) for token in crafted.tokens]
+    answered = await run.response_or_none(unless=lambda m: any(a(m) for a in crafted_answers))
+
+    async def read() -> str:
+        return await run.require_read(crafted.data, control=real.data if answered else None)
+
     for token in crafted.tokens:
-        await run.expect_no_response(token, bad.why, bad.requirements, challenge=crafted.data)
-    if answered is None:
-        raise Blocked(
-            ANSWER, f"no response to the real challenge after the crafted one{run.mail_trace()}"
+        await run.expect_no_response(
+            token, bad.why, bad.requirements, challenge=crafted.data, proof=read
         )
+    await run.require_control(answered, "SEC-6")
 
 
 @covers("FLOW-6", "SEC-6")

@@ -16,7 +16,7 @@ from rfc8823.report.outcomes import Blocked
 from rfc8823.requirements import covers
 from rfc8823.targets.client import KeyType
 
-from .harness import USER_DOMAIN, ClientSuite, Enrollment
+from .harness import ClientSuite, Enrollment, international_address
 from .prerequisites import FINALIZE
 
 NAME_IDS = ("CSR-ID-1", "REF-5280-1", "I18N-3", "REF-8398-1")
@@ -26,7 +26,6 @@ CASES = [
     for usage, keys in (("signing", ("ec", "rsa", "ed25519")), ("encryption", ("ec", "rsa")))
     for key in keys
 ] + [pytest.param("both", key, id=f"both-{key}", marks=covers("CSR-KU-4")) for key in ("ec", "rsa")]
-IDN_DOMAIN = "bücher.test"
 
 
 def finalize_csr(run: Enrollment) -> bytes:
@@ -84,7 +83,6 @@ async def test_csr_names_the_address_and_the_usage(
 )
 async def test_csr_for_an_internationalized_address(client: ClientSuite, local_part: str) -> None:
     """SmtpUTF8Mailbox for a non-ASCII local part; rfc822Name with A-labels otherwise (RFC 9598)."""
-    domain = IDN_DOMAIN if local_part.isascii() else USER_DOMAIN
-    address = client.world.new_address(USER_DOMAIN, prefix=local_part).replace(USER_DOMAIN, domain)
     usage, key_type = client.usage_and_key(None, None)
+    address = international_address(client.world, local_part)
     await judge_csr(client, usage, key_type, email=address)

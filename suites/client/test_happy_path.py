@@ -33,7 +33,9 @@ async def test_happy_path(
             result.prerequisite, result.held, rows=result.rows, observed=result.observed
         )
         if result.held:
-            conformance.record(passed(result.prerequisite.requirement, result.observed))
+            conformance.record(
+                *result.findings or [passed(result.prerequisite.requirement, result.observed)]
+            )
     failed = walk.broken
     if failed is None:
         return

@@ -13,10 +13,13 @@ from __future__ import annotations
 import pytest
 
 from rfc8823.findings import broken, info, passed
+from rfc8823.report.outcomes import Blocked
 from rfc8823.requirements import covers
 from rfc8823.targets.peer_ca import PeerBehaviour
+from rfc8823.world.mailstore import ReceivedMessage
 
-from .harness import ClientSuite
+from .harness import ClientSuite, subject_token
+from .prerequisites import ANSWER
 
 KA_IDS = ("KA-1", "KA-2", "KA-3", "KA-4", "RESP-BODY-2")
 NOT_THE_KEY_AUTHORIZATION = frozenset({"KA-1", "KA-3", "SEC-7"})
@@ -33,7 +36,7 @@ TOKEN_PART1_SHAPES = [
 
 
 @covers(*KA_IDS, "FLOW-5", "A-KA-1")
-@pytest.mark.needs("answer")
+@pytest.mark.needs("accepted")
 @pytest.mark.parametrize(("octets", "padded"), TOKEN_PART1_SHAPES)
 async def test_digest_matches_a_concatenation_reading(
     client: ClientSuite, octets: int, padded: bool
@@ -70,4 +73,40 @@ async def test_digest_matches_a_concatenation_reading(
         f"digests {report.digests_found} for {shown}"
         + (f" ({report.reading} reading)" if report.reading is not None else ""),
         "the digest of this challenge's key authorization under some reading",
+    )
+
+
+@covers(*KA_IDS, "FLOW-5")
+@pytest.mark.client_capability("restart")
+@pytest.mark.needs("accepted")
+async def test_digest_uses_this_challenges_token_part1(client: ClientSuite) -> None:
+    """Restarted on its state, the client answers a new challenge to the same address with a
+    digest of that challenge's token-part1, not of one it answered before (RFC 8823 §3 step 6).
+
+    The earlier token-part1 is handed to the inspector, so a client that keeps one per address
+    is named on KA-1. Clients that cannot be restarted are UNSUPPORTED.
+    """
+    run = await client.start()
+    await run.response()
+    earlier = run.require_issued_challenge().token_part1
+    await run.outcome()
+    run.restart(hold=True)
+    fresh = await run.held_challenge()
+    run.release(fresh)
+    token = run.require_issued_challenge().token_part1.rstrip("=")
+
+    def answers(message: ReceivedMessage) -> bool:
+        return (subject_token(message.data) or "").rstrip("=") == token
+
+    try:
+        response = await run.responses.received.wait_until(answers, run.request.timeout)
+    except TimeoutError:
+        raise Blocked(ANSWER, f"no response after the restart{run.mail_trace()}") from None
+    report = run.judge(response, fresh, earlier_token_part1s=(earlier,))
+    client.record(report.findings, KA_IDS)
+    client.conformance.check(
+        "FLOW-5",
+        report.reading is not None,
+        f"digests {report.digests_found} for token-part1 {token}, answered after {earlier}",
+        "the digest of this challenge's key authorization",
     )

@@ -11,15 +11,17 @@ from __future__ import annotations
 import pytest
 
 from rfc8823.findings import Verdict, broken, info, passed
-from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.headers import normalize_address, parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseReport
 from rfc8823.messages.response.block import find_blocks
+from rfc8823.report.outcomes import Blocked
 from rfc8823.requirements import covers
 from rfc8823.targets.peer_ca import PeerBehaviour
 
 from .challenges import VARIATIONS
-from .harness import CA_DOMAIN, ClientSuite
+from .harness import CA_DOMAIN, ClientSuite, international_address, subject_token
+from .prerequisites import ANSWER
 
 HEADER_IDS = (
     "RESP-SUBJ-1",
@@ -50,7 +52,7 @@ async def judged(
     return report, response.data
 
 
-@covers(*HEADER_IDS, "REF-5322-2", "REF-5322-3")
+@covers(*HEADER_IDS, "REF-5322-2", "REF-5322-3", "REF-5322-4")
 @pytest.mark.needs("answer")
 async def test_response_header_fields(client: ClientSuite) -> None:
     """Subject, From, To, In-Reply-To, References and no List-* as §3.2 (1)-(6) ask."""
@@ -67,7 +69,7 @@ async def test_response_header_fields(client: ClientSuite) -> None:
     )
     subject = parse_acme_subject(parsed.first("Subject") or "")
     client.conformance.record(info("REF-5322-3", f"reply prefix {subject.prefix!r}"))
-    client.conclude(report.findings, HEADER_IDS)
+    client.conclude(report.findings, (*HEADER_IDS, "REF-5322-4"))
 
 
 @covers("RESP-TO-1", "CHAL-HDR-3")
@@ -91,6 +93,8 @@ async def test_response_goes_to_the_reply_to_address(client: ClientSuite) -> Non
 async def test_response_body_holds_the_block_in_text_plain(client: ClientSuite) -> None:
     """A text/plain part (alone or in multipart/alternative) holds the block (§3.2 (7))."""
     report, raw = await judged(client, (*BODY_IDS, "RESP-HTML-1"))
+    if not any(f.requirement == "RESP-BODY-4" for f in report.findings):
+        client.conformance.info("RESP-BODY-4", "no text outside the response block")
     if not any(f.requirement == "RESP-BODY-3" for f in report.findings):
         lines = [
             block.lines
@@ -124,3 +128,46 @@ async def test_response_is_dkim_signed_for_the_from_domain(client: ClientSuite) 
         client.conformance.record(
             info("REF-6376-3", length.observed, "an l= short of the body is refused")
         )
+
+
+@covers("REF-6531-1")
+@pytest.mark.client_capability("eai")
+@pytest.mark.needs("answer")
+@pytest.mark.parametrize(
+    "local_part",
+    [pytest.param("üser", id="utf8-local-part"), pytest.param("user", id="idn-domain")],
+)
+async def test_response_for_an_internationalized_address_uses_smtputf8(
+    client: ClientSuite, local_part: str
+) -> None:
+    """The response for an internationalized identifier names SMTPUTF8 on MAIL FROM whenever its
+    envelope or header fields hold non-ASCII (RFC 6531 §3.2, §3.4; RFC 6532), as the world's
+    submission server received it, before any relay. All ASCII (A-labels throughout) is
+    recorded: it needs no SMTPUTF8."""
+    address = international_address(client.world, local_part)
+    run = await client.start(email=address)
+    token = (await run.ca_challenge()).token_part1.rstrip("=")
+    await run.outcome()
+    wanted = normalize_address(address)
+    submitted = [
+        message
+        for message in client.world.outbox.messages()
+        if normalize_address(message.mail_from) == wanted
+        and (subject_token(message.data) or "").rstrip("=") == token
+    ]
+    if not submitted:
+        raise Blocked(ANSWER, f"no response submitted for {address}{run.mail_trace()}")
+    first = submitted[0]
+    ascii_only = first.data.isascii() and all(
+        text.isascii() for text in (first.mail_from, *first.rcpt_tos)
+    )
+    shown = f"MAIL FROM:<{first.mail_from}> {'with' if first.smtputf8 else 'without'} SMTPUTF8"
+    if ascii_only:
+        client.conformance.info("REF-6531-1", f"{shown}; envelope and header fields all ASCII")
+        return
+    client.conformance.check(
+        "REF-6531-1",
+        first.smtputf8,
+        f"{shown}; non-ASCII in its envelope or header fields",
+        "SMTPUTF8 named on MAIL FROM (RFC 6531 §3.4)",
+    )

@@ -4,8 +4,10 @@ Default target: the reference CA, in-process. ``--acme-directory`` (with ``--acm
 ``--acme-reply-smtp``) or ``--target-config FILE.toml`` selects a running CA instead; the suite
 then starts its world before the run and prints the DNS and MX endpoints the CA must use.
 
-Fixtures: ``server_target`` and ``server_endpoints`` (session), ``server_capabilities``,
-``timeouts``, and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own HTTP client).
+Fixtures: ``started_target`` and ``server_target`` (session), ``server_endpoints`` (per test:
+UNSUPPORTED when the CA cannot run here), ``server_capabilities``, ``timeouts``,
+``barrier_state`` (session), and ``ca`` (per test: a :class:`helpers.ServerSuite` with its own
+HTTP client).
 Mark a test ``@pytest.mark.capability("eai")`` to report it UNSUPPORTED when the target does
 not declare that capability.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -22,11 +25,22 @@ from rfc8823.acme.driver import AcmeDriver
 from rfc8823.report.outcomes import HarnessError
 from rfc8823.report.plugin import Conformance
 from rfc8823.report.records import Target
-from rfc8823.targets import ServerCapabilities, ServerEndpoints, ServerUnderTest
-from rfc8823.targets.server_plugin import CAPABILITY_MARK, configured_target, early_world
+from rfc8823.targets import (
+    ServerCapabilities,
+    ServerEndpoints,
+    ServerUnderTest,
+    TargetUnavailable,
+)
+from rfc8823.targets.capability_marks import require_marked
+from rfc8823.targets.server_plugin import (
+    CAPABILITY_MARK,
+    configured_target,
+    configured_waits,
+    early_world,
+)
 from rfc8823.world.world import World
 
-from .helpers import ServerSuite, Timeouts
+from .helpers import BarrierState, ServerSuite, Timeouts
 from .sanity import block_if_needed
 
 FIRST_MARK = "first"
@@ -53,21 +67,51 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         yield running
 
 
+class TargetDidNotStart(NamedTuple):
+    """Why the CA under test failed to start (anything but unavailable): every test's ERROR."""
+
+    error: str
+
+
+Started = ServerEndpoints | TargetUnavailable | TargetDidNotStart
+
+
 @pytest.fixture(scope="session")
-def server_endpoints(request: pytest.FixtureRequest, world: World) -> Iterator[ServerEndpoints]:
-    """The CA under test, started and wired to the world for this session (per xdist worker)."""
+def started_target(request: pytest.FixtureRequest, world: World) -> Iterator[Started]:
+    """The CA under test started and wired to the world (per xdist worker), or why it cannot
+    run here, or why it did not start — kept, not raised, so that each test reports it once
+    it has named its target (a session fixture fails before the test's ``_server_case``)."""
     target = configured_target(request.config)
-    endpoints = target.start(world)
+    try:
+        endpoints = target.start(world)
+    except TargetUnavailable as unavailable:
+        yield unavailable
+        return
+    except Exception as error:  # noqa: BLE001 - reported as each test's ERROR, with its name
+        yield TargetDidNotStart(f"{type(error).__name__}: {error}")
+        return
     try:
         yield endpoints
     finally:
         target.stop()
 
 
+@pytest.fixture
+def server_endpoints(
+    request: pytest.FixtureRequest, started_target: Started, conformance: Conformance
+) -> ServerEndpoints:
+    """Where the started CA is reached; the test is UNSUPPORTED when the CA cannot run here,
+    ERROR (a HarnessError naming the target) when it did not start."""
+    name = configured_target(request.config).name
+    if isinstance(started_target, TargetUnavailable):
+        conformance.unsupported(name, str(started_target))
+    if isinstance(started_target, TargetDidNotStart):
+        raise HarnessError(f"{name} did not start: {started_target.error}")
+    return started_target
+
+
 @pytest.fixture(scope="session")
-def server_target(
-    request: pytest.FixtureRequest, server_endpoints: ServerEndpoints
-) -> ServerUnderTest:
+def server_target(request: pytest.FixtureRequest, started_target: Started) -> ServerUnderTest:
     """The CA under test (started)."""
     return configured_target(request.config)
 
@@ -80,41 +124,44 @@ def server_capabilities(server_target: ServerUnderTest) -> ServerCapabilities:
 
 @pytest.fixture(scope="session")
 def timeouts(request: pytest.FixtureRequest) -> Timeouts:
-    """Bounds on waits (``--acme-timeout``)."""
-    value = float(request.config.getoption("acme_timeout"))
-    return Timeouts(mail=value, state=value, http=value)
+    """Bounds on waits (``--acme-timeout``, else the target file's ``[timeouts]``)."""
+    waits = configured_waits(request.config)
+    return Timeouts(mail=waits.mail, state=waits.state, http=waits.http)
 
 
 @pytest.fixture(scope="session")
-def https_context(server_endpoints: ServerEndpoints) -> ssl.SSLContext:
+def https_context(started_target: Started) -> ssl.SSLContext:
     """TLS trust for the CA's HTTPS: its CA bundle, else the system store."""
-    bundle = server_endpoints.ca_bundle
+    bundle = started_target.ca_bundle if isinstance(started_target, ServerEndpoints) else None
     return ssl.create_default_context(cafile=str(bundle) if bundle is not None else None)
 
 
 @pytest.fixture(autouse=True)
-def _server_case(
-    request: pytest.FixtureRequest, conformance: Conformance, server_target: ServerUnderTest
-) -> Iterator[None]:
-    """Name the target in the report; UNSUPPORTED when a needed capability is not declared;
-    ERROR when the CA crashed inside while the test ran (a crash is no verdict)."""
-    conformance.target = Target(server_target.name, server_target.version)
-    for mark in request.node.iter_markers(CAPABILITY_MARK):
-        for name in mark.args:
-            if not server_target.capabilities.declared(name):
-                conformance.unsupported(
-                    name, f"{server_target.name} does not declare the {name} capability"
-                )
-    before = len(server_target.internal_errors())
+def _server_case(request: pytest.FixtureRequest, conformance: Conformance) -> Iterator[None]:
+    """Name the target in the report, then start it (a target that cannot run here makes the
+    test UNSUPPORTED); UNSUPPORTED too when a needed capability is not declared; ERROR when
+    the CA crashed inside while the test ran (a crash is no verdict)."""
+    target = configured_target(request.config)
+    conformance.target = Target(target.name, target.version)
+    request.getfixturevalue("server_endpoints")
+    require_marked(request.node, CAPABILITY_MARK, target.capabilities, target.name, conformance)
+    before = len(target.internal_errors())
     yield
-    crashes = server_target.internal_errors()[before:]
+    crashes = target.internal_errors()[before:]
     if crashes:
-        raise HarnessError(f"{server_target.name} failed internally: {'; '.join(crashes)}")
+        raise HarnessError(f"{target.name} failed internally: {'; '.join(crashes)}")
+
+
+@pytest.fixture(scope="session")
+def barrier_state() -> BarrierState:
+    """What this process learnt of the barrier (shared by every test's ``ca``)."""
+    return BarrierState()
 
 
 @pytest.fixture
 async def ca(
     request: pytest.FixtureRequest,
+    barrier_state: BarrierState,
     world: World,
     server_endpoints: ServerEndpoints,
     server_capabilities: ServerCapabilities,
@@ -128,9 +175,16 @@ async def ca(
             world,
             server_endpoints,
             server_capabilities,
-            AcmeDriver(http, server_endpoints.directory_url, eab=server_endpoints.eab),
+            AcmeDriver(
+                http,
+                server_endpoints.directory_url,
+                eab=server_endpoints.eab,
+                contact=server_endpoints.contact,
+                agree_terms=server_endpoints.agree_terms,
+            ),
             timeouts,
             conformance,
+            barrier_state,
         )
         await block_if_needed(request.node, suite)
         yield suite

@@ -21,7 +21,13 @@ from rfc8823.csr import build_csr
 from rfc8823.findings import Verdict
 from rfc8823.report.outcomes import Blocked, Prerequisite
 
-from .helpers import ChallengeFlow, ServerSuite, token_part1_of
+from .helpers import (
+    ChallengeFlow,
+    ServerSuite,
+    malformed_token_parts,
+    misdirected_rows,
+    token_part1_of,
+)
 from .issuance import IssuanceFailed, csr_key, try_issue
 from .prerequisites import (
     ACCOUNT,
@@ -122,8 +128,8 @@ async def _challenge_email(walk: Walk) -> str:
     try:
         email = await walk.flow.receive()
     except Blocked as error:
-        astray = walk.ca.misdirected(walk.flow.address)
-        rows = ("CHAL-HDR-2", "SEC-11") if astray else ("FLOW-3",)
+        astray = walk.flow.misdirected()
+        rows = misdirected_rows(astray, walk.flow.address) if astray else ("FLOW-3",)
         raise StepBroken(rows, error.observed) from error
     if token_part1_of(email.data) is None:
         raise StepBroken(("CHAL-SUBJ-1",), "a challenge email whose Subject has no token-part1")
@@ -132,6 +138,9 @@ async def _challenge_email(walk: Walk) -> str:
 
 async def _validation(walk: Walk) -> str:
     assert walk.flow is not None
+    malformed = malformed_token_parts(walk.flow.token_part1, walk.flow.token_part2)
+    if malformed:
+        raise StepBroken(*malformed)
     await _unblocked(walk.flow.complete(), ("SRV-VAL-1",))
     return "a conforming reply validated the challenge"
 
@@ -206,9 +215,7 @@ async def walk_happy_path(ca: ServerSuite) -> Walk:
             walk.results.append(StepResult(prerequisite, False, error.rows, error.observed))
         except (AssertionError, OSError, httpx.HTTPError) as error:
             shown = " ".join(str(error).split()) or type(error).__name__
-            walk.results.append(
-                StepResult(prerequisite, False, (prerequisite.requirement,), shown)
-            )
+            walk.results.append(StepResult(prerequisite, False, (prerequisite.requirement,), shown))
         else:
             walk.results.append(StepResult(prerequisite, True, observed=observed))
     return walk

@@ -35,13 +35,13 @@ from rfc8823.acme.identifier import EMAIL_REPLY_00
 from rfc8823.acme.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from rfc8823.domains import to_a_label
 from rfc8823.messages.challenge import ChallengeAuth, authenticate_challenge
-from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.headers import parse_acme_subject, parse_single_address
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import ResponseEmail
 from rfc8823.report.outcomes import Blocked, Prerequisite
 from rfc8823.report.plugin import Conformance, Rules
 from rfc8823.targets import ServerCapabilities, ServerEndpoints
-from rfc8823.tokens import Concatenation
+from rfc8823.tokens import Concatenation, entropy_octets
 from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
 from rfc8823.world.mailstore import ReceivedMessage
 from rfc8823.world.sendmail import SendError, SendResult, send_message_async
@@ -117,6 +117,9 @@ class ChallengeFlow:
     challenge: dict[str, Any] = field(default_factory=dict)
     email: ReceivedMessage | None = None
     posted: bool = False
+    mail_mark: int = -1
+    """The world's last mail before this flow's authorization fetch: later CA mail that did not
+    reach ``address`` is where its challenge went instead (``ServerSuite.misdirected``)."""
 
     @property
     def account(self) -> Account:
@@ -185,9 +188,13 @@ class ChallengeFlow:
                 raise self.no_email(first_wait + timeouts.mail) from None
         return self.email
 
+    def misdirected(self) -> list[ReceivedMessage]:
+        """Challenge mail from the CA since this flow began that went to another mailbox."""
+        return self.suite.misdirected(self.address, self.mail_mark)
+
     def no_email(self, waited: float) -> Blocked:
         """The BLOCKED of a challenge email that did not come (where it went, if elsewhere)."""
-        astray = self.suite.misdirected(self.address)
+        astray = sorted({rcpt for message in self.misdirected() for rcpt in message.rcpt_tos})
         where = f"; challenge mail went to {astray}" if astray else ""
         posted = "after the challenge POST" if self.posted else "without a POST"
         return Blocked(
@@ -199,6 +206,9 @@ class ChallengeFlow:
     ) -> ResponseEmail:
         """The conforming reply builder for the received email (unsigned: the provider signs)."""
         assert self.email is not None, "no challenge email received yet"
+        malformed = malformed_token_parts(self.token_part1, self.token_part2)
+        if malformed:
+            raise Blocked(VALIDATION, f"no key authorization can be formed: {malformed[1]}")
         return ResponseEmail.answering(
             self.email.data,
             identifier=self.address,
@@ -222,6 +232,12 @@ class ChallengeFlow:
         """The challenge and its authorization now, read through the authorization only."""
         self.authz = await self.account.fetch(self.authz_url)
         return challenge_in(self.authz, self.challenge_url), self.authz
+
+    async def final(self) -> bool:
+        """Whether the challenge or its authorization is final now (read through the
+        authorization): a final state changes no more (RFC 8555 §7.1.6)."""
+        challenge, authz = await self.read()
+        return challenge.get("status") in TERMINAL or authz.get("status") in TERMINAL
 
     async def wait_challenge(self, *statuses: str) -> dict[str, Any]:
         """The challenge once its status is one of ``statuses`` (default: valid) or terminal,
@@ -263,6 +279,14 @@ class ChallengeFlow:
         return challenge
 
 
+@dataclass
+class BarrierState:
+    """What this process learnt of the barrier: whether the CA keeps replies in flight
+    (SRV-VAL-7) — unknown (None), held (""), or broken (what was observed)."""
+
+    broken: str | None = None
+
+
 class ServerSuite:
     """What a server test works with: the world, the CA's endpoints and capabilities, ACME."""
 
@@ -274,6 +298,7 @@ class ServerSuite:
         acme: AcmeDriver,
         timeouts: Timeouts,
         conformance: Conformance,
+        barrier: BarrierState,
     ) -> None:
         self.world = world
         self.endpoints = endpoints
@@ -281,6 +306,7 @@ class ServerSuite:
         self.acme = acme
         self.timeouts = timeouts
         self.conformance = conformance
+        self.barrier = barrier
         self.refused: list[SendError] = []
         """Deliveries the CA's SMTP refused in this test (a reply refused at the door)."""
         self._taken: set[int] = set()
@@ -355,12 +381,13 @@ class ServerSuite:
         except AssertionError as error:
             raise needed(ORDER, error) from error
         for url in urls:
+            mark = self.mail_mark()
             try:
                 authz = await order.account.fetch(url)
             except AssertionError as error:
                 raise needed(AUTHORIZATION, error) from error
             value = authz.get("identifier", {}).get("value")
-            flow = ChallengeFlow(self, order, url, str(value))
+            flow = ChallengeFlow(self, order, url, str(value), mail_mark=mark)
             flow.authz = authz
             await flow.fetch_authz()
             flows.append(flow)
@@ -415,18 +442,23 @@ class ServerSuite:
         self._taken.add(found.seq)
         return found
 
-    def misdirected(self, address: str) -> list[str]:
-        """Recipients other than ``address`` of challenge emails from the CA this test has not
-        taken: where a challenge went when it did not reach ``address`` (CHAL-HDR-2, SEC-11)."""
+    def mail_mark(self) -> int:
+        """The sequence number of the world's latest mail (-1 before any)."""
+        return max((message.seq for message in self.world.store.messages()), default=-1)
+
+    def misdirected(self, address: str, since: int = -1) -> list[ReceivedMessage]:
+        """Challenge emails from the CA after mail ``since`` that no test has taken, addressed
+        to a mailbox other than ``address``: where a challenge went when it did not reach
+        ``address`` (SEC-11, and CHAL-HDR-2 when their To says so too)."""
         wanted = same_mailbox(address)
         return [
-            rcpt
+            message
             for message in self.world.store.messages()
-            if message.seq not in self._taken
+            if message.seq > since
+            and message.seq not in self._taken
             and self.sent_by_ca(message)
             and token_part1_of(message.data) is not None
-            for rcpt in message.rcpt_tos
-            if same_mailbox(rcpt) != wanted
+            and any(same_mailbox(rcpt) != wanted for rcpt in message.rcpt_tos)
         ]
 
     def sent_by_ca(self, message: ReceivedMessage) -> bool:
@@ -499,20 +531,55 @@ class ServerSuite:
             self.refused.append(error)
             return SendResult(error.code, error.text, (), False, frozenset())
 
-    async def settle(self) -> None:
+    async def settle(self, *flows: ChallengeFlow) -> None:
         """Wait until the CA has dealt with the mail sent so far: a control reply validates.
 
         A black-box barrier: a fresh order's conforming reply goes out after the mail under
         test, so once it validates, a CA that handles mail in arrival order has judged the
-        earlier mail too. It relies on the CA keeping replies it has not matched yet; when the
-        control does not validate, the test is BLOCKED on BARRIER, which
-        ``test_replies_in_flight_are_each_judged`` judges on its own (SRV-VAL-7).
+        earlier mail too. No wait when every flow in ``flows`` is already final: a final state
+        changes no more (RFC 8555 §7.1.6), so there is nothing left to wait for.
+
+        The barrier relies on the CA keeping replies it has not matched yet (SRV-VAL-7): this
+        process checks that once (:meth:`replies_in_flight`, as
+        ``test_replies_in_flight_are_each_judged`` does), and when it does not hold, or the
+        control does not validate, the test is BLOCKED on BARRIER rather than judged on a
+        reply the CA may have thrown away.
         """
+        if flows and all([await flow.final() for flow in flows]):
+            return
         try:
+            if self.barrier.broken is None:
+                held, observed = await self.replies_in_flight()
+                self.barrier.broken = "" if held else observed
+            if self.barrier.broken:
+                raise Blocked(BARRIER, f"replies in flight are not kept: {self.barrier.broken}")
             flow = await self.flow()
             await flow.complete()
         except Blocked as error:
             raise needed(BARRIER, error) from error
+
+    async def replies_in_flight(self) -> tuple[bool, str]:
+        """Whether two enrollments whose replies are both in before either POST both validate,
+        and what was seen (SRV-VAL-7).
+
+        The later reply's challenge is POSTed first: a CA that scans one shared mailbox in
+        arrival order meets the earlier reply on its way, and must leave it for its own
+        challenge. BLOCKED on the step it needs when that does not happen.
+        """
+        earlier, later = await self.flow(), await self.flow()
+        await earlier.answer()
+        await later.answer()
+        seen: list[str] = []
+        valid = 0
+        for name, flow in (("later", later), ("earlier", earlier)):
+            response = await flow.post()
+            status = (await flow.wait_challenge("valid")).get("status")
+            valid += status == "valid"
+            seen.append(
+                f"the {name} reply's challenge {status}, authorization "
+                f"{flow.authz.get('status')} (POST HTTP {response.status_code})"
+            )
+        return valid == 2, "; ".join(seen)
 
     async def mail_barrier(self) -> ReceivedMessage:
         """Wait until a control order's challenge email arrives: earlier mail would be in too."""
@@ -536,3 +603,33 @@ class ServerSuite:
             for message in self.world.store.messages()
             if any(same_mailbox(rcpt) in wanted for rcpt in message.rcpt_tos)
         ]
+
+
+def malformed_token_parts(token_part1: str, token_part2: str) -> tuple[tuple[str, ...], str] | None:
+    """The rows and the complaint when a token part is no base64url, so no key authorization
+    can be formed (TOK-4 for the Subject's part, CHAL-OBJ-2 for the object's); else None.
+
+    A strict client answers no such challenge (RFC 8823 §3.1 (1), RFC 8555 §8.1).
+    """
+    for rows, name, part in (
+        (("TOK-4",), "token-part1", token_part1),
+        (("CHAL-OBJ-2",), "token-part2", token_part2),
+    ):
+        try:
+            entropy_octets(part)
+        except ValueError as error:
+            return rows, f"{name} {part!r}: {error}"
+    return None
+
+
+def misdirected_rows(astray: Sequence[ReceivedMessage], address: str) -> tuple[str, ...]:
+    """The rows challenge mail that went elsewhere breaks: SEC-11 (another mailbox got the
+    challenge, docs/decisions.md#decision-8), and CHAL-HDR-2 when a To of it does not name
+    ``address`` either."""
+    wanted = same_mailbox(address)
+    to_elsewhere = any(
+        same_mailbox(parse_single_address(parse_message(m.data).first("To") or "").addr_spec or "")
+        != wanted
+        for m in astray
+    )
+    return ("CHAL-HDR-2", "SEC-11") if to_elsewhere else ("SEC-11",)

@@ -48,7 +48,7 @@ class Issued:
     @property
     def media_type(self) -> str:
         """The download's Content-Type without parameters (A-CERT-1)."""
-        return self.response.headers.get("Content-Type", "").split(";")[0].strip()
+        return str(self.response.headers.get("Content-Type", "")).split(";")[0].strip()
 
 
 class IssuanceFailed(Exception):

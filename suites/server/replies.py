@@ -2,12 +2,13 @@
 
 Black box (docs/architecture.md): the CA's decision is read over ACME only, from the challenge and
 authorization status after a reply (RFC 8555 §7.5.1), through the authorization URL. A
-negative check POSTs the challenge, then waits behind a barrier — a control order whose
-conforming reply goes out after the reply under test and validates — so the check cannot pass
-against a CA that never validates or never received the mail: without the barrier the test is
-BLOCKED, not passed. The reply under test must then have left the authorization unvalidated.
-Afterwards a correct reply to the same authorization, when it is still open, shows whether the
-wrong one spoiled it (recorded, SRV-VAL-2). RFC 8823 §3.2; catalog §2.5.
+negative check POSTs the challenge, then, unless the POST left the challenge final, waits
+behind a barrier — a control order whose conforming reply goes out after the reply under test
+and validates — so the check cannot pass against a CA that never validates or never received
+the mail: without the barrier the test is BLOCKED, not passed. The reply under test must then
+have left the authorization unvalidated. Afterwards a correct reply to the same authorization,
+when it is still open, shows whether the wrong one spoiled it (recorded, SRV-VAL-2).
+RFC 8823 §3.2; catalog §2.5.
 """
 
 from __future__ import annotations
@@ -140,9 +141,10 @@ async def current_decision(flow: ChallengeFlow) -> Decision:
 
 
 async def decision_after_barrier(ca: ServerSuite, flow: ChallengeFlow) -> Decision:
-    """POST (once), let the CA judge the mail sent so far, then read its decision."""
+    """POST (once), let the CA judge the mail sent so far, then read its decision (at once
+    when the POST left it final: ``ServerSuite.settle``)."""
     await post_once(flow)
-    await ca.settle()
+    await ca.settle(flow)
     return await current_decision(flow)
 
 

@@ -153,7 +153,7 @@ async def test_reply_from_domain_case_is_ignored(ca: ServerSuite, conformance: C
     local, _, domain = other.address.rpartition("@")
     await other.answer(other.reply().with_from(f"{local.upper()}@{domain}"))
     await post_once(other)
-    await ca.settle()
+    await ca.settle(other)
     challenge, _ = await other.read()
     conformance.info(
         "I18N-5",

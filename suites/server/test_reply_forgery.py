@@ -16,6 +16,7 @@ import secrets
 
 import pytest
 
+from rfc8823.auth.dkim import RESPONSE_REQUIRED_HEADERS
 from rfc8823.findings import passed
 from rfc8823.messages.response import BEGIN_MARKER, DEFAULT_DKIM_HEADERS, END_MARKER
 from rfc8823.report.outcomes import Blocked, HarnessError
@@ -28,7 +29,9 @@ from rfc8823.tokens import (
     b64url_encode,
     key_authorization,
     response_digest,
+    without_whitespace,
 )
+from rfc8823.world.relations import DOMAIN_RELATIONS, DomainRelation
 from rfc8823.world.world import UNAUTHORISED_SOURCE
 
 from .helpers import ChallengeFlow, ServerSuite
@@ -113,44 +116,63 @@ async def test_dkim_key_not_in_dns(ca: ServerSuite, conformance: Conformance, re
 
 @covers("RESP-DKIM-4", "SEC-11")
 @pytest.mark.needs("barrier")
-@pytest.mark.parametrize("signer", ["other-domain", "parent-domain", "subdomain"])
+@pytest.mark.parametrize("relation", [pytest.param(r, id=r.name) for r in DOMAIN_RELATIONS])
 async def test_misaligned_dkim_domain(
-    ca: ServerSuite, conformance: Conformance, signer: str
+    ca: ServerSuite, conformance: Conformance, relation: DomainRelation
 ) -> None:
-    """A valid signature whose ``d=`` is not exactly the From domain does not authenticate."""
-    if signer == "parent-domain":
-        address, domain = ca.new_address("sub.example.test"), "example.test"
-    else:
-        address = ca.new_address("example.test")
-        domain = "other.test" if signer == "other-domain" else "sub.example.test"
+    """A valid signature whose ``d=`` is not exactly the From domain does not authenticate.
+
+    One case per relation of ``rfc8823.world.relations``: an unrelated domain, a parent, a
+    subdomain, a sibling and a grandparent inside one organizational domain (which pass DMARC's
+    relaxed alignment, RFC 7489 §3.1.1), and lookalikes that start or end with the From
+    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11).
+    """
+    address = ca.new_address(relation.mailbox_domain)
     flow = await ca.flow(address=address)
-    builder = provider_signed(ca, flow.reply(), signer=domain)
+    builder = provider_signed(ca, flow.reply(), signer=relation.signer_domain)
     await ca.deliver_direct(flow.address, builder.build())
-    await expect_rejected(
-        ca, conformance, flow, "RESP-DKIM-4", f"d={domain} for {address}", proof=True
-    )
+    shown = f"d={relation.signer_domain} for {address} ({relation.name})"
+    await expect_rejected(ca, conformance, flow, "RESP-DKIM-4", shown, proof=True)
 
 
 @pytest.mark.needs("barrier")
 @pytest.mark.parametrize(
     "left_out",
     [
-        pytest.param("subject", marks=covers("RESP-DKIM-2")),
-        pytest.param("from", marks=covers("REF-6376-1", "SEC-11")),
+        pytest.param(
+            name,
+            id=name,
+            marks=covers("REF-6376-1", "SEC-11") if name == "from" else covers("RESP-DKIM-2"),
+        )
+        for name in RESPONSE_REQUIRED_HEADERS
     ],
 )
 async def test_signature_not_covering_a_field(
     ca: ServerSuite, conformance: Conformance, left_out: str
 ) -> None:
-    """A signature whose ``h=`` leaves out Subject or From does not authenticate the reply."""
+    """A signature whose ``h=`` leaves out one field RESP-DKIM-2 lists, present in the reply,
+    does not authenticate it (RFC 8823 §3.2 (8); RFC 6376 §5.4 for From).
+
+    Sender, Reply-To and Cc are added to the reply for their cases, so the field left out is
+    there to be rewritten (listing an absent field is no duty, REF-6376-2). Only leaving out
+    From voids the proof of mailbox control (SEC-11): the signature then vouches for the domain
+    and not for the mailbox in From, so any user of the domain could sign a reply and name the
+    identifier afterwards. Every other field can be rewritten without turning a reply into
+    proof for anyone: the digest sits in the signed body and binds this email's token-part1
+    (which only the mailbox received), this authorization's token-part2 and the account key, so
+    an unsigned Subject, To, Date, Content-Type or the rest can spoil a reply, not forge one.
+    """
     flow = await ca.flow()
-    names = tuple(name for name in DEFAULT_DKIM_HEADERS if name.lower() != left_out)
-    builder = provider_signed(ca, flow.reply(), headers=names)
-    await ca.deliver_direct(flow.address, builder.build())
-    requirement = "REF-6376-1" if left_out == "from" else "RESP-DKIM-2"
-    await expect_rejected(
-        ca, conformance, flow, requirement, f"h= without {left_out}", proof=left_out == "from"
-    )
+    reply = flow.reply()
+    if left_out in ("sender", "reply-to"):
+        reply = reply.with_header(left_out.title(), flow.address)
+    elif left_out == "cc":
+        reply = reply.with_cc(ca.new_address("other.test"))
+    names = tuple(name for name in DEFAULT_DKIM_HEADERS if name != left_out)
+    await ca.deliver_direct(flow.address, provider_signed(ca, reply, headers=names).build())
+    proof = left_out == "from"
+    requirement = "REF-6376-1" if proof else "RESP-DKIM-2"
+    await expect_rejected(ca, conformance, flow, requirement, f"h= without {left_out}", proof=proof)
 
 
 @covers("RESP-DKIM-5", "SEC-11")
@@ -337,21 +359,34 @@ async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance,
     "fault",
     [
         pytest.param("parts-swapped", marks=covers("KA-1", "SEC-11")),
+        pytest.param("no-token-part1", marks=covers("KA-1", "SEC-11")),
+        pytest.param("no-token-part2", marks=covers("KA-1", "SEC-11")),
         pytest.param("another-accounts-thumbprint", marks=covers("KA-2", "SEC-7", "SEC-11")),
     ],
 )
 async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
-    """token-part2 before token-part1, or the thumbprint of another account that ordered the
-    same address: not validated."""
+    """A digest of a key authorization that is not this challenge's does not validate: the
+    token parts swapped, token-part1 left out (token-part2 alone, as http-01 code would build
+    it), token-part2 left out, or the thumbprint of another account that ordered the address.
+
+    Each voids the proof of mailbox control (SEC-11): without token-part1, which only the
+    mailbox received, anyone holding the account key computes the digest from the ACME side
+    alone; without token-part2 or the thumbprint, the reply is bound to no authorization or
+    account; swapped parts are no key authorization of RFC 8823 §3 step 6.
+    """
     flow = await ca.flow()
-    part1 = flow.token_part1
+    part1, part2 = flow.token_part1, flow.token_part2
+    requirement = "KA-1"
     if fault == "parts-swapped":
-        digest = digest_for(flow, acme_token(flow.token_part2, part1, Concatenation.STRING))
-        requirement = "KA-1"
+        digest = digest_for(flow, acme_token(part2, part1, Concatenation.STRING))
+    elif fault == "no-token-part1":
+        digest = digest_for(flow, part2)
+    elif fault == "no-token-part2":
+        digest = digest_for(flow, without_whitespace(part1))
     else:
         other = await ca.account(fresh=True)
         await other.new_order(flow.address)
-        token = acme_token(part1, flow.token_part2, Concatenation.STRING)
+        token = acme_token(part1, part2, Concatenation.STRING)
         digest = digest_for(flow, token, other.thumbprint)
         requirement = "KA-2"
     await send_signed(ca, flow, flow.reply().with_digest(digest))
@@ -362,14 +397,29 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
 
 @covers("SRV-VAL-3", "SEC-5", "SEC-11")
 @pytest.mark.needs("barrier")
-@pytest.mark.parametrize("replay", ["old-reply-again", "old-digest", "other-authz-token"])
+@pytest.mark.parametrize(
+    "replay", ["old-reply-again", "old-digest", "other-authz-token", "earlier-token-part1"]
+)
 async def test_replayed_or_foreign_token(
     ca: ServerSuite, conformance: Conformance, replay: str
 ) -> None:
-    """A reply made for another authorization of the same address never validates this one."""
+    """A reply made for another authorization of the same address never validates this one.
+
+    ``earlier-token-part1``: this challenge's Subject and token-part2, but the token-part1 of
+    an earlier challenge email to the same address in the digest. A CA that accepts it lets
+    one old challenge email prove control for every later authorization (SEC-11).
+    """
     account = await ca.account()
     address = ca.new_address()
     earlier = await ca.flow(account, address)
+    if replay == "earlier-token-part1":
+        flow = await another_authorization(ca, account, address, earlier)
+        token = acme_token(earlier.token_part1, flow.token_part2, Concatenation.STRING)
+        await send_signed(ca, flow, flow.reply().with_digest(digest_for(flow, token)))
+        what = "an earlier challenge's token-part1 joined with this token-part2"
+        decision = await expect_rejected(ca, conformance, flow, "SRV-VAL-3", what, proof=True)
+        conformance.record(passed("SEC-5", f"{what}: {decision}"))
+        return
     if replay == "other-authz-token":
         flow = await another_authorization(ca, account, address, earlier)
         await post_once(earlier)

@@ -97,7 +97,8 @@ def test_problem_json_round_trip_with_subproblems() -> None:
     algorithms = Problem.of(ProblemType.BAD_SIGNATURE_ALGORITHM, "no", algorithms=["ES256"])
     assert Problem.from_json(algorithms.to_json()) == algorithms
     assert Problem.from_json({"type": "urn:x:other"}, status=418).kind is None
-    for junk in ([], {"type": 1}, {"status": "400"}, {"subproblems": {}}):
+    junks: list[object] = [[], {"type": 1}, {"status": "400"}, {"subproblems": {}}]
+    for junk in junks:
         with pytest.raises(ValueError, match=r"."):
             Problem.from_json(junk)
 
@@ -185,3 +186,27 @@ def test_from_json_refuses_junk_with_value_error(parse: object, data: object) ->
     assert callable(parse)
     with pytest.raises(ValueError, match=r"."):
         parse(data)
+
+
+def test_reading_follows_the_declarations() -> None:
+    """Unknown members are ignored, null is absent where the field may be None, a sloppy
+    boolean counts as absent, and defaults left out of the output stay out."""
+    order = Order.from_json(
+        {
+            "status": "pending",
+            "identifiers": [{"type": "email", "value": "a@example.test", "extra": 1}],
+            "finalize": "https://ca/f",
+            "expires": None,
+            "x-vendor": {"anything": True},
+        }
+    )
+    assert order.authorizations == ()
+    assert order.expires is None
+    account = Account.from_json({"status": "valid", "termsOfServiceAgreed": "yes"})
+    assert account == Account(AccountStatus.VALID)
+    assert account.to_json() == {"status": "valid", "contact": []}
+    assert DirectoryMeta().to_json() == {}
+    with pytest.raises(ValueError, match="'contact'"):
+        Account.from_json({"status": "valid", "contact": None})
+    with pytest.raises(ValueError, match="'finalize' is missing"):
+        Order.from_json({"status": "pending", "identifiers": []})

@@ -366,3 +366,15 @@ def test_status_orders_verdicts(verdicts: tuple[str, ...], status: str) -> None:
         for verdict in verdicts
     )
     assert DkimResult(signatures).status == status
+
+
+def test_a_signature_not_covering_from_fails_unless_told_otherwise(resolver: Resolver) -> None:
+    """RFC 6376 §5.4: From must be signed; ``require_from=False`` is the lax verifier a
+    self-validation fault plays, and then the signature's cryptography still has to hold."""
+    names = tuple(name for name in HEADERS if name.lower() != "from")
+    message = signed(headers=names)
+    strict = only(verify(message, resolver))
+    assert (strict.result, strict.reason) == ("permerror", "h= does not cover From")
+    assert only(verify(message, resolver, require_from=False)).result == "pass"
+    tampered = message.replace(b"Date: Thu", b"Date: Fri")
+    assert only(verify(tampered, resolver, require_from=False)).result == "fail"

@@ -31,8 +31,9 @@ from rfc8823.auth.smime import (
     signer_matches_from,
     verify,
 )
+from rfc8823.values import SmimeIdentity
 from rfc8823.world.keys import KeyKind, cached_key
-from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.world.pki import TestPki
 
 FROM = "acme-challenge@ca.test"
 TOKEN_PART1 = "LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME"

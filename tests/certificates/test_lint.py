@@ -1,6 +1,6 @@
 """pkilint findings on catalog rows: the data table, the verdict mapping, the reference profile.
 
-Issue 15: RFC 5280 lints on REF-5280 rows (FAIL for ERROR, WARN for WARNING), S/MIME BR lints on
+RFC 5280 lints on REF-5280 rows (FAIL for ERROR, WARN for WARNING), S/MIME BR lints on
 REF-SMBR rows (WARN), unmapped codes INFO naming the code, test-environment findings INFO with
 the reason; the reference CA's certificates pass with nothing above INFO.
 """
@@ -22,6 +22,7 @@ from rfc8823.certificate_lint import pkilint_version
 from rfc8823.certificate_lint.judge import CHAIN_ROW, lint_certificate, lint_finding
 from rfc8823.certificate_lint.runner import LintResult, _pkix_validator, _smime_validator
 from rfc8823.certificate_lint.table import lint_table, parse_lint_table
+from rfc8823.certificates import crl_signed_by
 from rfc8823.csr import Usage, build_csr, key_usage_bits, key_usage_from_bits
 from rfc8823.findings import Finding, Verdict, failures
 from rfc8823.server.issuer import IssuedCertificate, IssuePlan, Issuer
@@ -314,7 +315,7 @@ def test_crl_lists_revoked_serials_with_reasons(pki: TestPki) -> None:
     crl = x509.load_der_x509_crl(
         build_crl(authority.cert, authority.key, records, datetime.now(UTC))
     )
-    assert crl.is_signature_valid(authority.cert.public_key())
+    assert crl_signed_by(crl, authority.cert)
     first = crl.get_revoked_certificate_by_serial_number(0x1F)
     assert first is not None
     assert first.extensions.get_extension_for_class(x509.CRLReason).value.reason == (

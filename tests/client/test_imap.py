@@ -73,8 +73,8 @@ async def test_enrollment_reading_the_challenge_over_imap(
             spec = ImapSpec(
                 account.host, account.port, account.user, account.password, interval=0.02
             )
-            config = enroll_config(world, ca, spec, tmp_path)
-            result = await enroll(replace(config, email=account.user))
+            enrollment = enroll_config(world, ca, spec, tmp_path)
+            result = await enroll(replace(enrollment, email=account.user))
     assert result.answered is not None
     assert result.answered.origin.startswith("IMAP INBOX UID")
     assert result.credentials.chain_path.exists()

@@ -30,14 +30,15 @@ ROOT = project_root(Path(__file__).parent)
 FAULTS = sorted(registry().values(), key=lambda f: f.name)
 WHOLE_SUITE_SAMPLE = (
     "refuse-every-csr",
+    "challenge-to-postmaster",
     "accept-unsigned-reply",
     "reject-encoded-word-subject",
     "client-orders-dns-identifier",
     "client-replies-html-only",
 )
-"""Faults checked over the whole role suite in every CI run: the certificate, validation and
-reply-reading prerequisites of the server suite, and the order and answer prerequisites of the
-client suite. Fixed, so a CI failure reproduces."""
+"""Faults checked over the whole role suite in every CI run: the certificate, challenge-mail,
+validation and reply-reading prerequisites of the server suite, and the order and answer
+prerequisites of the client suite. Fixed, so a CI failure reproduces."""
 
 
 class Baselines:

@@ -23,27 +23,35 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 import rfc8823.server
-from rfc8823.acme.identifier import Identifier
+from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
 from rfc8823.acme.jws import AccountPrivateKey, encode_json, sign_flattened, sign_jws
 from rfc8823.acme.objects import AuthorizationStatus, ChallengeStatus
 from rfc8823.acme.problems import Problem
+from rfc8823.auth.dkim import RESPONSE_REQUIRED_HEADERS, DkimResult, DkimSignatureResult
 from rfc8823.auth.resolver import DnsEndpoint
 from rfc8823.certificates import parse_pem_chain
+from rfc8823.cli import build_parser
 from rfc8823.csr import build_csr, key_usage_bits
 from rfc8823.faults import NO_FAULTS, FaultSet, registry
 from rfc8823.findings import Finding, Verdict, broken, info
 from rfc8823.messages.challenge import ChallengeExpectation, inspect_challenge
-from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
-from rfc8823.messages.response import ResponseReport
+from rfc8823.messages.response import ResponseAuth, ResponseReport
 from rfc8823.requirements import load_catalog
 from rfc8823.server.cli import config_from_args
 from rfc8823.server.config import ServerConfig
-from rfc8823.server.engine import LENIENT_FAULTS, ChallengeEngine
+from rfc8823.server.engine import CHALLENGE_FAULTS, ChallengeEngine, address_token
 from rfc8823.server.identifiers import check_order_identifiers
 from rfc8823.server.records import AuthzRecord, ChallengeRecord
+from rfc8823.server.reply_faults import (
+    ALIGNMENT_FAULTS,
+    DIGEST_FAULTS,
+    LENIENT_FAULTS,
+    UNSIGNED_FIELD_FAULTS,
+    misjudged,
+)
 from rfc8823.server.runner import ReferenceServer, resource_id
-from rfc8823.server.store import Store
+from rfc8823.server.store import STATE_FAULTS, Store
 from rfc8823.tokens import b64url_encode, entropy_octets, jwk_thumbprint
 from rfc8823.world.keys import cached_key
 from rfc8823.world.pki import TestPki
@@ -87,7 +95,10 @@ def test_every_server_fault_acts_in_the_server_and_nowhere_else() -> None:
     """The names the CA asks about are exactly the declared server faults."""
     folder = Path(rfc8823.server.__file__).parent
     used = {name for path in folder.glob("*.py") for name in _FAULT_USE.findall(path.read_text())}
-    assert used | set(LENIENT_FAULTS) == set(SERVER_FAULTS)
+    tables = {name for name, _ in CHALLENGE_FAULTS} | set(LENIENT_FAULTS)
+    tables |= set(ALIGNMENT_FAULTS) | set(UNSIGNED_FIELD_FAULTS) | set(DIGEST_FAULTS)
+    tables |= set(STATE_FAULTS)
+    assert used | tables == set(SERVER_FAULTS)
 
 
 def test_faults_are_off_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,10 +112,8 @@ def test_faults_are_off_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _serve_args() -> Namespace:
-    """``rfc8823 serve`` without any flag."""
-    names = ("config", "db", "resolver", "smarthost", "mx_port", "challenge_from", "http")
-    extra = ("dkim_domain", "dkim_selector", "dkim_key", "smime_sign", "eab_required", "reply")
-    return Namespace(**dict.fromkeys((*names, *extra, "smime_header_protection")))
+    """``rfc8823 serve`` without any flag, as its own parser reads it."""
+    return build_parser().parse_args(["serve"])
 
 
 def engine_with(*faults: str) -> ChallengeEngine:
@@ -175,17 +184,49 @@ def test_unsigned_challenge_has_no_signature() -> None:
     )
 
 
-def test_reused_token_part1_repeats_for_one_address() -> None:
-    """``token-part1-reused`` writes the same token-part1 whatever the stored one (TOK-2)."""
+def test_reused_token_part1_repeats_for_one_address(tmp_path: Path) -> None:
+    """``token-part1-reused``: the token comes from the address alone, and the challenge that
+    takes it is the one a reply with it now validates (TOK-2)."""
+    assert address_token("a@example.test", 24) == address_token("a@EXAMPLE.test", 24)
+    assert address_token("a@example.test", 24) != address_token("b@example.test", 24)
+    store = Store(tmp_path / "ca.sqlite3")
+    first, second = (_challenge_of_new_order(store, f"account-{n}") for n in range(2))
+    token = address_token("a@example.test", 24)
+    store.take_token_part1(first, token, "<1@ca.test>")
+    store.take_token_part1(second, token, "<2@ca.test>")
+    holder = store.challenge_by_token_part1(token)
+    assert holder is not None
+    assert holder.id == second
 
-    def subject_token(engine: ChallengeEngine, stored: str) -> str | None:
-        subject = parse_message(challenge_email(engine, stored)).first("Subject") or ""
-        return parse_acme_subject(subject).token_part1
 
-    plain = engine_with()
-    assert subject_token(plain, "A" * 32) != subject_token(plain, "C" * 32)
-    reused = engine_with("token-part1-reused")
-    assert subject_token(reused, "A" * 32) == subject_token(reused, "C" * 32)
+def _challenge_of_new_order(store: Store, thumbprint: str) -> str:
+    account = store.create_account(
+        jwk={"kty": "x"}, thumbprint=thumbprint, contact=(), eab_kid=None, now=time.time()
+    )
+    order = store.create_order(
+        account_id=account.id,
+        identifiers=[Identifier.email("a@example.test")],
+        addresses=["a@example.test"],
+        challenge_type=EMAIL_REPLY_00,
+        token_part2s=["part2"],
+        now=time.time(),
+        order_expires=time.time() + 3600,
+        authz_expires=time.time() + 3600,
+    )
+    authz = store.authorization(order.authz_ids[0], time.time())
+    assert authz is not None
+    return authz.challenge_ids[0]
+
+
+UNVERIFIED = ResponseAuth(dkim=None)
+"""Authentication results of a reply nobody verified (the lenient faults ignore them)."""
+
+
+def read_as(
+    fault: str | None, report: ResponseReport, raw: bytes, auth: ResponseAuth = UNVERIFIED
+) -> ResponseReport:
+    """``report`` as the CA reads it with ``fault`` on (none: as the report says)."""
+    return misjudged(report, raw, auth, FaultSet.of([fault]) if fault else NO_FAULTS)
 
 
 def report_of(reasons: tuple[str, ...], *findings: Finding) -> ResponseReport:
@@ -206,7 +247,6 @@ def report_of(reasons: tuple[str, ...], *findings: Finding) -> ResponseReport:
     [
         ("accept-unsigned-reply", ("RESP-DKIM-1",)),
         ("accept-misaligned-dkim-reply", ("RESP-DKIM-4", "SEC-10")),
-        ("accept-reply-h-without-subject", ("RESP-DKIM-2", "SEC-10")),
         ("accept-reply-beyond-body-length", ("RESP-DKIM-5", "SEC-10")),
         ("accept-spf-only-reply", ("RESP-DKIM-1", "SEC-10")),
         ("accept-list-reply", ("RESP-LIST-1",)),
@@ -220,16 +260,51 @@ def test_lenient_reply_faults_accept_what_they_overlook(
 ) -> None:
     """The fault turns exactly this refusal into an acceptance; another defect still refuses."""
     raw = b"Subject: Re: ACME: abc\r\n\r\n"
-    lenient = engine_with(fault)
-    assert lenient._read_with_faults(report_of(reasons), raw).acceptable
-    stricter = lenient._read_with_faults(report_of((*reasons, "RESP-BODY-2")), raw)
+    assert read_as(fault, report_of(reasons), raw).acceptable
+    stricter = read_as(fault, report_of((*reasons, "RESP-BODY-2")), raw)
     assert stricter.rejection_reasons == ("RESP-BODY-2",)
+
+
+def signed_by(domain: str, *, without: str = "") -> ResponseAuth:
+    """A passing DKIM signature by ``domain`` whose ``h=`` lists the required fields but one."""
+    names = tuple(name for name in RESPONSE_REQUIRED_HEADERS if name != without)
+    signature = DkimSignatureResult(domain, "rsa", "rsa-sha256", names, None, "pass", "ok")
+    return ResponseAuth(dkim=DkimResult(signatures=(signature,)))
+
+
+@pytest.mark.parametrize(
+    ("fault", "signer", "accepted"),
+    [
+        ("accept-org-aligned-dkim-reply", "a.example.test", True),
+        ("accept-org-aligned-dkim-reply", "notexample.test", False),
+        ("accept-affix-matched-dkim-reply", "notexample.test", True),
+        ("accept-affix-matched-dkim-reply", "a.example.test", False),
+    ],
+)
+def test_alignment_faults_take_only_the_relation_they_mistake(
+    fault: str, signer: str, accepted: bool
+) -> None:
+    """Relaxed alignment takes a sibling, not a lookalike; a textual check the other way round."""
+    raw = b"From: user@b.example.test\r\nSubject: Re: ACME: abc\r\n\r\n"
+    if signer == "notexample.test":
+        raw = raw.replace(b"b.example.test", b"example.test")
+    judged = read_as(fault, report_of(("RESP-DKIM-4", "SEC-10")), raw, signed_by(signer))
+    assert judged.acceptable is accepted
+
+
+@pytest.mark.parametrize("unsigned", ["to", "content-type"])
+def test_unsigned_field_faults_forget_only_their_field(unsigned: str) -> None:
+    """A CA forgetting To takes a signature without To, not one without Content-Type."""
+    raw = b"From: u@example.test\r\nTo: acme@ca.test\r\nContent-Type: text/plain\r\n\r\n"
+    auth = signed_by("example.test", without=unsigned)
+    judged = read_as("accept-reply-h-without-to", report_of(("RESP-DKIM-2",)), raw, auth)
+    assert judged.acceptable is (unsigned == "to")
+    assert set(UNSIGNED_FIELD_FAULTS.values()) == set(RESPONSE_REQUIRED_HEADERS)
 
 
 def test_spf_only_fault_needs_an_spf_pass() -> None:
     """Without the SEC-10 refusal (SPF did not pass) an unsigned reply stays refused."""
-    engine = engine_with("accept-spf-only-reply")
-    assert not engine._read_with_faults(report_of(("RESP-DKIM-1",)), b"\r\n").acceptable
+    assert not read_as("accept-spf-only-reply", report_of(("RESP-DKIM-1",)), b"\r\n").acceptable
 
 
 @pytest.mark.parametrize(
@@ -246,16 +321,16 @@ def test_strict_reply_faults_refuse_a_freedom(fault: str, finding: Finding, subj
     """A reply the CA accepts is refused under the fault, for the rule that allows it."""
     raw = f"Subject: {subject}\r\n\r\n".encode()
     requirement = finding.requirement
-    assert engine_with()._read_with_faults(report_of((), finding), raw).acceptable
-    refused = engine_with(fault)._read_with_faults(report_of((), finding), raw)
+    assert read_as(None, report_of((), finding), raw).acceptable
+    refused = read_as(fault, report_of((), finding), raw)
     assert refused.rejection_reasons == (requirement,)
     assert not refused.acceptable
 
 
 def test_uncommon_prefix_fault_still_takes_re() -> None:
     """``reject-uncommon-reply-prefix`` accepts the plain ``Re:`` reply."""
-    engine = engine_with("reject-uncommon-reply-prefix")
-    assert engine._read_with_faults(report_of(()), b"Subject: Re: ACME: a\r\n\r\n").acceptable
+    raw = b"Subject: Re: ACME: a\r\n\r\n"
+    assert read_as("reject-uncommon-reply-prefix", report_of(()), raw).acceptable
 
 
 @pytest.mark.parametrize(

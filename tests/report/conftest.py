@@ -40,6 +40,7 @@ class SuiteRun:
 
 
 RunSuite = Callable[..., SuiteRun]
+ReadJunit = Callable[[Path], ET.Element]
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def run_suite(pytester: pytest.Pytester) -> RunSuite:
 
 
 @pytest.fixture
-def read_junit() -> Callable[[Path], ET.Element]:
+def read_junit() -> ReadJunit:
     """Parse a JUnit file written by the run under test."""
 
     def read(path: Path) -> ET.Element:

@@ -4,6 +4,8 @@ import pytest
 
 from rfc8823.requirements import load_catalog
 
+from .conftest import ReadJunit, RunSuite
+
 pytest_plugins = ("pytester",)
 
 HARD_LEVELS = {"MUST", "MUST NOT"}
@@ -17,7 +19,7 @@ def expected_break(level: str, source: str, on_break: str | None) -> str:
     return "FAIL" if level in HARD_LEVELS and source in SURE_SOURCES else "WARN"
 
 
-def test_every_level_and_source_maps_to_its_verdict_when_broken(run_suite) -> None:
+def test_every_level_and_source_maps_to_its_verdict_when_broken(run_suite: RunSuite) -> None:
     seen: dict[tuple[str, str, str | None], str] = {}
     for row in load_catalog():
         seen.setdefault((row.level.value, row.source.value, row.on_break), row.id)
@@ -63,7 +65,7 @@ def test_unsupported(conformance):
 """
 
 
-def test_findings_info_and_unsupported_reach_the_report(run_suite) -> None:
+def test_findings_info_and_unsupported_reach_the_report(run_suite: RunSuite) -> None:
     run = run_suite(SAMPLE)
     assert run.result.ret == pytest.ExitCode.OK
     assert run.verdicts() == {
@@ -94,7 +96,7 @@ def test_findings_info_and_unsupported_reach_the_report(run_suite) -> None:
     assert len(run.document()["not_exercised"]) == summary["catalog"] - 5
 
 
-def test_strict_turns_a_warn_into_a_failing_exit_status(run_suite) -> None:
+def test_strict_turns_a_warn_into_a_failing_exit_status(run_suite: RunSuite) -> None:
     assert run_suite(SAMPLE).result.ret == pytest.ExitCode.OK
     strict = run_suite(SAMPLE, "--strict")
     assert strict.result.ret == pytest.ExitCode.TESTS_FAILED
@@ -104,7 +106,7 @@ def test_strict_turns_a_warn_into_a_failing_exit_status(run_suite) -> None:
     )
 
 
-def test_fail_finding_on_a_passing_test_fails_the_run(run_suite) -> None:
+def test_fail_finding_on_a_passing_test_fails_the_run(run_suite: RunSuite) -> None:
     run = run_suite(
         """
         from rfc8823.findings import Finding, Verdict, broken
@@ -137,7 +139,7 @@ def test_fail_finding_on_a_passing_test_fails_the_run(run_suite) -> None:
     )
 
 
-def test_harness_breakage_is_error(run_suite) -> None:
+def test_harness_breakage_is_error(run_suite: RunSuite) -> None:
     run = run_suite(
         """
         import pytest
@@ -194,7 +196,7 @@ def test_harness_breakage_is_error(run_suite) -> None:
     assert run.requirement("KA-1")["tests"][0]["outcome"] == "xfailed"
 
 
-def test_aggregation_takes_the_strongest_verdict(run_suite) -> None:
+def test_aggregation_takes_the_strongest_verdict(run_suite: RunSuite) -> None:
     run = run_suite(
         """
         from rfc8823.findings import passed, risk
@@ -227,7 +229,7 @@ def test_aggregation_takes_the_strongest_verdict(run_suite) -> None:
     assert run.verdicts()["TOK-3"] == "INFO"
 
 
-def test_all_four_files_and_junit_properties(run_suite, read_junit) -> None:
+def test_all_four_files_and_junit_properties(run_suite: RunSuite, read_junit: ReadJunit) -> None:
     run = run_suite(SAMPLE)
     assert sorted(p.name for p in run.reports.iterdir()) == [
         "unknown.html",
@@ -251,7 +253,9 @@ def test_all_four_files_and_junit_properties(run_suite, read_junit) -> None:
     ]
 
 
-def test_targets_named_by_tests_get_their_own_reports(run_suite, read_junit) -> None:
+def test_targets_named_by_tests_get_their_own_reports(
+    run_suite: RunSuite, read_junit: ReadJunit
+) -> None:
     run = run_suite(
         """
         import pytest
@@ -280,7 +284,7 @@ def test_targets_named_by_tests_get_their_own_reports(run_suite, read_junit) -> 
     assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
 
 
-def test_session_default_target(run_suite, pytester: pytest.Pytester) -> None:
+def test_session_default_target(run_suite: RunSuite, pytester: pytest.Pytester) -> None:
     (pytester.path / "suites" / "conftest.py").parent.mkdir(parents=True, exist_ok=True)
     (pytester.path / "suites" / "conftest.py").write_text(
         "import pytest\n"
@@ -308,12 +312,12 @@ def test_session_default_target(run_suite, pytester: pytest.Pytester) -> None:
     assert run.document("reference-client")["target"]["version"] == "0.1.0"
 
 
-def test_target_options_name_the_report(run_suite) -> None:
+def test_target_options_name_the_report(run_suite: RunSuite) -> None:
     run = run_suite(SAMPLE, "--target-name", "Reference CA", "--target-version", "0.1.0")
     assert run.document("reference-ca")["target"] == {"name": "Reference CA", "version": "0.1.0"}
 
 
-def test_empty_selection_fails_with_a_message(run_suite) -> None:
+def test_empty_selection_fails_with_a_message(run_suite: RunSuite) -> None:
     run = run_suite(SAMPLE, "-k", "no_such_test")
     assert run.result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     run.result.stdout.fnmatch_lines(
@@ -370,7 +374,7 @@ def test_report_dir_forces_reports_for_plain_tests(
     ]
 
 
-def test_no_report_keeps_verdicts_and_exit_status(run_suite) -> None:
+def test_no_report_keeps_verdicts_and_exit_status(run_suite: RunSuite) -> None:
     run = run_suite(SAMPLE, "--no-report", "--strict")
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
     assert not run.reports.exists()
@@ -380,7 +384,7 @@ def test_no_report_keeps_verdicts_and_exit_status(run_suite) -> None:
 
 
 def test_user_junitxml_is_enriched_in_place(
-    run_suite, pytester: pytest.Pytester, read_junit
+    run_suite: RunSuite, pytester: pytest.Pytester, read_junit: ReadJunit
 ) -> None:
     run = run_suite(SAMPLE, "--junitxml", "mine.xml")
     assert not (run.reports / "unknown.junit.xml").exists()
@@ -388,7 +392,7 @@ def test_user_junitxml_is_enriched_in_place(
     assert "RESP-SUBJ-1" in names
 
 
-def test_works_under_xdist(run_suite) -> None:
+def test_works_under_xdist(run_suite: RunSuite) -> None:
     run = run_suite(SAMPLE, "-n", "2", "--strict")
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
     verdicts = run.verdicts()
@@ -423,7 +427,9 @@ def test_needs_the_email(conformance):
 """
 
 
-def test_a_broken_step_blocks_the_tests_that_need_it(run_suite, read_junit) -> None:
+def test_a_broken_step_blocks_the_tests_that_need_it(
+    run_suite: RunSuite, read_junit: ReadJunit
+) -> None:
     run = run_suite(BLOCKING.replace("STEP_HELD", "False"))
     run.result.assert_outcomes(failed=1, skipped=1)
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
@@ -464,7 +470,9 @@ def test_a_broken_step_blocks_the_tests_that_need_it(run_suite, read_junit) -> N
     )
 
 
-def test_a_block_the_step_owner_does_not_explain_is_error(run_suite, read_junit) -> None:
+def test_a_block_the_step_owner_does_not_explain_is_error(
+    run_suite: RunSuite, read_junit: ReadJunit
+) -> None:
     run = run_suite(BLOCKING.replace("STEP_HELD", "True"))
     assert run.verdicts()["CHAL-AUTO-1"] == "ERROR"
     assert "unexplained" in run.requirement("CHAL-AUTO-1")["tests"][0]["note"]

@@ -82,7 +82,7 @@ def broken(path: str, value: object) -> dict[str, object]:
     for part in parents:
         node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
     if value is KeyError:
-        del node[last]  # type: ignore[union-attr]
+        del node[last]  # type: ignore[attr-defined]
     else:
         node[last] = value  # type: ignore[index]
     return doc

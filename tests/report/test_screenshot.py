@@ -13,7 +13,7 @@ from rfc8823.report.screenshot import console_errors, find_chromium, main, rende
 from rfc8823.requirements import load_catalog
 
 needs_chromium = pytest.mark.skipif(
-    find_chromium() is None, reason="chromium is not installed (Debian: apt-get install chromium)"
+    find_chromium() is None, reason="chromium is not installed (apt-get install chromium)"
 )
 TARGET = Target("reference-server", "0.1.0")
 

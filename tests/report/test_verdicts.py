@@ -265,6 +265,24 @@ def test_a_block_without_its_owner_in_the_run_stays_blocked() -> None:
     assert "did not run" in resolution.note
 
 
+def test_a_test_that_broke_its_own_step_explains_its_block() -> None:
+    """A step the blocked test owns and found broken: BLOCKED by its rows, or by what it
+    observed when it names none; another test's record of that step is not used."""
+    read = BlockRecord(("challenge", "read"), ("FLOW-2", "SEC-6"), "the client read it", "no")
+    mine = StepRecord("read", "the client read it", False, (), "no FETCH", sanity=False)
+    case = CaseRecord("t::x", Outcome.BLOCKED, covers=("SEC-6",), blocked=read, steps=(mine,))
+    other = replace(case, nodeid="t::y", steps=(replace(mine, rows=("FLOW-4",)),))
+    resolution = case_resolution(case, StepIndex([other, case]))
+    assert resolution == Judgement(
+        ReportVerdict.BLOCKED, "blocked: the client read it did not happen: no FETCH"
+    )
+    assert case_resolution(other, StepIndex([other])) == Judgement(
+        ReportVerdict.BLOCKED, "blocked by FLOW-4 (this test)", ("FLOW-4",)
+    )
+    held = replace(case, steps=(replace(mine, held=True),))
+    assert case_resolution(held, StepIndex([held])) == StepIndex([held]).resolve(read)
+
+
 def test_sanity_names_the_first_broken_happy_path_step() -> None:
     happy = owner(
         StepRecord("account", "an account", True),

@@ -184,6 +184,8 @@ def test_builders_are_immutable_and_ids_unique() -> None:
         (lambda: base(TOKEN_30).with_padding(), "needs no padding"),
         (lambda: base().with_subject("x").with_subject_folded(), "verbatim"),
         (lambda: base().with_subject_encoded().with_subject("x"), "replaces"),
+        (lambda: base().with_subject_encoded(encoding="X"), "encoding"),  # type: ignore[arg-type]
+        (lambda: base().signed_smime(smime_identity(CHALLENGE_FROM), form="x"), "form"),  # type: ignore[arg-type]
         (lambda: base().without_header("Content-Type"), "body entity"),
         (lambda: base().with_header("MIME-Version", "2.0"), "body entity"),
         (lambda: base().signed_dkim(dkim_key("ed"), selector=""), "selector"),
@@ -336,7 +338,8 @@ def test_body_types_are_recorded(
         assert_clean(report)
         [body] = by_requirement(report.findings, "CHAL-BODY-1")
         assert body.observed == f"body parts: {types}"
-        assert bool(by_requirement(report.findings, "CHAL-HTML-1")) is html
+        [shown] = by_requirement(report.findings, "CHAL-HTML-1")
+        assert shown.observed == ("a text/html part" if html else "no text/html part")
 
 
 @covers("CHAL-BODY-1")
@@ -393,7 +396,10 @@ VIOLATIONS = [
     _violation(_subject("ACME: "), "CHAL-SUBJ-1", name="subj1-no-token"),
     _violation(lambda b: b.without_header("Subject"), "CHAL-SUBJ-1", name="subj1-absent"),
     _violation(
-        lambda b: b.with_header("Subject", f"ACME: {TOKEN_32}"), "CHAL-SUBJ-1", name="subj1-twice"
+        lambda b: b.with_header("Subject", f"ACME: {TOKEN_32}"),
+        "CHAL-SUBJ-1",
+        "REF-5322-4",
+        name="subj1-twice",
     ),
     _violation(
         lambda b: b.with_subject_encoded("iso-8859-1"),
@@ -426,6 +432,7 @@ VIOLATIONS = [
         lambda b: b.with_header("From", CHALLENGE_FROM),
         "CHAL-HDR-1",
         "CHAL-AUTH-1",
+        "REF-5322-4",
         name="hdr1-two-fields-dkim-rejects",
     ),
     _violation(

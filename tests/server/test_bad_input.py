@@ -8,17 +8,22 @@ from typing import Any
 import httpx
 import pytest
 
+from rfc8823.acme.driver import Account
 from rfc8823.acme.jws import encode_json, public_jwk, sign_flattened, sign_jws
 from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import cached_key
 
+from .conftest import Harness
+
 ERROR = "urn:ietf:params:acme:error:"
 
-Case = Callable[[Any, Any], Awaitable[httpx.Response]]
+Case = Callable[[Harness, Account], Awaitable[httpx.Response]]
 
 
-async def _signed(h: Any, a: Any, url_name: str, header: dict[str, Any], payload: bytes) -> Any:
+async def _signed(
+    h: Harness, a: Account, url_name: str, header: dict[str, Any], payload: bytes
+) -> httpx.Response:
     url = await h.acme.url(url_name)
     protected = {"nonce": await h.acme.nonce(), "url": url, **header}
     return await h.acme.post_raw(
@@ -26,57 +31,57 @@ async def _signed(h: Any, a: Any, url_name: str, header: dict[str, Any], payload
     )
 
 
-async def _order_body(h: Any, a: Any, payload: Any) -> httpx.Response:
+async def _order_body(h: Harness, a: Account, payload: Any) -> httpx.Response:
     return await a.post(await h.acme.url("newOrder"), payload)
 
 
-async def _reused_nonce(h: Any, a: Any) -> httpx.Response:
+async def _reused_nonce(h: Harness, a: Account) -> httpx.Response:
     url = await h.acme.url("newOrder")
     nonce = await h.acme.nonce()
     await h.acme.post_signed(url, {"identifiers": []}, key=a.key, kid=a.url, nonce=nonce)
     return await h.acme.post_signed(url, {"identifiers": []}, key=a.key, kid=a.url, nonce=nonce)
 
 
-async def _padded(h: Any, a: Any) -> httpx.Response:
+async def _padded(h: Harness, a: Account) -> httpx.Response:
     url = await h.acme.url("newOrder")
     body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.url))
     body["payload"] += "=" * (-len(body["payload"]) % 4 or 2)
     return await h.acme.post_raw(url, json.dumps(body).encode())
 
 
-async def _bad_signature(h: Any, a: Any) -> httpx.Response:
+async def _bad_signature(h: Harness, a: Account) -> httpx.Response:
     url = await h.acme.url("newOrder")
     body = json.loads(sign_jws({"a": 1}, key=a.key, url=url, nonce=await h.acme.nonce(), kid=a.url))
     body["signature"] = b64url_encode(b"\x00" * 64)
     return await h.acme.post_raw(url, json.dumps(body).encode())
 
 
-async def _unknown_order(h: Any, a: Any) -> httpx.Response:
+async def _unknown_order(h: Harness, a: Account) -> httpx.Response:
     return await a.post(h.server.base_url + "acme/order/no-such-order", None)
 
 
-async def _finalize_not_ready(h: Any, a: Any) -> httpx.Response:
+async def _finalize_not_ready(h: Harness, a: Account) -> httpx.Response:
     order = (await a.new_order(h.world.new_address())).body
     return await a.post(order["finalize"], {"csr": "MIIB"})
 
 
-async def _authz_bad_update(h: Any, a: Any) -> httpx.Response:
+async def _authz_bad_update(h: Harness, a: Account) -> httpx.Response:
     order = (await a.new_order(h.world.new_address())).body
     return await a.post(order["authorizations"][0], {"status": "valid"})
 
 
-async def _payload_on_post_as_get(h: Any, a: Any) -> httpx.Response:
+async def _payload_on_post_as_get(h: Harness, a: Account) -> httpx.Response:
     order_url = (await a.new_order(h.world.new_address())).url
     return await a.post(order_url, {})
 
 
-async def _contact(h: Any, a: Any, contact: list[str]) -> httpx.Response:
+async def _contact(h: Harness, a: Account, contact: list[str]) -> httpx.Response:
     key = cached_key("server-test-contact-probe", "p384")
     url = await h.acme.url("newAccount")
     return await h.acme.post_signed(url, {"contact": contact}, key=key, kid=None)
 
 
-async def _revoke(h: Any, a: Any, certificate: str) -> httpx.Response:
+async def _revoke(h: Harness, a: Account, certificate: str) -> httpx.Response:
     return await a.post(await h.acme.url("revokeCert"), {"certificate": certificate})
 
 

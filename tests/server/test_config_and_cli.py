@@ -69,6 +69,14 @@ def test_config_from_toml(tmp_path: Path) -> None:
         ("[mail]\nfrom = 'nobody'\n", "not an address"),
         ("[eab]\nrequired = true\n", "EAB key"),
         ("[mail]\nsmime_header_protection = 'rfc9788'\n", "smime_header_protection"),
+        ("[mail]\nsmarthost_tls = 'ssl'\n", "smarthost_tls and reply_imap_tls"),
+        ("[mail]\nsmarthost_user = 'ca'\n", "both smarthost_user and smarthost_password"),
+        (
+            "[mail]\nsmarthost = '2525'\nsmarthost_user = 'ca'\nsmarthost_password = 'x'\n",
+            "never plain",
+        ),
+        ("[mail]\nreply_imap = '2143'\n", "reply_imap_user and reply_imap_password"),
+        ("[mail]\nreply_poll_interval = 0\n", "must be positive"),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -77,6 +85,43 @@ def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         ServerConfig.from_toml(path)
+
+
+def test_mail_architecture_from_file_and_flags(tmp_path: Path) -> None:
+    """Smarthost TLS and AUTH, and an IMAP mailbox for replies: from the file or the flags."""
+    path = tmp_path / "ca.toml"
+    path.write_text(
+        '[mail]\nsmarthost = "127.0.0.1:2587"\nsmarthost_tls = "starttls"\n'
+        'smarthost_user = "ca"\nsmarthost_password = "s1"\nreply_imap = "127.0.0.1:2143"\n'
+        'reply_imap_user = "ca"\nreply_imap_password = "s1"\nreply_poll_interval = 0.5\n'
+    )
+    config = ServerConfig.from_toml(path)
+    assert (config.smarthost_tls, config.smarthost_user, config.smarthost_password) == (
+        "starttls",
+        "ca",
+        "s1",
+    )
+    assert config.reply_imap == ("127.0.0.1", 2143)
+    assert config.reply_poll_interval == 0.5
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--config",
+            str(path),
+            "--smarthost-tls",
+            "implicit",
+            "--reply-imap",
+            "2993",
+            "--reply-imap-tls",
+            "implicit",
+            "--reply-imap-password",
+            "s2",
+        ]
+    )
+    config = config_from_args(args)
+    assert config.smarthost_tls == "implicit"
+    assert config.reply_imap == ("127.0.0.1", 2993)
+    assert (config.reply_imap_tls, config.reply_imap_password) == ("implicit", "s2")
 
 
 def test_smime_header_protection_from_file_and_flag(tmp_path: Path) -> None:

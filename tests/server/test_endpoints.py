@@ -1,12 +1,16 @@
 """Each endpoint of the reference CA on its happy path (RFC 8555 §7; A-DIR-1, A-ACCT-1, ...)."""
 
+import json
+import ssl
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from rfc8823.acme.driver import AcmeDriver
 from rfc8823.acme.jws import eab_binding, encode_json, public_jwk, sign_flattened
 from rfc8823.requirements import covers
-from rfc8823.tokens import jwk_thumbprint
+from rfc8823.tokens import b64url_decode, jwk_thumbprint
 from rfc8823.world.keys import cached_key
 
 ERROR = "urn:ietf:params:acme:error:"
@@ -198,3 +202,27 @@ async def test_external_account_binding(ca_factory: Any, harness_for: Any) -> No
         account = server.store.account_by_thumbprint(jwk_thumbprint(key))
         assert account is not None
         assert account.eab_kid == "kid-7"
+
+
+async def test_driver_account_options_go_into_new_account(harness: Any) -> None:
+    """The raw driver writes its contact and terms agreement into a newAccount that does not
+    carry its own (how the server suite meets a CA requiring a contact, RFC 8555 §7.3)."""
+    sent: list[dict[str, Any]] = []
+
+    async def keep(request: httpx.Request) -> None:
+        payload = json.loads(request.content)["payload"] if request.method == "POST" else ""
+        if payload:
+            sent.append(json.loads(b64url_decode(payload)))
+
+    context = ssl.create_default_context(cafile=harness.server.ca_bundle)
+    hooks = {"request": [keep]}
+    async with httpx.AsyncClient(verify=context, event_hooks=hooks) as http:
+        driver = AcmeDriver(http, harness.server.directory_url, contact=["mailto:a@example.test"])
+        account = await driver.account(cached_key("server-test-driver-contact", "p256"))
+        fetched = await account.fetch(account.url)
+        silent = AcmeDriver(http, harness.server.directory_url, agree_terms=False)
+        fresh = ec.generate_private_key(ec.SECP256R1())
+        await silent.new_account_raw(fresh, {"contact": ["mailto:b@example.test"]})
+    assert fetched["contact"] == ["mailto:a@example.test"]
+    assert sent[0] == {"termsOfServiceAgreed": True, "contact": ["mailto:a@example.test"]}
+    assert sent[-1] == {"contact": ["mailto:b@example.test"]}

@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+from rfc8823.csr import build_csr
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import parse_acme_subject
 from rfc8823.messages.mime import parse_message
 from rfc8823.requirements import covers
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import ReplyVerdict
+from rfc8823.tokens import b64url_encode
 from rfc8823.world.keys import cached_key
+
+from .conftest import Flow
 
 TIMEOUT = 10.0
 BAD_NONCE = "urn:ietf:params:acme:error:badNonce"
@@ -176,3 +182,56 @@ async def test_no_retry_after_when_zero(ca_factory: Any, harness_for: Any) -> No
         posted = await flow.post_challenge()
         assert posted.json()["status"] == "processing"
         assert "Retry-After" not in posted.headers
+
+
+def _dns_address_csr(address: str) -> str:
+    """A CSR as certbot-based clients write it: rfc822Name and a dNSName holding the address."""
+    key = cached_key("server-test-dns-address", "p256")
+    extra = (x509.SubjectAlternativeName([x509.RFC822Name(address), x509.DNSName(address)]), False)
+    csr = build_csr(key, [], "signing", extra_extensions=[extra])
+    return b64url_encode(csr.public_bytes(serialization.Encoding.DER))
+
+
+@covers("A-ORD-3", "CSR-ID-1")
+@pytest.mark.parametrize("compatible", [True, False], ids=["compat", "strict"])
+async def test_dns_identifier_holding_an_address_in_compat_mode(
+    ca_factory: Any, harness_for: Any, world: Any, compatible: bool
+) -> None:
+    """accept_dns_address_identifiers: a dns identifier and a dNSName holding the address are
+    taken as the email identifier, and the certificate names it as rfc822Name only (AMB-4);
+    the strict CA refuses the order."""
+    server = ca_factory(accept_dns_address_identifiers=compatible)
+    async with harness_for(server) as harness:
+        account = await harness.new_account()
+        address = world.new_address()
+        response = await account.new_order_raw([{"type": "dns", "value": address}])
+        if not compatible:
+            assert response.status_code == 400, response.text
+            assert response.json()["type"].endswith(":rejectedIdentifier")
+            return
+        assert response.status_code == 201, response.text
+        flow = Flow(account, address, response.headers["Location"], response.json())
+        await flow.fetch_authz()
+        await flow.receive(world)
+        await harness.answer(flow)
+        await flow.post_challenge()
+        await server.wait_for_order(flow.order_url, "ready", TIMEOUT)
+        final = await account.post(flow.order["finalize"], {"csr": _dns_address_csr(address)})
+        assert final.status_code == 200, final.text
+        download = await account.post(final.json()["certificate"], None)
+    cert = x509.load_pem_x509_certificates(download.content)[0]
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert list(san) == [x509.RFC822Name(address)]
+
+
+@covers("CHAL-AUTH-1")
+async def test_unsigned_challenges_mode(ca_factory: Any, harness_for: Any) -> None:
+    """sign_challenges=False sends the challenge without any signature; S/MIME contradicts it."""
+    server = ca_factory(sign_challenges=False)
+    async with harness_for(server) as harness:
+        flow = await harness.flow(await harness.new_account())
+    message = parse_message(flow.email.data)
+    assert message.first("DKIM-Signature") is None
+    assert "multipart/signed" not in (message.first("Content-Type") or "")
+    with pytest.raises(ValueError, match="contradicts"):
+        ServerConfig(sign_challenges=False, smime_sign=True)

@@ -35,7 +35,7 @@ ENROLL = (
     "--smtp-password={{submission_password}} --dkim-key={{dkim_key}} "
     "--dkim-selector={{dkim_selector}} --email-grace=0.5 --timeout={{timeout}} {mailbox}"
 )
-"""``--option=value`` throughout: a generated password may start with '-'."""
+"""``--option=value`` throughout, so that no value can be read as an option."""
 MAILBOXES = {
     "smtp": "--smtp-listen={smtp_host}:{smtp_port}",
     "imap": "--imap={imap_host}:{imap_port} --imap-user={imap_user} "

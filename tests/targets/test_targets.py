@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from rfc8823.targets import DkimRecord, ServerEndpoints, ServerUnderTest, wire_from_domain
+from rfc8823.targets.ca_mail import MailWiring
 from rfc8823.targets.reference_server import ReferenceTarget, parse_overrides
-from rfc8823.targets.remote_server import RemoteSettings, RemoteTarget
+from rfc8823.targets.remote_server import RemoteTarget
+from rfc8823.targets.target_file import TargetSettings
 from rfc8823.world.ports import unused_port
 from rfc8823.world.world import Route, World
 
@@ -96,10 +98,10 @@ def test_remote_target_waits_for_its_directory(
     """A running CA is reached; the remote target routes its from domain like the reference."""
     _, endpoints = reference
     remote = RemoteTarget(
-        RemoteSettings(
+        TargetSettings(
             directory=endpoints.directory_url,
             challenge_from=endpoints.challenge_from,
-            reply_smtp=endpoints.reply_smtp,
+            mail=MailWiring(reply_smtp=endpoints.reply_smtp),
             ca_bundle=endpoints.ca_bundle,
         )
     )
@@ -115,10 +117,10 @@ def test_remote_target_gives_up_after_its_wait(world: World) -> None:
     """Nothing listening: a ConnectionError naming the directory, after ``wait_seconds``."""
     url = f"https://127.0.0.1:{unused_port()}/directory"
     remote = RemoteTarget(
-        RemoteSettings(
+        TargetSettings(
             directory=url,
             challenge_from="ca@ca.test",
-            reply_smtp=("127.0.0.1", 1),
+            mail=MailWiring(reply_smtp=("127.0.0.1", 1)),
             wait_seconds=0.3,
         )
     )

@@ -308,6 +308,25 @@ async def test_exact_bytes_preserved_with_smtputf8() -> None:
     assert msg.rcpt_tos == ("ünïcode@example.test",)
 
 
+async def test_utf8_commands_without_smtputf8_are_recorded_as_such() -> None:
+    """A client ignoring RFC 6531 §3.4 (UTF-8 envelope, no SMTPUTF8) is accepted and seen so."""
+    data = "From: jörg@issuer.test\r\nTo: u@example.test\r\n\r\nhi\r\n".encode()
+    async with SmtpServer() as server:
+        await send_message_async(
+            *server.address,
+            mail_from="jörg@issuer.test",
+            rcpt_tos=["u@example.test"],
+            data=data,
+            utf8_undeclared=True,
+        )
+        msg = await server.store.next_for("u@example.test", 2.0)
+        with pytest.raises(SendError, match="mail"):
+            await send_message_async(
+                *server.address, mail_from="jörg@issuer.test", rcpt_tos=["u@x"], data=data
+            )
+    assert (msg.mail_from, msg.smtputf8) == ("jörg@issuer.test", False)
+
+
 async def test_source_address_is_recorded_as_peer() -> None:
     """A client bound to 127.0.0.2 is seen (e.g. by SPF) as 127.0.0.2."""
     async with SmtpServer() as server:

@@ -16,6 +16,7 @@ from rfc8823.world.world import (
     Route,
     World,
     WorldPorts,
+    new_password,
 )
 
 
@@ -234,3 +235,10 @@ def test_an_internationalized_user_gets_an_ascii_login(world: World) -> None:
         smtputf8=True,
     )
     assert world.store.wait_for(rcpt, timeout=5).mail_from == sender
+
+
+def test_passwords_never_read_as_options() -> None:
+    """Generated passwords are letters and digits: never a leading '-' on a command line."""
+    passwords = {new_password() for _ in range(500)}
+    assert len(passwords) == 500
+    assert all(p.isalnum() and p.isascii() and len(p) >= 16 for p in passwords)

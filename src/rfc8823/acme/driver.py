@@ -108,7 +108,8 @@ class AcmeDriver:
     ``reuse_nonces`` spends the ``Replay-Nonce`` of earlier responses before asking newNonce
     (RFC 8555 §7.2), as a client would; off, every request gets a fresh nonce. With
     ``retry_bad_nonce``, :meth:`post` retries once after ``badNonce`` (§6.5); off, a test sees
-    every ``badNonce``. ``eab`` is bound into every newAccount that does not carry its own.
+    every ``badNonce``. ``eab`` is bound into, ``contact`` and ``agree_terms``
+    (``termsOfServiceAgreed``) are written into every newAccount that does not carry its own.
     """
 
     def __init__(
@@ -117,12 +118,16 @@ class AcmeDriver:
         directory_url: str,
         *,
         eab: ExternalAccountKey | None = None,
+        contact: Sequence[str] = (),
+        agree_terms: bool = True,
         reuse_nonces: bool = True,
         retry_bad_nonce: bool = True,
     ) -> None:
         self.http = http
         self.directory_url = directory_url
         self.eab = eab
+        self.contact = tuple(contact)
+        self.agree_terms = agree_terms
         self.reuse_nonces = reuse_nonces
         self.retry_bad_nonce = retry_bad_nonce
         self._directory: dict[str, Any] | None = None
@@ -200,9 +205,15 @@ class AcmeDriver:
     async def new_account_raw(
         self, key: AccountPrivateKey, payload: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """newAccount for ``key``, terms agreed, EAB bound if the driver has it (§7.3, §7.3.4)."""
+        """newAccount for ``key`` with the driver's contact, terms agreement and EAB binding
+        unless ``payload`` gives its own (§7.3, §7.3.3, §7.3.4)."""
         url = await self.url("newAccount")
-        body: dict[str, Any] = {"termsOfServiceAgreed": True, **(payload or {})}
+        body: dict[str, Any] = {}
+        if self.agree_terms:
+            body["termsOfServiceAgreed"] = True
+        if self.contact:
+            body["contact"] = list(self.contact)
+        body.update(payload or {})
         if self.eab is not None and "externalAccountBinding" not in body:
             body["externalAccountBinding"] = eab_binding(
                 account_jwk=public_jwk(key),

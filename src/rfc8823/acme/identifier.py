@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from rfc8823.acme.fields import TEXT, WireObject, member
 
 IDENTIFIER_EMAIL = "email"
 """The identifier type RFC 8823 §5.1 registers (IANA-1)."""
@@ -17,26 +18,13 @@ EMAIL_REPLY_00 = "email-reply-00"
 
 
 @dataclass(frozen=True, slots=True)
-class Identifier:
+class Identifier(WireObject):
     """An identifier object: its type and value, as in orders and authorizations."""
 
-    type: str
-    value: str
+    WHAT: ClassVar[str] = "identifier"
 
-    def to_json(self) -> dict[str, str]:
-        """The JSON object."""
-        return {"type": self.type, "value": self.value}
-
-    @classmethod
-    def from_json(cls, data: object) -> Identifier:
-        """Parse an identifier object; ``ValueError`` when it is not one."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"an identifier is a JSON object, not {type(data).__name__}")
-        fields: Mapping[str, Any] = data
-        kind, value = fields.get("type"), fields.get("value")
-        if not isinstance(kind, str) or not isinstance(value, str):
-            raise ValueError("an identifier needs string members 'type' and 'value'")
-        return cls(kind, value)
+    type: str = field(metadata=member("type", TEXT))
+    value: str = field(metadata=member("value", TEXT))
 
     @classmethod
     def email(cls, address: str) -> Identifier:

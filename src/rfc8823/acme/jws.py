@@ -252,27 +252,18 @@ def parse_jws(body: bytes, *, nested: bool = False) -> JwsRequest | Problem:
     extra = set(outer) - {"protected", "payload", "signature"}
     if extra:
         return _malformed(f"unexpected JWS members {sorted(extra)}")
-    parts = _parts(outer)
-    if isinstance(parts, Problem):
-        return parts
-    decoded = _decode_parts(parts, "JWS")
-    if isinstance(decoded, Problem):
-        return decoded
-    protected_raw, payload, signature = decoded
-    header = _strict_json(protected_raw, "protected header")
-    if isinstance(header, Problem):
-        return header
-    if not isinstance(header, dict):
-        return _malformed("the JWS protected header is not a JSON object")
-    checked = _check_header(header, nested)
+    read = _read_flattened(outer, "JWS", "protected header")
+    if isinstance(read, Problem):
+        return read
+    checked = _check_header(read.header, nested)
     if isinstance(checked, Problem):
         return checked
     alg, nonce, url, jwk, kid = checked
     return JwsRequest(
-        protected=header,
-        payload=payload,
-        signature=signature,
-        signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+        protected=read.header,
+        payload=read.payload,
+        signature=read.signature,
+        signing_input=read.signing_input,
         alg=alg,
         nonce=nonce,
         url=url,
@@ -282,6 +273,33 @@ def parse_jws(body: bytes, *, nested: bool = False) -> JwsRequest | Problem:
 
 
 _PARTS = ("protected", "payload", "signature")
+
+
+@dataclass(frozen=True)
+class _Flattened:
+    """A flattened JWS decoded: its protected header (a JSON object), payload and signature."""
+
+    header: dict[str, Any]
+    payload: bytes
+    signature: bytes
+    signing_input: bytes
+
+
+def _read_flattened(outer: Mapping[str, Any], what: str, header_what: str) -> _Flattened | Problem:
+    """The three members as unpadded base64url, the protected header a JSON object (§6.2)."""
+    parts = _parts(outer)
+    if isinstance(parts, Problem):
+        return parts
+    decoded = _decode_parts(parts, what)
+    if isinstance(decoded, Problem):
+        return decoded
+    protected_raw, payload, signature = decoded
+    header = _strict_json(protected_raw, header_what)
+    if isinstance(header, Problem):
+        return header
+    if not isinstance(header, dict):
+        return _malformed(f"the {what} protected header is not a JSON object")
+    return _Flattened(header, payload, signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
 
 
 def _parts(outer: Mapping[str, Any]) -> tuple[str, str, str] | Problem:
@@ -388,18 +406,10 @@ def verify_eab(
         return _malformed("externalAccountBinding is not a JSON object")
     if set(binding) != set(_PARTS):
         return _malformed("externalAccountBinding must be a flattened JWS with three members")
-    parts = _parts(binding)
-    if isinstance(parts, Problem):
-        return parts
-    decoded = _decode_parts(parts, "EAB")
-    if isinstance(decoded, Problem):
-        return decoded
-    protected_raw, payload, mac = decoded
-    header = _strict_json(protected_raw, "EAB protected header")
-    if isinstance(header, Problem):
-        return header
-    if not isinstance(header, dict):
-        return _malformed("the EAB protected header is not a JSON object")
+    read = _read_flattened(binding, "EAB", "EAB protected header")
+    if isinstance(read, Problem):
+        return read
+    header = read.header
     if header.get("alg") not in EAB_ALGORITHMS:
         return Problem.of(
             ProblemType.BAD_SIGNATURE_ALGORITHM,
@@ -413,11 +423,10 @@ def verify_eab(
         return Problem.of(ProblemType.UNAUTHORIZED, f"unknown EAB key identifier {kid!r}")
     if header.get("url") != url:
         return Problem.of(ProblemType.UNAUTHORIZED, "the EAB 'url' is not the newAccount URL")
-    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    expected = jwa.HS256.sign(keys[kid], signing_input)
-    if not hmac.compare_digest(expected, mac):
+    expected = jwa.HS256.sign(keys[kid], read.signing_input)
+    if not hmac.compare_digest(expected, read.signature):
         return Problem.of(ProblemType.UNAUTHORIZED, "the EAB MAC does not verify")
-    bound = _strict_json(payload, "EAB payload")
+    bound = _strict_json(read.payload, "EAB payload")
     if isinstance(bound, Problem):
         return bound
     if not isinstance(bound, dict) or not _same_key(bound, account_jwk):

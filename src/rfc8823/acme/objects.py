@@ -1,18 +1,31 @@
 """ACME resource objects as typed, immutable data (RFC 8555 §7.1; RFC 8823 §3 challenge).
 
-Each object has ``to_json()`` (what a server sends) and ``from_json()`` (what a client reads;
-``ValueError`` naming the member when the JSON is not such an object). Timestamps are aware
-``datetime`` values, written as RFC 3339 UTC strings.
+Each field is declared once with its JSON member (:mod:`rfc8823.acme.fields`); ``to_json()``
+(what a server sends) and ``from_json()`` (what a client reads; ``ValueError`` naming the
+member when the JSON is not such an object) follow from the declarations. Timestamps are
+aware ``datetime`` values, written as RFC 3339 UTC strings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import ClassVar
 
+from rfc8823.acme.fields import (
+    FLAG,
+    TEXT,
+    TEXTS,
+    TIME,
+    WireObject,
+    format_time,
+    member,
+    nested,
+    nested_array,
+    parse_time,
+    status,
+)
 from rfc8823.acme.identifier import (
     EMAIL_REPLY_00,
     IDENTIFIER_DNS,
@@ -40,7 +53,7 @@ __all__ = [
     "parse_time",
 ]
 
-_E = TypeVar("_E", bound=StrEnum)
+PROBLEM = nested(Problem)
 
 
 class AccountStatus(StrEnum):
@@ -81,254 +94,83 @@ class ChallengeStatus(StrEnum):
     INVALID = "invalid"
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC text with second precision, e.g. ``2026-01-02T03:04:05Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: object) -> datetime:
-    """Parse an RFC 3339 timestamp into an aware ``datetime``; ``ValueError`` otherwise."""
-    if not isinstance(text, str):
-        raise ValueError(f"a timestamp is a string, not {type(text).__name__}")
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no time zone")
-    return moment
-
-
-def _fields(data: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{what} is a JSON object, not {type(data).__name__}")
-    return data
-
-
-def _string(fields: Mapping[str, Any], name: str, what: str) -> str:
-    value = fields.get(name)
-    if not isinstance(value, str):
-        raise ValueError(f"{what} member {name!r} is missing or not a string")
-    return value
-
-
-def _optional_string(fields: Mapping[str, Any], name: str, what: str) -> str | None:
-    return None if fields.get(name) is None else _string(fields, name, what)
-
-
-def _strings(fields: Mapping[str, Any], name: str, what: str) -> tuple[str, ...]:
-    value = fields.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{what} member {name!r} is not an array of strings")
-    return tuple(value)
-
-
-def _status(kind: type[_E], fields: Mapping[str, Any], what: str) -> _E:
-    value = _string(fields, "status", what)
-    try:
-        return kind(value)
-    except ValueError:
-        raise ValueError(
-            f"{what} status {value!r} is not one of {[s.value for s in kind]}"
-        ) from None
-
-
-def _optional_time(fields: Mapping[str, Any], name: str) -> datetime | None:
-    value = fields.get(name)
-    return None if value is None else parse_time(value)
-
-
-def _optional_problem(fields: Mapping[str, Any]) -> Problem | None:
-    value = fields.get("error")
-    return None if value is None else Problem.from_json(value)
-
-
-def _put(data: dict[str, Any], name: str, value: object) -> None:
-    """Add a member unless it is absent (None); timestamps and problems are rendered."""
-    if value is None:
-        return
-    if isinstance(value, datetime):
-        data[name] = format_time(value)
-    elif isinstance(value, Problem):
-        data[name] = value.to_json()
-    else:
-        data[name] = value
-
-
 @dataclass(frozen=True, slots=True)
-class DirectoryMeta:
+class DirectoryMeta(WireObject):
     """The directory's ``meta`` object (RFC 8555 §7.1.1)."""
 
-    terms_of_service: str | None = None
-    website: str | None = None
-    caa_identities: tuple[str, ...] = ()
-    external_account_required: bool = False
+    WHAT: ClassVar[str] = "directory meta"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object."""
-        data: dict[str, Any] = {}
-        _put(data, "termsOfService", self.terms_of_service)
-        _put(data, "website", self.website)
-        if self.caa_identities:
-            data["caaIdentities"] = list(self.caa_identities)
-        if self.external_account_required:
-            data["externalAccountRequired"] = True
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> DirectoryMeta:
-        """Parse a ``meta`` object."""
-        fields = _fields(data, "directory meta")
-        return cls(
-            terms_of_service=_optional_string(fields, "termsOfService", "meta"),
-            website=_optional_string(fields, "website", "meta"),
-            caa_identities=_strings(fields, "caaIdentities", "meta"),
-            external_account_required=fields.get("externalAccountRequired") is True,
-        )
+    terms_of_service: str | None = field(default=None, metadata=member("termsOfService", TEXT))
+    website: str | None = field(default=None, metadata=member("website", TEXT))
+    caa_identities: tuple[str, ...] = field(
+        default=(), metadata=member("caaIdentities", TEXTS, omit_default=True)
+    )
+    external_account_required: bool = field(
+        default=False, metadata=member("externalAccountRequired", FLAG, omit_default=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class Directory:
+class Directory(WireObject):
     """The directory object: the server's entry points (RFC 8555 §7.1.1; A-DIR-1)."""
 
-    new_nonce: str
-    new_account: str
-    new_order: str
-    revoke_cert: str
-    key_change: str
-    new_authz: str | None = None
-    meta: DirectoryMeta | None = None
+    WHAT: ClassVar[str] = "directory"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object."""
-        data: dict[str, Any] = {
-            "newNonce": self.new_nonce,
-            "newAccount": self.new_account,
-            "newOrder": self.new_order,
-            "revokeCert": self.revoke_cert,
-            "keyChange": self.key_change,
-        }
-        _put(data, "newAuthz", self.new_authz)
-        if self.meta is not None:
-            data["meta"] = self.meta.to_json()
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Directory:
-        """Parse a directory; every mandatory entry point must be present."""
-        fields = _fields(data, "the directory")
-        meta = fields.get("meta")
-        return cls(
-            new_nonce=_string(fields, "newNonce", "directory"),
-            new_account=_string(fields, "newAccount", "directory"),
-            new_order=_string(fields, "newOrder", "directory"),
-            revoke_cert=_string(fields, "revokeCert", "directory"),
-            key_change=_string(fields, "keyChange", "directory"),
-            new_authz=_optional_string(fields, "newAuthz", "directory"),
-            meta=DirectoryMeta.from_json(meta) if meta is not None else None,
-        )
+    new_nonce: str = field(metadata=member("newNonce", TEXT))
+    new_account: str = field(metadata=member("newAccount", TEXT))
+    new_order: str = field(metadata=member("newOrder", TEXT))
+    revoke_cert: str = field(metadata=member("revokeCert", TEXT))
+    key_change: str = field(metadata=member("keyChange", TEXT))
+    new_authz: str | None = field(default=None, metadata=member("newAuthz", TEXT))
+    meta: DirectoryMeta | None = field(default=None, metadata=member("meta", nested(DirectoryMeta)))
 
 
 @dataclass(frozen=True, slots=True)
-class Account:
+class Account(WireObject):
     """An account object (RFC 8555 §7.1.2)."""
 
-    status: AccountStatus
-    contact: tuple[str, ...] = ()
-    terms_of_service_agreed: bool | None = None
-    orders: str | None = None
+    WHAT: ClassVar[str] = "account"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object."""
-        data: dict[str, Any] = {"status": self.status.value, "contact": list(self.contact)}
-        _put(data, "termsOfServiceAgreed", self.terms_of_service_agreed)
-        _put(data, "orders", self.orders)
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Account:
-        """Parse an account object."""
-        fields = _fields(data, "an account")
-        agreed = fields.get("termsOfServiceAgreed")
-        return cls(
-            status=_status(AccountStatus, fields, "account"),
-            contact=_strings(fields, "contact", "account"),
-            terms_of_service_agreed=agreed if isinstance(agreed, bool) else None,
-            orders=_optional_string(fields, "orders", "account"),
-        )
+    status: AccountStatus = field(metadata=member("status", status(AccountStatus)))
+    contact: tuple[str, ...] = field(default=(), metadata=member("contact", TEXTS))
+    terms_of_service_agreed: bool | None = field(
+        default=None, metadata=member("termsOfServiceAgreed", FLAG)
+    )
+    orders: str | None = field(default=None, metadata=member("orders", TEXT))
 
 
 @dataclass(frozen=True, slots=True)
-class Challenge:
+class Challenge(WireObject):
     """A challenge object; for ``email-reply-00``, ``token`` is token-part2 and ``from_`` the
     address the challenge email comes from (RFC 8823 §3; CHAL-OBJ-1..3; RFC 8555 §7.1.5).
+
+    Other challenge types parse too; the members they lack stay None.
     """
 
-    type: str
-    url: str
-    status: ChallengeStatus
-    token: str | None = None
-    from_: str | None = None
-    validated: datetime | None = None
-    error: Problem | None = None
+    WHAT: ClassVar[str] = "challenge"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object (``from_`` is written as ``from``)."""
-        data: dict[str, Any] = {"type": self.type, "url": self.url, "status": self.status.value}
-        _put(data, "token", self.token)
-        _put(data, "from", self.from_)
-        _put(data, "validated", self.validated)
-        _put(data, "error", self.error)
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Challenge:
-        """Parse a challenge object of any type (members other types lack stay None)."""
-        fields = _fields(data, "a challenge")
-        return cls(
-            type=_string(fields, "type", "challenge"),
-            url=_string(fields, "url", "challenge"),
-            status=_status(ChallengeStatus, fields, "challenge"),
-            token=_optional_string(fields, "token", "challenge"),
-            from_=_optional_string(fields, "from", "challenge"),
-            validated=_optional_time(fields, "validated"),
-            error=_optional_problem(fields),
-        )
+    type: str = field(metadata=member("type", TEXT))
+    url: str = field(metadata=member("url", TEXT))
+    status: ChallengeStatus = field(metadata=member("status", status(ChallengeStatus)))
+    token: str | None = field(default=None, metadata=member("token", TEXT))
+    from_: str | None = field(default=None, metadata=member("from", TEXT))
+    validated: datetime | None = field(default=None, metadata=member("validated", TIME))
+    error: Problem | None = field(default=None, metadata=member("error", PROBLEM))
 
 
 @dataclass(frozen=True, slots=True)
-class Authorization:
+class Authorization(WireObject):
     """An authorization object (RFC 8555 §7.1.4; A-AUTHZ-1)."""
 
-    identifier: Identifier
-    status: AuthorizationStatus
-    challenges: tuple[Challenge, ...]
-    expires: datetime | None = None
-    wildcard: bool | None = None
+    WHAT: ClassVar[str] = "authorization"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object."""
-        data: dict[str, Any] = {
-            "identifier": self.identifier.to_json(),
-            "status": self.status.value,
-            "challenges": [challenge.to_json() for challenge in self.challenges],
-        }
-        _put(data, "expires", self.expires)
-        _put(data, "wildcard", self.wildcard)
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Authorization:
-        """Parse an authorization object."""
-        fields = _fields(data, "an authorization")
-        challenges = fields.get("challenges")
-        if not isinstance(challenges, list):
-            raise ValueError("authorization member 'challenges' is not an array")
-        wildcard = fields.get("wildcard")
-        return cls(
-            identifier=Identifier.from_json(fields.get("identifier")),
-            status=_status(AuthorizationStatus, fields, "authorization"),
-            challenges=tuple(Challenge.from_json(item) for item in challenges),
-            expires=_optional_time(fields, "expires"),
-            wildcard=wildcard if isinstance(wildcard, bool) else None,
-        )
+    identifier: Identifier = field(metadata=member("identifier", nested(Identifier)))
+    status: AuthorizationStatus = field(metadata=member("status", status(AuthorizationStatus)))
+    challenges: tuple[Challenge, ...] = field(
+        metadata=member("challenges", nested_array(Challenge))
+    )
+    expires: datetime | None = field(default=None, metadata=member("expires", TIME))
+    wildcard: bool | None = field(default=None, metadata=member("wildcard", FLAG))
 
     def challenge_of_type(self, kind: str = EMAIL_REPLY_00) -> Challenge | None:
         """The first challenge of type ``kind`` (FLOW-2), or None."""
@@ -336,47 +178,21 @@ class Authorization:
 
 
 @dataclass(frozen=True, slots=True)
-class Order:
+class Order(WireObject):
     """An order object (RFC 8555 §7.1.3; A-ORD-1)."""
 
-    status: OrderStatus
-    identifiers: tuple[Identifier, ...]
-    authorizations: tuple[str, ...]
-    finalize: str
-    expires: datetime | None = None
-    not_before: datetime | None = None
-    not_after: datetime | None = None
-    error: Problem | None = None
-    certificate: str | None = None
+    WHAT: ClassVar[str] = "order"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object."""
-        data: dict[str, Any] = {"status": self.status.value}
-        _put(data, "expires", self.expires)
-        data["identifiers"] = [identifier.to_json() for identifier in self.identifiers]
-        _put(data, "notBefore", self.not_before)
-        _put(data, "notAfter", self.not_after)
-        _put(data, "error", self.error)
-        data["authorizations"] = list(self.authorizations)
-        data["finalize"] = self.finalize
-        _put(data, "certificate", self.certificate)
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Order:
-        """Parse an order object."""
-        fields = _fields(data, "an order")
-        identifiers = fields.get("identifiers")
-        if not isinstance(identifiers, list):
-            raise ValueError("order member 'identifiers' is not an array")
-        return cls(
-            status=_status(OrderStatus, fields, "order"),
-            identifiers=tuple(Identifier.from_json(item) for item in identifiers),
-            authorizations=_strings(fields, "authorizations", "order"),
-            finalize=_string(fields, "finalize", "order"),
-            expires=_optional_time(fields, "expires"),
-            not_before=_optional_time(fields, "notBefore"),
-            not_after=_optional_time(fields, "notAfter"),
-            error=_optional_problem(fields),
-            certificate=_optional_string(fields, "certificate", "order"),
-        )
+    status: OrderStatus = field(metadata=member("status", status(OrderStatus)))
+    identifiers: tuple[Identifier, ...] = field(
+        metadata=member("identifiers", nested_array(Identifier))
+    )
+    authorizations: tuple[str, ...] = field(
+        metadata=member("authorizations", TEXTS, if_absent=[])
+    )
+    finalize: str = field(metadata=member("finalize", TEXT))
+    expires: datetime | None = field(default=None, metadata=member("expires", TIME))
+    not_before: datetime | None = field(default=None, metadata=member("notBefore", TIME))
+    not_after: datetime | None = field(default=None, metadata=member("notAfter", TIME))
+    error: Problem | None = field(default=None, metadata=member("error", PROBLEM))
+    certificate: str | None = field(default=None, metadata=member("certificate", TEXT))

@@ -297,11 +297,15 @@ def missing_signed_headers(
     return tuple(missing)
 
 
-def verify(message: bytes, resolver: Resolver, *, now: int | None = None) -> DkimResult:
+def verify(
+    message: bytes, resolver: Resolver, *, now: int | None = None, require_from: bool = True
+) -> DkimResult:
     """Verify every DKIM-Signature of ``message``, fetching keys through ``resolver``.
 
     RFC 6376 §6.1: a key that does not exist is a permerror, a DNS failure a temperror (never a
-    pass or a plain fail). ``now`` fixes the clock for ``t=``/``x=``. Never raises on bad input.
+    pass or a plain fail). ``now`` fixes the clock for ``t=``/``x=``. ``require_from`` False
+    skips RFC 6376 §5.4's From check, as a lax verifier does (self-validation only). Never
+    raises on bad input.
     """
     try:
         verifier = dkim.DKIM(message, logger=log, minkey=1024)
@@ -311,12 +315,14 @@ def verify(message: bytes, resolver: Resolver, *, now: int | None = None) -> Dki
     clock = int(time.time()) if now is None else now
     fields = [(name, value) for name, value in verifier.headers if name.lower() == _SIGNATURE_FIELD]
     return DkimResult(
-        signatures=tuple(_verify_one(verifier, field, resolver, clock) for field in fields)
+        signatures=tuple(
+            _verify_one(verifier, field, resolver, clock, require_from) for field in fields
+        )
     )
 
 
 def _verify_one(
-    verifier: Any, field: tuple[bytes, bytes], resolver: Resolver, now: int
+    verifier: Any, field: tuple[bytes, bytes], resolver: Resolver, now: int, require_from: bool
 ) -> DkimSignatureResult:
     """Verify one signature field: our own tag checks, our key lookup, then dkimpy's crypto."""
     raw_value = field[1].decode("utf-8", errors="surrogateescape")
@@ -324,7 +330,7 @@ def _verify_one(
         tags = parse_tag_list(raw_value)
     except TagListError as exc:
         return _result({}, "permerror", f"malformed DKIM-Signature: {exc}")
-    problem = _tag_problem(tags, now)
+    problem = _tag_problem(tags, now, require_from)
     if problem is not None:
         return _result(tags, "permerror", problem)
     key_name = f"{tags['s']}._domainkey.{tags['d']}"
@@ -356,7 +362,7 @@ def _verify_one(
     return _result(tags, "fail", "signature did not verify")
 
 
-def _tag_problem(tags: dict[str, str], now: int) -> str | None:
+def _tag_problem(tags: dict[str, str], now: int, require_from: bool = True) -> str | None:
     """Why a signature's tags make it unusable, or None (RFC 6376 §3.5, §6.1.1; RFC 8301 §3.1)."""
     missing = [name for name in _REQUIRED_TAGS if name not in tags]
     if missing:
@@ -368,7 +374,7 @@ def _tag_problem(tags: dict[str, str], now: int) -> str | None:
     names = _signed_headers(tags)
     if not all(_FIELD_NAME.match(name) for name in names):
         return f"invalid header field name in h={tags['h']}"
-    if "from" not in names:
+    if require_from and "from" not in names:
         return "h= does not cover From"
     for name in ("l", "t", "x"):
         if name in tags and not _DECIMAL.match(tags[name]):

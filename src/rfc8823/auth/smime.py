@@ -39,7 +39,7 @@ from rfc8823.auth.secure_headers import (
     SecureField,
     SecureHeaders,
 )
-from rfc8823.world.keys import PrivateKey
+from rfc8823.values import PrivateKey
 
 SmimeForm = Literal["multipart-signed", "opaque"]
 SmimeStatus = Literal["pass", "fail", "none", "error"]

@@ -1,7 +1,7 @@
 """The data table from pkilint finding codes to catalog rows (``rows.toml``), read and checked.
 
 Which row a code speaks to, which rows each linter judges, and which findings only the test
-world causes (declared once, reported INFO with the reason). Issue 15.
+world causes (declared once, reported INFO with the reason).
 """
 
 from __future__ import annotations

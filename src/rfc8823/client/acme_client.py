@@ -20,8 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from cryptography import x509
@@ -43,6 +42,7 @@ from rfc8823.client.errors import EnrollmentError, EnrollmentTimeout
 from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.faults import client as client_faults
 from rfc8823.tokens import b64url_encode
+from rfc8823.world.service import AsyncService
 
 JSON_CONTENT_TYPE = "application/json"
 PEM_CHAIN_CONTENT_TYPE = "application/pem-certificate-chain"
@@ -189,7 +189,7 @@ def _snippet(body: bytes) -> str:
     return repr(text) + ("…" if len(body) > 120 else "")
 
 
-class AcmeClient:
+class AcmeClient(AsyncService):
     """ACME requests for one account key against one directory; ``async with`` closes it.
 
     ``verify`` is the TLS context that trusts the CA's HTTPS certificate (``True``: system
@@ -225,18 +225,10 @@ class AcmeClient:
             headers={"User-Agent": USER_AGENT},
         )
 
-    async def __aenter__(self) -> Self:
-        return self
+    async def start_async(self) -> None:
+        """Nothing to open: connections are made on the first request."""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Close the HTTP connections."""
         await self._http.aclose()
 

@@ -126,6 +126,11 @@ class ChallengeAnswerer:
             token_part2=pending.token_part2,
             dkim=self.dkim,
             faults=self.faults,
+            answered_before=tuple(
+                entry.token_part1
+                for entry in self.ledger.entries
+                if entry.identifier == pending.identifier
+            ),
         )
         message = response.build()
         rcpt = recipients(response)
@@ -134,7 +139,11 @@ class ChallengeAnswerer:
         try:
             for _ in range(copies):
                 await submit(
-                    message, mail_from=pending.identifier, rcpt_tos=rcpt, config=self.submission
+                    message,
+                    mail_from=pending.identifier,
+                    rcpt_tos=rcpt,
+                    config=self.submission,
+                    faults=self.faults,
                 )
         except EnrollmentError as error:
             if not _maybe_delivered(error):

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rfc8823.auth.spf_dmarc import is_aligned
+from rfc8823.domains import affix_match
 from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.faults import client as client_faults
 from rfc8823.findings import Finding, Verdict
@@ -23,6 +25,7 @@ from rfc8823.messages.challenge import (
 )
 from rfc8823.messages.headers import (
     addresses_equal,
+    domain_of,
     parse_acme_subject,
     parse_single_address,
     unfold,
@@ -97,6 +100,78 @@ AnsweredLookup = Callable[[str | None, str], bool]
 SignatureKind = Literal["none", "failed-dkim", "untrusted-smime", "other"]
 
 
+SignerCheck = Callable[[str, str], bool]
+"""A mistaken comparison of a DKIM ``d=`` (first) with the From domain (second)."""
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What a tolerance looks at in a challenge: how it is signed, whether it has
+    Auto-Submitted, the ``d=`` of its passing DKIM signatures and its From domain."""
+
+    signature: SignatureKind
+    auto_submitted: bool
+    signers: tuple[str, ...]
+    author: str | None
+
+    def signed_as(self, check: SignerCheck) -> bool:
+        """Whether a passing signature's ``d=`` passes ``check`` against the From domain."""
+        author = self.author
+        return author is not None and any(check(signer, author) for signer in self.signers)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """What a fault lets through: a broken rule of ``rules``, when the message is signed the
+    ``signature`` way, has (True) or lacks (False) Auto-Submitted, and has a passing DKIM
+    signature whose ``d=`` the ``signer`` check takes for the From domain; None matches any."""
+
+    rules: frozenset[str]
+    signature: SignatureKind | None = None
+    auto_submitted: bool | None = None
+    signer: SignerCheck | None = None
+
+    def covers(self, rule: str, signed: Signed) -> bool:
+        """Whether this tolerance lets ``rule`` through for such a message."""
+        return (
+            rule in self.rules
+            and self.signature in (None, signed.signature)
+            and self.auto_submitted in (None, signed.auto_submitted)
+            and (self.signer is None or signed.signed_as(self.signer))
+        )
+
+
+TOLERATING_FAULTS: dict[str, Tolerance] = {
+    client_faults.ANSWERS_UNSIGNED: Tolerance(frozenset({"CHAL-AUTH-1"}), signature="none"),
+    client_faults.ANSWERS_FAILED_DKIM: Tolerance(
+        frozenset({"CHAL-AUTH-1"}), signature="failed-dkim"
+    ),
+    client_faults.ANSWERS_UNTRUSTED_SMIME: Tolerance(
+        frozenset({"CHAL-AUTH-1", "CHAL-SMIME-2"}), signature="untrusted-smime"
+    ),
+    client_faults.ANSWERS_MISALIGNED_DKIM: Tolerance(frozenset({"CHAL-DKIM-3"})),
+    client_faults.ANSWERS_ORG_ALIGNED_DKIM: Tolerance(
+        frozenset({"CHAL-DKIM-3"}), signer=lambda signer, author: is_aligned(signer, author, "r")
+    ),
+    client_faults.ANSWERS_AFFIX_MATCHED_DKIM: Tolerance(
+        frozenset({"CHAL-DKIM-3"}), signer=affix_match
+    ),
+    client_faults.ANSWERS_THIN_DKIM: Tolerance(frozenset({"CHAL-DKIM-1"})),
+    client_faults.ANSWERS_WITHOUT_AUTO_SUBMITTED: Tolerance(
+        frozenset({"CHAL-AUTO-1"}), auto_submitted=False
+    ),
+    client_faults.ANSWERS_AUTO_REPLIED: Tolerance(frozenset({"CHAL-AUTO-1"}), auto_submitted=True),
+    client_faults.ANSWERS_FOREIGN_FROM: Tolerance(frozenset({"CHAL-HDR-1"})),
+    client_faults.ANSWERS_FOREIGN_TO: Tolerance(frozenset({"CHAL-HDR-2"})),
+    client_faults.ANSWERS_SMIME_SIGNER_MISMATCH: Tolerance(frozenset({"CHAL-SMIME-1"})),
+    client_faults.ANSWERS_UNPROTECTED_HEADERS: Tolerance(frozenset({"CHAL-BODY-3"})),
+}
+"""Faults that answer a challenge despite a broken rule, and what each one lets through.
+
+The client's counterpart of the reference CA's ``LENIENT_FAULTS`` (self-validation).
+"""
+
+
 def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
     """What signs a message: nothing, only failing DKIM, only S/MIME with no trusted path."""
     if auth is None:
@@ -116,39 +191,24 @@ def _signature_kind(auth: ChallengeAuth | None) -> SignatureKind:
 def _tolerated(
     finding: Finding, report: ChallengeReport, auth: ChallengeAuth | None, faults: FaultSet
 ) -> bool:
-    """Whether a switched-on fault lets this broken rule through (self-validation)."""
+    """Whether a switched-on fault lets this broken rule through (``TOLERATING_FAULTS``)."""
     if not faults:
         return False
-    rule, kind = finding.requirement, _signature_kind(auth)
-    auto_submitted = bool(report.parsed.all("Auto-Submitted"))
-    return (
-        (faults.on(client_faults.ANSWERS_UNSIGNED) and rule == "CHAL-AUTH-1" and kind == "none")
-        or (
-            faults.on(client_faults.ANSWERS_FAILED_DKIM)
-            and rule == "CHAL-AUTH-1"
-            and kind == "failed-dkim"
-        )
-        or (
-            faults.on(client_faults.ANSWERS_UNTRUSTED_SMIME)
-            and rule in ("CHAL-AUTH-1", "CHAL-SMIME-2")
-            and kind == "untrusted-smime"
-        )
-        or (faults.on(client_faults.ANSWERS_MISALIGNED_DKIM) and rule == "CHAL-DKIM-3")
-        or (faults.on(client_faults.ANSWERS_THIN_DKIM) and rule == "CHAL-DKIM-1")
-        or (
-            faults.on(client_faults.ANSWERS_WITHOUT_AUTO_SUBMITTED)
-            and rule == "CHAL-AUTO-1"
-            and not auto_submitted
-        )
-        or (
-            faults.on(client_faults.ANSWERS_AUTO_REPLIED)
-            and rule == "CHAL-AUTO-1"
-            and auto_submitted
-        )
-        or (faults.on(client_faults.ANSWERS_FOREIGN_FROM) and rule == "CHAL-HDR-1")
-        or (faults.on(client_faults.ANSWERS_FOREIGN_TO) and rule == "CHAL-HDR-2")
-        or (faults.on(client_faults.ANSWERS_SMIME_SIGNER_MISMATCH) and rule == "CHAL-SMIME-1")
-        or (faults.on(client_faults.ANSWERS_UNPROTECTED_HEADERS) and rule == "CHAL-BODY-3")
+    froms = report.parsed.all("From")
+    sender = parse_single_address(froms[0]).addr_spec if len(froms) == 1 else None
+    signed = Signed(
+        signature=_signature_kind(auth),
+        auto_submitted=bool(report.parsed.all("Auto-Submitted")),
+        signers=tuple(
+            s.domain
+            for s in (auth.dkim.signatures if auth and auth.dkim else ())
+            if s.result == "pass"
+        ),
+        author=domain_of(sender) if sender else None,
+    )
+    return any(
+        faults.on(name) and tolerance.covers(finding.requirement, signed)
+        for name, tolerance in TOLERATING_FAULTS.items()
     )
 
 

@@ -45,7 +45,6 @@ from rfc8823.client.keys import AccountKeyType, CertKeyType, account_key_at, new
 from rfc8823.client.ledger import AnsweredLedger
 from rfc8823.client.mailbox import (
     ImapMailSource,
-    ImapTls,
     MaildirMailSource,
     MailSource,
     SmtpMailSource,
@@ -64,6 +63,7 @@ from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.faults import client as client_faults
 from rfc8823.messages.headers import domain_of
 from rfc8823.tokens import b64url_encode, jwk_thumbprint, required_jwk_members
+from rfc8823.world.imap import ImapTls
 
 log = logging.getLogger(__name__)
 
@@ -217,13 +217,13 @@ async def _mail_source(config: EnrollConfig, context: ssl.SSLContext) -> AsyncIt
         return
     source = open_mail_source(config.mailbox, email=config.email, context=context)
     try:
-        await source.start()
+        await source.start_async()
     except OSError as error:
         raise EnrollmentError("mailbox", f"cannot open {source.description}: {error}") from None
     try:
         yield source
     finally:
-        await source.aclose()
+        await source.stop_async()
 
 
 class _Enrollment:
@@ -254,7 +254,8 @@ class _Enrollment:
             csr = _certificate_request(key, config.email, config.usage, config.faults)
         except ValueError as error:
             raise UsageError("CSR", str(error)) from None
-        ledger = AnsweredLedger(config.state_file)
+        forgets = config.faults.on(client_faults.FORGETS_ANSWERS)
+        ledger = AnsweredLedger(None if forgets else config.state_file)
         account_key, _ = account_key_at(config.account_key, config.account_key_type)
         context = tls_context(config.ca_bundle)
         resolver = Resolver(config.dns or system_dns_endpoint())
@@ -336,6 +337,9 @@ class _Enrollment:
         wrong_url = self.config.faults.on(client_faults.POSTS_TO_AUTHORIZATION)
         ready_url = url if wrong_url else pending.challenge_url
         answerer.expect(pending)
+        missing = self.config.faults.on(client_faults.MISSES_MAIL_ALREADY_THERE)
+        if missing and isinstance(answerer.source, ImapMailSource):
+            await answerer.source.skip_present()
         self.enter("challenge email")
         started = time.monotonic()
         answered = await answerer.answer_one(timeouts.email_grace)

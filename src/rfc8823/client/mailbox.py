@@ -24,13 +24,12 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Protocol, Self
+from typing import Protocol
 
+from rfc8823.world.imap import ImapTls, open_imap
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
+from rfc8823.world.service import AsyncService
 from rfc8823.world.smtp import SmtpServer
-
-ImapTls = Literal["none", "starttls", "implicit"]
 
 MIN_POLL_INTERVAL = 0.02
 
@@ -50,41 +49,17 @@ class MailSource(Protocol):
     def description(self) -> str:
         """Where the source reads from, for progress lines."""
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Open the source (listen, connect, create folders)."""
 
     async def next_message(self, timeout: float) -> IncomingMail | None:  # noqa: ASYNC109
         """The next message not yet handed over, waiting up to ``timeout`` s; None if none."""
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Release the source."""
 
 
-class _Lifecycle(abc.ABC):
-    """``async with`` support for sources: ``start`` on entry, ``aclose`` on exit."""
-
-    @abc.abstractmethod
-    async def start(self) -> None:
-        """Open the source."""
-
-    @abc.abstractmethod
-    async def aclose(self) -> None:
-        """Release the source."""
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class SmtpMailSource(_Lifecycle):
+class SmtpMailSource(AsyncService):
     """The user's MX: an aiosmtpd listener (plain SMTP or STARTTLS) in the caller's loop.
 
     ``accept_domains`` limits the recipient domains it accepts (None: any).
@@ -122,7 +97,7 @@ class SmtpMailSource(_Lifecycle):
         host, port = self.server.host, self.server.port
         return f"SMTP listener {host}:{port}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Listen (in the running event loop)."""
         await self.server.start_async()
 
@@ -136,12 +111,12 @@ class SmtpMailSource(_Lifecycle):
         origin = f"SMTP from {received.peer[0]} (MAIL FROM <{received.mail_from}>)"
         return IncomingMail(received.data, origin)
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Stop listening."""
         await self.server.stop_async()
 
 
-class _Poller(_Lifecycle):
+class _Poller(AsyncService, abc.ABC):
     """Shared loop of the polled sources: look, then sleep at most ``interval`` s, to a deadline."""
 
     def __init__(self, interval: float) -> None:
@@ -178,11 +153,11 @@ class MaildirMailSource(_Poller):
         """The Maildir's path."""
         return f"Maildir {self.path}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Create the Maildir's folders if needed."""
         mailbox.Maildir(self.path, create=True)
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Nothing to release."""
 
     async def _look(self) -> IncomingMail | None:
@@ -241,33 +216,23 @@ class ImapMailSource(_Poller):
         """The server and folder."""
         return f"IMAP {self._user}@{self.host}:{self.port}/{self.folder}"
 
-    async def start(self) -> None:
+    async def start_async(self) -> None:
         """Connect, log in and select the folder (raises ``imaplib.IMAP4.error``/``OSError``)."""
         self._client = await asyncio.to_thread(self._connect)
 
     def _connect(self) -> imaplib.IMAP4:
-        context = self._context or ssl.create_default_context()
-        client: imaplib.IMAP4
-        if self._tls == "implicit":
-            client = imaplib.IMAP4_SSL(
-                self.host, self.port, ssl_context=context, timeout=self._timeout
-            )
-        else:
-            client = imaplib.IMAP4(self.host, self.port, timeout=self._timeout)
-            if self._tls == "starttls":
-                client.starttls(ssl_context=context)
-        try:
-            client.login(self._user, self._password)
-            status, detail = client.select(self.folder)
-            if status != "OK":
-                raise imaplib.IMAP4.error(f"SELECT {self.folder}: {detail!r}")
-        except BaseException:
-            with contextlib.suppress(imaplib.IMAP4.error, OSError):
-                client.shutdown()
-            raise
-        return client
+        return open_imap(
+            self.host,
+            self.port,
+            user=self._user,
+            password=self._password,
+            tls=self._tls,
+            ssl_context=self._context,
+            folder=self.folder,
+            timeout=self._timeout,
+        )
 
-    async def aclose(self) -> None:
+    async def stop_async(self) -> None:
         """Log out."""
         client, self._client = self._client, None
         if client is not None:
@@ -277,6 +242,22 @@ class ImapMailSource(_Poller):
     def _logout(client: imaplib.IMAP4) -> None:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
+
+    async def skip_present(self) -> None:
+        """Treat every message in the folder now as handed over, without reading it (the
+        ``client-misses-mail-already-there`` fault: a client that acts only on new mail)."""
+        async with self._lock:
+            await asyncio.to_thread(self._skip_present)
+
+    def _skip_present(self) -> None:
+        client = self._client
+        if client is None:
+            raise RuntimeError("the IMAP source is not started")
+        client.noop()
+        status, data = client.uid("SEARCH", "ALL")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID SEARCH ALL: {data!r}")
+        self._seen.update((data[0] or b"").split())
 
     async def _look(self) -> IncomingMail | None:
         async with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rfc8823.auth.dkim import DkimPrivateKey
@@ -67,11 +68,14 @@ def build_response(
     token_part2: str,
     dkim: DkimConfig | None,
     faults: FaultSet = NO_FAULTS,
+    answered_before: tuple[str, ...] = (),
 ) -> ResponseEmail:
     """The reply to one accepted challenge email (RFC 8823 §3 step 6, §3.2).
 
     Raises ValueError when the challenge lacks a From or token-part1 (the decision step has
-    refused such mail before this is called). ``faults``: self-validation only.
+    refused such mail before this is called). ``faults`` and ``answered_before`` (the
+    token-part1 of challenges this client answered before for the identifier, which one fault
+    reuses): self-validation only.
     """
     octets = faults.on(client_faults.JOINS_TOKEN_OCTETS)
     response = ResponseEmail.answering(
@@ -82,7 +86,11 @@ def build_response(
         reading=Concatenation.OCTETS if octets else Concatenation.STRING,
     )
     response = (
-        _with_faults(response, parse_message(challenge_raw), token_part2, thumbprint, faults)
+        _with_faults(
+            response,
+            _Answered(parse_message(challenge_raw), token_part2, thumbprint, answered_before),
+            faults,
+        )
         .with_digest_wrapped(DIGEST_LINE_WIDTH)
         .with_text_around(before=EXPLANATION)
     )
@@ -97,66 +105,134 @@ def build_response(
     return response
 
 
-def _with_faults(
-    response: ResponseEmail,
-    challenge: ParsedMessage,
-    token_part2: str,
-    thumbprint: str,
-    faults: FaultSet,
-) -> ResponseEmail:
-    """The response as the switched-on faults write it (self-validation)."""
-    if not faults:
+@dataclass(frozen=True)
+class _Answered:
+    """What a faulty writer of the response works from: the challenge and the ACME side."""
+
+    challenge: ParsedMessage
+    token_part2: str
+    thumbprint: str
+    answered_before: tuple[str, ...]
+
+
+ResponseFault = Callable[[ResponseEmail, _Answered], ResponseEmail]
+
+
+def _to_challenge_from(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    sender = parse_single_address(answered.challenge.first("From") or "").addr_spec
+    return response.with_to(sender or "")
+
+
+def _from_other_address(response: ResponseEmail, _: _Answered) -> ResponseEmail:
+    local, _at, domain = response.from_addr.rpartition("@")
+    return response.with_from(f"{local}.other@{domain}")
+
+
+def _key_authorization_as_digest(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    token = acme_token(response.token_part1, answered.token_part2, Concatenation.STRING)
+    return response.with_digest(key_authorization(token, answered.thumbprint))
+
+
+def _token_parts_swapped(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    token = acme_token(answered.token_part2, response.token_part1, Concatenation.STRING)
+    digest = response_digest(key_authorization(token, answered.thumbprint))
+    return replace(response, digest=digest)
+
+
+def _token_part2_alone(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    key = key_authorization(answered.token_part2, answered.thumbprint)
+    return replace(response, digest=response_digest(key))
+
+
+def _token_part1_alone(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    key = key_authorization(response.token_part1, answered.thumbprint)
+    return replace(response, digest=response_digest(key))
+
+
+def _earlier_token_part1(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    """The digest made with the token-part1 of the first challenge answered for the identifier,
+    as a client keeping one token-part1 per address would."""
+    if not answered.answered_before:
         return response
-    if faults.on(client_faults.REPLIES_TO_FROM):
-        response = response.with_to(
-            parse_single_address(challenge.first("From") or "").addr_spec or ""
-        )
-    if faults.on(client_faults.OMITS_IN_REPLY_TO):
-        response = response.with_in_reply_to(None)
-    if faults.on(client_faults.REPLIES_HTML_ONLY):
-        response = response.as_html_only()
-    if faults.on(client_faults.ADDS_LIST_ID):
-        response = response.with_list_header()
-    if faults.on(client_faults.OMITS_ACME_LABEL):
-        response = response.with_subject(f"Re: {response.token_part1}")
-    if faults.on(client_faults.REPLIES_FROM_OTHER):
-        local, _, domain = response.from_addr.rpartition("@")
-        response = response.with_from(f"{local}.other@{domain}")
-    token_part1 = response.token_part1
-    if faults.on(client_faults.MAILS_KEY_AUTHORIZATION):
-        token = acme_token(token_part1, token_part2, Concatenation.STRING)
-        response = response.with_digest(key_authorization(token, thumbprint))
-    if faults.on(client_faults.PUTS_TOKEN_PART2_FIRST):
-        token = acme_token(token_part2, token_part1, Concatenation.STRING)
-        response = replace(response, digest=response_digest(key_authorization(token, thumbprint)))
-    misread = _misread_token_part1(challenge, faults)
-    if misread is not None:
-        text = f"{misread}{token_part2}.{thumbprint}".encode()
-        response = replace(response, digest=b64url_encode(hashlib.sha256(text).digest()))
+    return _with_token_part1(response, answered, answered.answered_before[0])
+
+
+def _with_token_part1(response: ResponseEmail, answered: _Answered, misread: str) -> ResponseEmail:
+    """The digest made from token-part1 as a faulty reader took it from the Subject."""
+    text = f"{misread}{answered.token_part2}.{answered.thumbprint}".encode()
+    return replace(response, digest=b64url_encode(hashlib.sha256(text).digest()))
+
+
+def _undecoded_token(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    subject = unfold(answered.challenge.first("Subject") or "")
+    if "=?" not in subject:
+        return response
+    misread = subject.partition(ACME_LABEL)[2].strip(" \t") or subject.split()[-1]
+    return _with_token_part1(response, answered, misread)
+
+
+def _spaced_token(response: ResponseEmail, answered: _Answered) -> ResponseEmail:
+    subject = unfold(answered.challenge.first("Subject") or "")
+    written = decode_header_value(subject).text.partition(ACME_LABEL)[2].strip(" \t")
+    if " " not in written and "\t" not in written:
+        return response
+    return _with_token_part1(response, answered, written)
+
+
+RESPONSE_FAULTS: tuple[tuple[str, ResponseFault], ...] = (
+    (client_faults.REPLIES_TO_FROM, _to_challenge_from),
+    (client_faults.OMITS_IN_REPLY_TO, lambda response, _: response.with_in_reply_to(None)),
+    (client_faults.REPLIES_HTML_ONLY, lambda response, _: response.as_html_only()),
+    (client_faults.ADDS_LIST_ID, lambda response, _: response.with_list_header()),
+    (client_faults.OMITS_DATE, lambda response, _: response.without_header("Date")),
+    (
+        client_faults.OMITS_ACME_LABEL,
+        lambda response, _: response.with_subject(f"Re: {response.token_part1}"),
+    ),
+    (client_faults.REPLIES_FROM_OTHER, _from_other_address),
+    (client_faults.MAILS_KEY_AUTHORIZATION, _key_authorization_as_digest),
+    (client_faults.PUTS_TOKEN_PART2_FIRST, _token_parts_swapped),
+    (client_faults.OMITS_TOKEN_PART1, _token_part2_alone),
+    (client_faults.OMITS_TOKEN_PART2, _token_part1_alone),
+    (client_faults.REUSES_EARLIER_TOKEN_PART1, _earlier_token_part1),
+    (client_faults.SKIPS_SUBJECT_DECODING, _undecoded_token),
+    (client_faults.KEEPS_TOKEN_WHITESPACE, _spaced_token),
+)
+"""Faults that write the response wrongly, each with how, applied in this order.
+
+The client's counterpart of the reference CA's ``LENIENT_FAULTS`` (self-validation).
+A token-part1 kept with its white space wins over one read undecoded when both apply.
+"""
+
+
+def _with_faults(response: ResponseEmail, answered: _Answered, faults: FaultSet) -> ResponseEmail:
+    """The response as the switched-on faults write it (``RESPONSE_FAULTS``)."""
+    for name, write in RESPONSE_FAULTS:
+        if faults.on(name):
+            response = write(response, answered)
     return response
-
-
-def _misread_token_part1(challenge: ParsedMessage, faults: FaultSet) -> str | None:
-    """token-part1 as a faulty reader takes it from the Subject; None where it reads it right."""
-    subject = unfold(challenge.first("Subject") or "")
-    if faults.on(client_faults.KEEPS_TOKEN_WHITESPACE):
-        written = decode_header_value(subject).text.partition(ACME_LABEL)[2].strip(" \t")
-        if " " in written or "\t" in written:
-            return written
-    if faults.on(client_faults.SKIPS_SUBJECT_DECODING) and "=?" in subject:
-        return subject.partition(ACME_LABEL)[2].strip(" \t") or subject.split()[-1]
-    return None
 
 
 def recipients(response: ResponseEmail) -> tuple[str, ...]:
     """The envelope recipients: every address of the response's To field."""
-    return parse_single_address(response.to).addresses
+    return parse_single_address(response.to_field).addresses
 
 
 async def submit(
-    message: bytes, *, mail_from: str, rcpt_tos: tuple[str, ...], config: SubmissionConfig
+    message: bytes,
+    *,
+    mail_from: str,
+    rcpt_tos: tuple[str, ...],
+    config: SubmissionConfig,
+    faults: FaultSet = NO_FAULTS,
 ) -> SendResult:
-    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused."""
+    """Submit the response; :class:`EnrollmentError` naming the SMTP stage if refused.
+
+    SMTPUTF8 is named on MAIL FROM whenever the envelope or the message is not ASCII (RFC 6531
+    §3.4, RFC 6532); ``faults`` (self-validation) may leave it out.
+    """
+    utf8 = not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos) and message.isascii())
+    undeclared = utf8 and faults.on(client_faults.SUBMITS_WITHOUT_SMTPUTF8)
     auth = None
     if config.user is not None:
         auth = (config.user, config.password or "")
@@ -170,7 +246,8 @@ async def submit(
             tls=config.tls,
             ssl_context=config.ssl_context,
             auth=auth,
-            smtputf8=not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos)),
+            smtputf8=utf8 and not undeclared,
+            utf8_undeclared=undeclared,
             timeout=config.timeout,
         )
     except SendError as error:

@@ -23,7 +23,7 @@ from rfc8823.csr.key_usage import (
     judge_key_usage,
     usage_bits_text,
 )
-from rfc8823.csr.name_rules import NAME_PASSES, review_names, with_passes
+from rfc8823.csr.name_rules import NAME_PASSES, review_names, unwritten_name_forms, with_passes
 from rfc8823.findings import Finding, broken, failures, passed
 from rfc8823.tokens import b64url_decode
 
@@ -91,14 +91,19 @@ def decode_csr_field(b64url: str) -> bytes:
 
 
 def inspect_csr(
-    csr_der: bytes, ordered: Sequence[str], *, requested: Usage | None = None
+    csr_der: bytes,
+    ordered: Sequence[str],
+    *,
+    requested: Usage | None = None,
+    dns_addresses: bool = False,
 ) -> CsrReport:
     """Judge a DER CSR against the ordered addresses and, if given, the usage asked for.
 
     CSR-ID-1 (exactly the ordered addresses; docs/decisions.md#decision-7), I18N-3 / REF-8398-1 /
     REF-5280-1 (the form of each name), CSR-KU-2..5 (keyUsage; ``requested`` is what the user asked
     the client for), A-FIN-3 (extensions a CA will not include), A-FIN-1 (a readable, correctly
-    self-signed PKCS#10). Never raises on malformed input.
+    self-signed PKCS#10). ``dns_addresses``: a dNSName repeating an ordered address passes (a
+    CA's compatibility mode, AMB-4). Never raises on malformed input.
     """
     try:
         csr = x509.load_der_x509_csr(csr_der)
@@ -118,9 +123,10 @@ def inspect_csr(
         problems.append("the CSR's self-signature does not verify with its public key")
     findings: list[Finding] = [_signature_finding(signature_valid)]
     san = extension_value(extensions, x509.SubjectAlternativeName)
-    names = review_names(subject, san, ordered, requirement="CSR-ID-1")
+    names = review_names(subject, san, ordered, requirement="CSR-ID-1", dns_addresses=dns_addresses)
     problems.extend(names.problems)
     findings.extend(names.findings)
+    findings.extend(unwritten_name_forms(names))
     key_usage = extension_value(extensions, x509.KeyUsage)
     usage, usage_findings = judge_key_usage(key_usage, public_key)
     findings.extend(usage_findings)

@@ -19,7 +19,7 @@ from rfc8823.csr.mailbox_names import (
     describe_general_name,
     mailbox_hint,
 )
-from rfc8823.findings import Finding, broken, passed
+from rfc8823.findings import Finding, broken, info, passed
 from rfc8823.messages.headers import normalize_address, parse_single_address
 
 NAME_PASSES: Mapping[str, str] = {
@@ -53,8 +53,9 @@ class NameReview:
 class _NameReviewer:
     """Collects findings about names against the ordered addresses (CSR-ID-1 / CERT-1)."""
 
-    def __init__(self, ordered: Sequence[str], requirement: str) -> None:
+    def __init__(self, ordered: Sequence[str], requirement: str, dns_addresses: bool) -> None:
         self.requirement = requirement
+        self.dns_addresses = dns_addresses
         self.ordered = {normalize_address(address): address for address in ordered}
         self.findings: list[Finding] = []
         self.addresses: list[str] = []
@@ -146,6 +147,8 @@ class _NameReviewer:
             self.smtp_utf8(name.value)
         elif isinstance(name, x509.DNSName) and "@" in name.value:
             self.found(name.value)
+            if self.dns_addresses and normalize_address(name.value) in self.ordered:
+                return
             self.flag(
                 self.requirement,
                 f"dNSName {name.value!r} holds an email address",
@@ -212,14 +215,16 @@ def review_names(
     ordered: Sequence[str],
     *,
     requirement: str,
+    dns_addresses: bool = False,
 ) -> NameReview:
     """Judge the names of a CSR or certificate against the ordered addresses.
 
     ``requirement`` is the identity rule being checked (CSR-ID-1 or CERT-1). Form rules:
     I18N-3, REF-8398-1, REF-5280-1. Only broken findings are returned; ``judged`` lists the IDs
-    examined, for ``with_passes``.
+    examined, for ``with_passes``. ``dns_addresses`` lets a dNSName repeat an ordered address
+    (a CA's compatibility mode, AMB-4).
     """
-    reviewer = _NameReviewer(ordered, requirement)
+    reviewer = _NameReviewer(ordered, requirement, dns_addresses)
     for name in san or ():
         reviewer.general_name(name)
     reviewer.subject(subject)
@@ -229,6 +234,20 @@ def review_names(
         addresses=tuple(reviewer.addresses),
         problems=tuple(reviewer.problems),
         judged=frozenset(reviewer.judged),
+    )
+
+
+NAME_FORM_ROWS = ("I18N-3", "REF-5280-1", "REF-8398-1")
+"""The rows about how each name is written: judged only where there is a name."""
+
+
+def unwritten_name_forms(review: NameReview) -> tuple[Finding, ...]:
+    """INFO for each name-form row the review had no name to judge (no rfc822Name or
+    SmtpUTF8Mailbox at all): nothing was written, so nothing was written wrongly."""
+    return tuple(
+        info(rid, "no email address in subjectAltName: no name form to judge")
+        for rid in NAME_FORM_ROWS
+        if rid not in review.judged
     )
 
 

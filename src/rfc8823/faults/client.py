@@ -12,6 +12,8 @@ from rfc8823.faults import Fault, declare
 ANSWERS_UNSIGNED = "client-answers-unsigned-challenge"
 ANSWERS_FAILED_DKIM = "client-answers-failed-dkim"
 ANSWERS_MISALIGNED_DKIM = "client-answers-misaligned-dkim"
+ANSWERS_ORG_ALIGNED_DKIM = "client-answers-org-aligned-dkim"
+ANSWERS_AFFIX_MATCHED_DKIM = "client-answers-affix-matched-dkim"
 ANSWERS_THIN_DKIM = "client-answers-thin-dkim-coverage"
 ANSWERS_WITHOUT_AUTO_SUBMITTED = "client-answers-without-auto-submitted"
 ANSWERS_AUTO_REPLIED = "client-answers-other-auto-submitted"
@@ -22,20 +24,26 @@ ANSWERS_UNTRUSTED_SMIME = "client-answers-untrusted-smime"
 ANSWERS_SMIME_SIGNER_MISMATCH = "client-answers-smime-signer-mismatch"
 ANSWERS_UNPROTECTED_HEADERS = "client-answers-unprotected-headers"
 ANSWERS_TWICE = "client-answers-twice"
+FORGETS_ANSWERS = "client-forgets-answers-across-restarts"
 KEEPS_TOKEN_WHITESPACE = "client-keeps-token-whitespace"
 SKIPS_SUBJECT_DECODING = "client-skips-subject-decoding"
 MAILS_KEY_AUTHORIZATION = "client-mails-key-authorization"
 PUTS_TOKEN_PART2_FIRST = "client-puts-token-part2-first"
+OMITS_TOKEN_PART1 = "client-omits-token-part1"
+OMITS_TOKEN_PART2 = "client-omits-token-part2"
+REUSES_EARLIER_TOKEN_PART1 = "client-reuses-earlier-token-part1"
 JOINS_TOKEN_OCTETS = "client-joins-token-octets"
 SPACED_THUMBPRINT = "client-spaced-thumbprint"
 REPLIES_TO_FROM = "client-replies-to-from-despite-reply-to"
 OMITS_IN_REPLY_TO = "client-omits-in-reply-to"
 REPLIES_HTML_ONLY = "client-replies-html-only"
 ADDS_LIST_ID = "client-adds-list-id"
+OMITS_DATE = "client-reply-without-date"
 OMITS_ACME_LABEL = "client-omits-acme-label"
 REPLIES_FROM_OTHER = "client-replies-from-another-address"
 OMITS_DKIM = "client-omits-dkim-signature"
 SIGNS_FEW_HEADERS = "client-dkim-signs-few-headers"
+SUBMITS_WITHOUT_SMTPUTF8 = "client-submits-utf8-without-smtputf8"
 CSR_WITHOUT_SAN = "client-csr-without-rfc822name"
 CSR_SIGNING_CAN_ENCRYPT = "client-csr-signing-only-can-encrypt"
 CSR_ENCRYPTION_CAN_SIGN = "client-csr-encryption-only-can-sign"
@@ -45,6 +53,7 @@ IGNORES_RETRY_AFTER = "client-ignores-retry-after"
 POSTS_TO_AUTHORIZATION = "client-posts-readiness-to-authorization"
 ORDERS_ASTERISK = "client-orders-asterisk-address"
 ORDERS_DNS_IDENTIFIER = "client-orders-dns-identifier"
+MISSES_MAIL_ALREADY_THERE = "client-misses-mail-already-there"
 
 _SUITE = "suites/client/"
 _AUTH = _SUITE + "test_challenge_authentication.py"
@@ -52,6 +61,20 @@ _RESPONSE = _SUITE + "test_response_email.py"
 _KA = _SUITE + "test_key_authorization.py"
 _CSR = _SUITE + "test_csr.py"
 _ACME = _SUITE + "test_acme_behaviour.py"
+_RESTART = _SUITE + "test_restart.py"
+_TIMING = _SUITE + "test_mailbox_timing.py"
+
+
+_RELATION_CASES = (
+    "dkim-other-domain",
+    "dkim-parent-domain",
+    "dkim-subdomain",
+    "dkim-sibling",
+    "dkim-grandparent",
+    "dkim-suffix-lookalike",
+    "dkim-prefix-lookalike",
+)
+"""The must-not-answer cases of the DKIM d= relations (rfc8823.world.relations)."""
 
 
 def _refused(*names: str) -> tuple[str, ...]:
@@ -59,10 +82,15 @@ def _refused(*names: str) -> tuple[str, ...]:
     return tuple(f"{_AUTH}::test_challenge_is_not_answered[{name}]" for name in names)
 
 
+_VARIATIONS = _SUITE + "test_challenge_variations.py"
+_DRAWN = f"{_VARIATIONS}::test_conforming_challenges_are_answered"
+
+
 def _variations(*names: str) -> tuple[str, ...]:
-    """Node IDs of the conforming challenge variations ``names``."""
-    test = _SUITE + "test_challenge_variations.py::test_variation_is_answered"
-    return tuple(f"{test}[{name}]" for name in names)
+    """Node IDs of the conforming challenge variations ``names``, and the Hypothesis test of
+    drawn challenges (its example of each freedom)."""
+    test = f"{_VARIATIONS}::test_variation_is_answered"
+    return (*(f"{test}[{name}]" for name in names), _DRAWN)
 
 
 def _fault(name: str, breaks: tuple[str, ...], summary: str, suites: tuple[str, ...]) -> Fault:
@@ -86,7 +114,20 @@ declare(
         ANSWERS_MISALIGNED_DKIM,
         ("CHAL-DKIM-3", "SEC-6"),
         "answers a challenge whose valid DKIM signature has a d= other than the From domain",
-        _refused("dkim-other-domain"),
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_ORG_ALIGNED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge DKIM-signed by any domain of its From domain's organization, as "
+        "DMARC's relaxed alignment would (RFC 7489 §3.1.1)",
+        _refused(*_RELATION_CASES),
+    ),
+    _fault(
+        ANSWERS_AFFIX_MATCHED_DKIM,
+        ("CHAL-DKIM-3", "SEC-6"),
+        "answers a challenge whose d= and From domain start or end with each other as text",
+        _refused(*_RELATION_CASES),
     ),
     _fault(
         ANSWERS_THIN_DKIM,
@@ -150,6 +191,12 @@ declare(
         (f"{_AUTH}::test_duplicate_challenge_is_answered_once",),
     ),
     _fault(
+        FORGETS_ANSWERS,
+        ("FLOW-6", "SEC-6"),
+        "keeps its answered challenges in memory only, so a restarted client answers again",
+        (f"{_RESTART}::test_restarted_client_does_not_answer_again",),
+    ),
+    _fault(
         KEEPS_TOKEN_WHITESPACE,
         ("CHAL-SUBJ-2", "REF-5322-1"),
         "keeps the folding white space inside token-part1 when it computes the digest",
@@ -177,6 +224,25 @@ declare(
         ("KA-1", "FLOW-5"),
         "joins the token parts as token-part2 then token-part1",
         (_KA,),
+    ),
+    _fault(
+        OMITS_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part2 alone with the thumbprint, as for http-01, leaving token-part1 out",
+        (_KA,),
+    ),
+    _fault(
+        OMITS_TOKEN_PART2,
+        ("KA-1", "FLOW-5"),
+        "hashes token-part1 alone with the thumbprint, leaving token-part2 out",
+        (_KA,),
+    ),
+    _fault(
+        REUSES_EARLIER_TOKEN_PART1,
+        ("KA-1", "FLOW-5"),
+        "keeps the token-part1 of the first challenge it answered for an address and hashes it "
+        "into every later response for that address",
+        (f"{_KA}::test_digest_uses_this_challenges_token_part1",),
     ),
     _fault(
         JOINS_TOKEN_OCTETS,
@@ -215,6 +281,12 @@ declare(
         (f"{_RESPONSE}::test_response_header_fields",),
     ),
     _fault(
+        OMITS_DATE,
+        ("REF-5322-4",),
+        "writes the response without a Date field, which every message needs (RFC 5322 §3.6)",
+        (f"{_RESPONSE}::test_response_header_fields",),
+    ),
+    _fault(
         OMITS_ACME_LABEL,
         ("RESP-SUBJ-1",),
         "writes the response Subject without the 'ACME:' label",
@@ -237,6 +309,13 @@ declare(
         ("RESP-DKIM-2", "RESP-DKIM-3"),
         "DKIM-signs only From, To and Subject of its response",
         (f"{_RESPONSE}::test_response_is_dkim_signed_for_the_from_domain",),
+    ),
+    _fault(
+        SUBMITS_WITHOUT_SMTPUTF8,
+        ("REF-6531-1",),
+        "submits the response for an internationalized address in UTF-8 without naming "
+        "SMTPUTF8 on MAIL FROM (RFC 6531 §3.4)",
+        (f"{_RESPONSE}::test_response_for_an_internationalized_address_uses_smtputf8",),
     ),
     _fault(
         CSR_WITHOUT_SAN,
@@ -292,5 +371,12 @@ declare(
         "orders a 'dns' identifier holding the address, as certbot-based clients do; the CA "
         "refuses it, so nothing after the order can happen (a broken prerequisite)",
         (f"{_ACME}::test_new_order_names_the_email_identifier",),
+    ),
+    _fault(
+        MISSES_MAIL_ALREADY_THERE,
+        ("FLOW-8",),
+        "acts only on IMAP mail that arrives after it fetched its authorization, as a client "
+        "that only listens for new-mail notifications does: a challenge already there is skipped",
+        (f"{_TIMING}::test_challenge_already_in_the_mailbox_is_answered",),
     ),
 )

@@ -28,6 +28,20 @@ _VARIATIONS = _S + "test_reply_variations.py::test_conforming_variations_validat
 _ISSUED = _FINALIZE + "test_issued_certificate_matches_the_request"
 _PROFILE = _S + "test_certificate_profile.py::"
 _LINTED = _PROFILE + "test_issued_certificate_passes_the_lints"
+_UNSIGNED_FIELDS = (
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "in-reply-to",
+    "references",
+    "message-id",
+    "content-type",
+    "content-transfer-encoding",
+)
+"""The fields of RESP-DKIM-2's list but From, one fault each (From: REF-6376-1)."""
 
 
 def _server(
@@ -47,6 +61,12 @@ CHALLENGE_FAULTS = (
         "challenge-without-auto-submitted",
         ("CHAL-AUTO-1",),
         "the challenge email has no Auto-Submitted field (RFC 8823 §3.1 (5))",
+        _CHALLENGE_EMAIL,
+    ),
+    _server(
+        "challenge-without-date",
+        ("REF-5322-4",),
+        "the challenge email has no Date field, which every message needs (RFC 5322 §3.6)",
         _CHALLENGE_EMAIL,
     ),
     _server(
@@ -86,6 +106,13 @@ CHALLENGE_FAULTS = (
         "the challenge is addressed To the CA itself, the identifier only in the envelope "
         "(§3.1 (3))",
         _CHALLENGE_EMAIL,
+    ),
+    _server(
+        "challenge-to-postmaster",
+        ("SEC-11", "CHAL-HDR-2"),
+        "the challenge goes to postmaster of the identifier's domain, envelope and To, not to "
+        "the identifier (§3.1 (3), §3 step 4): no test can receive it, so the happy path breaks",
+        _S + "test_challenge_email.py::test_when_the_challenge_email_is_sent",
     ),
     _server(
         "challenge-subject-latin1",
@@ -128,8 +155,15 @@ CHALLENGE_FAULTS = (
         _FRESH_TOKENS,
     ),
     _server(
+        "token-part2-reused",
+        ("TOK-6",),
+        "every challenge for one address carries the same token-part2, derived from the address "
+        "(RFC 8555 §8.3, §11.3)",
+        _FRESH_TOKENS,
+    ),
+    _server(
         "token-part1-not-base64url",
-        ("TOK-4",),
+        ("TOK-4", "REF-4648-1"),
         "token-part1 is written with three '=' after it, which no base64url text has (§3.1 (1))",
         _TOKEN_IN_SUBJECT,
     ),
@@ -149,10 +183,35 @@ REPLY_FAULTS = (
         _FORGERY + "test_misaligned_dkim_domain",
     ),
     _server(
-        "accept-reply-h-without-subject",
-        ("RESP-DKIM-2",),
-        "a reply whose DKIM h= leaves out its Subject is accepted (§3.2 (8))",
-        _FORGERY + "test_signature_not_covering_a_field",
+        "accept-reply-h-without-from",
+        ("REF-6376-1", "SEC-11"),
+        "a reply whose DKIM h= leaves out From is verified and accepted, as a verifier skipping "
+        "RFC 6376 §5.4 would: the signature no longer names the mailbox (§3.2 (8))",
+        _FORGERY + "test_signature_not_covering_a_field[from]",
+    ),
+    *(
+        _server(
+            f"accept-reply-h-without-{field}",
+            ("RESP-DKIM-2",),
+            f"a reply whose DKIM h= leaves out its {field} field is accepted: the CA's list of "
+            "fields that must be signed lacks it (§3.2 (8))",
+            _FORGERY + f"test_signature_not_covering_a_field[{field}]",
+        )
+        for field in _UNSIGNED_FIELDS
+    ),
+    _server(
+        "accept-org-aligned-dkim-reply",
+        ("RESP-DKIM-4", "SEC-11"),
+        "a reply DKIM-signed by any domain of the From domain's organization is accepted, as "
+        "DMARC's relaxed alignment would (§3.2 (8); RFC 7489 §3.1.1)",
+        _FORGERY + "test_misaligned_dkim_domain",
+    ),
+    _server(
+        "accept-affix-matched-dkim-reply",
+        ("RESP-DKIM-4", "SEC-11"),
+        "a reply is accepted when its d= and the From domain start or end with each other as "
+        "text, label boundaries ignored (§3.2 (8))",
+        _FORGERY + "test_misaligned_dkim_domain",
     ),
     _server(
         "accept-reply-beyond-body-length",
@@ -184,6 +243,32 @@ REPLY_FAULTS = (
         ("SEC-7", "KA-2", "SEC-11"),
         "a digest made with another account's key authorization is accepted (§3.2 (7))",
         _FORGERY + "test_digest_built_wrongly",
+    ),
+    _server(
+        "accept-swapped-token-parts",
+        ("KA-1", "SEC-11"),
+        "a digest of token-part2 joined before token-part1 is accepted too (§3 step 6)",
+        _FORGERY + "test_digest_built_wrongly[parts-swapped]",
+    ),
+    _server(
+        "accept-digest-without-token-part1",
+        ("KA-1", "SEC-11"),
+        "a digest of token-part2 alone with the thumbprint is accepted too, as an http-01 check "
+        "computes the key authorization: no need to read the email (§3 step 6)",
+        _FORGERY + "test_digest_built_wrongly[no-token-part1]",
+    ),
+    _server(
+        "accept-digest-without-token-part2",
+        ("KA-1", "SEC-11"),
+        "a digest of token-part1 alone with the thumbprint is accepted too (§3 step 6)",
+        _FORGERY + "test_digest_built_wrongly[no-token-part2]",
+    ),
+    _server(
+        "accept-earlier-token-part1",
+        ("SRV-VAL-3", "SEC-11"),
+        "a digest made with any token-part1 the account was mailed for the address, joined with "
+        "this token-part2, is accepted, as if token-part1 were kept per address (§3 step 4)",
+        _FORGERY + "test_replayed_or_foreign_token[earlier-token-part1]",
     ),
     _server(
         "accept-earlier-authorizations-digest",
@@ -355,6 +440,12 @@ ACME_FAULTS = (
         _VALID_SHAPE,
     ),
     _server(
+        "invalid-challenge-without-error",
+        ("A-CHAL-1",),
+        "a challenge that failed validation shows no 'error' (RFC 8555 §7.1.5, §8.2)",
+        _S + "test_challenge_object.py::test_invalid_authorization_shows_the_error",
+    ),
+    _server(
         "authz-post-triggers-challenge",
         ("A-CHAL-2",),
         "'{}' POSTed to the authorization URL starts validation like the challenge POST "
@@ -373,6 +464,27 @@ ACME_FAULTS = (
         ("A-STATE-1",),
         "a valid challenge POSTed again is answered as pending (RFC 8555 §7.1.6)",
         _BASICS + "test_state_sequence_and_repost",
+    ),
+    _server(
+        "order-survives-failed-authorization",
+        ("A-STATE-2",),
+        "an order stays pending when one of its authorizations becomes invalid or is "
+        "deactivated (RFC 8555 §7.1.6)",
+        _S + "test_lifecycle.py::test_order_fails_with_its_authorization",
+    ),
+    _server(
+        "valid-authz-never-expires",
+        ("A-STATE-3",),
+        "only pending authorizations expire: a valid one stays valid past its expires "
+        "(RFC 8555 §7.1.4, §7.1.6)",
+        _S + "test_lifecycle.py::test_valid_authorization_expires",
+    ),
+    _server(
+        "invalid-challenge-retried",
+        ("A-STATE-1",),
+        "a re-POST of an invalid challenge reopens it, its authorization and order, as if it "
+        "were a retry, so a later reply validates it (RFC 8555 §7.1.6, §8.2)",
+        _S + "test_lifecycle.py::test_invalid_challenge_stays_invalid",
     ),
     _server(
         "repost-while-processing-refused",
@@ -417,6 +529,14 @@ FINALIZE_FAULTS = (
         _FINALIZE + "test_csr_encoding_rules",
     ),
     _server(
+        "refused-csr-ends-order",
+        ("A-FIN-4",),
+        "a finalize refused for its CSR makes the order invalid, so a corrected CSR can never "
+        "be finalized (RFC 8555 §7.4, §7.1.6)",
+        _FINALIZE + "test_refused_csr_leaves_the_order_finalizable",
+        _FINALIZE + "test_csr_encoding_rules",
+    ),
+    _server(
         "certificate-as-x-pem-file",
         ("A-CERT-1",),
         "the certificate is served as application/x-pem-file (RFC 8555 §7.4.2)",
@@ -437,7 +557,7 @@ FINALIZE_FAULTS = (
     ),
     _server(
         "encryption-bit-for-other-key-type",
-        ("CSR-KU-3",),
+        ("CSR-KU-3", "REF-5280-7", "REF-SMBR-3"),
         "the certificate's encryption bit is keyEncipherment for EC keys and keyAgreement "
         "for RSA keys (§3.3)",
         _ISSUED + "[p256-encryption]",
@@ -451,7 +571,7 @@ FINALIZE_FAULTS = (
     ),
     _server(
         "no-email-protection-eku",
-        ("CERT-1",),
+        ("CERT-1", "REF-SMBR-3"),
         "the certificate's extendedKeyUsage is clientAuth, not emailProtection (RFC 8550)",
         _ISSUED + "[p256-both]",
     ),

@@ -1,4 +1,5 @@
-"""``rfc8823 report`` (comparison matrix of several runs) and ``rfc8823 coverage``."""
+"""``rfc8823 report`` (comparison matrix of several runs), ``rfc8823 expectations`` (a run
+against an expectations file, or a draft of one) and ``rfc8823 coverage``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import sys
 from pathlib import Path
 
 from rfc8823.report.coverage import collect, coverage, coverage_table, missing
+from rfc8823.report.document import expectations_lines
+from rfc8823.report.expectations import (
+    ExpectationsError,
+    apply_expectations,
+    draft_expectations,
+    load_expectations,
+)
 from rfc8823.report.matrix import Run, matrix_html, matrix_markdown, merge_runs
 from rfc8823.report.schema import ReportFileError, load_report
 from rfc8823.requirements import load_catalog
@@ -32,6 +40,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     report.add_argument("--markdown", type=Path, default=None, help="also write a Markdown matrix")
     report.set_defaults(handler=run_report)
+    expect = subparsers.add_parser(
+        "expectations",
+        help="compare a run report with an expectations file, or draft one from it",
+        description="With --check FILE: compare the verdicts of a run report (JSON) with an "
+        "expectations file, as `pytest --expect FILE` does, and print the differences "
+        "(exit 1 when there are any). Without: print an expectations file listing every row of "
+        "the report that did not PASS, with its evidence, to read and edit before committing.",
+    )
+    expect.add_argument("report", type=Path, metavar="REPORT.json")
+    expect.add_argument("--check", type=Path, default=None, metavar="FILE.toml")
+    expect.set_defaults(handler=run_expectations)
     cover = subparsers.add_parser(
         "coverage",
         help="which catalog requirements the suites test",
@@ -75,6 +94,23 @@ def run_report(args: argparse.Namespace) -> int:
         markdown.write_text(matrix_markdown(matrix, markdown.parent), "utf-8")
         print(markdown)
     return 0
+
+
+def run_expectations(args: argparse.Namespace) -> int:
+    """Print a draft, or the comparison; 2 for an unusable report or file, 1 for differences."""
+    try:
+        document = load_report(args.report)
+        if args.check is None:
+            sys.stdout.write(draft_expectations(document))
+            return 0
+        expectations = load_expectations(args.check, load_catalog())
+    except (ReportFileError, ExpectationsError) as exc:
+        print(f"rfc8823 expectations: {exc}", file=sys.stderr)
+        return 2
+    compared = apply_expectations(document, expectations)
+    for line in expectations_lines(compared):
+        print(line)
+    return 0 if compared["expectations"]["matched"] else 1
 
 
 def run_coverage(args: argparse.Namespace) -> int:

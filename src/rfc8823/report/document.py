@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from rfc8823.report.records import CaseRecord, Outcome, Target
 from rfc8823.report.verdicts import (
@@ -68,6 +68,9 @@ class RequirementEntry(TypedDict):
     verdict: str
     tests: list[CaseEntry]
     findings: list[FindingEntry]
+    expected: NotRequired[str]
+    """The verdict an expectations file gives the row (PASS when unlisted); only under
+    ``--expect`` (rfc8823.report.expectations)."""
 
 
 class UnexercisedEntry(TypedDict):
@@ -108,7 +111,7 @@ class SummaryEntry(TypedDict):
 
 
 class SanityEntry(TypedDict):
-    """The happy path (account, order, challenge email, valid reply, certificate): whether it
+    """The happy path (order, challenge email, reply, validation, certificate): whether it
     held, and where it broke first. ``status`` is passed, failed or not run."""
 
     status: str
@@ -116,6 +119,29 @@ class SanityEntry(TypedDict):
     step: str
     rows: list[str]
     observed: str
+
+
+class DifferenceEntry(TypedDict):
+    """A row whose verdict is not the one expected, or a run of another target than the
+    expectations file describes (``id`` empty)."""
+
+    id: str
+    kind: str
+    expected: str
+    actual: str
+    evidence: str
+    observed: str
+
+
+class ExpectationsEntry(TypedDict):
+    """The run compared with an expectations file (``--expect``): the file, the target it
+    describes, how many rows it lists, and the differences (none: matched)."""
+
+    file: str
+    target: str
+    listed: int
+    matched: bool
+    differences: list[DifferenceEntry]
 
 
 class ReportDocument(TypedDict):
@@ -131,6 +157,7 @@ class ReportDocument(TypedDict):
     summary: SummaryEntry
     requirements: list[RequirementEntry]
     not_exercised: list[UnexercisedEntry]
+    expectations: NotRequired[ExpectationsEntry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +301,13 @@ def section_key(entry: RequirementEntry | UnexercisedEntry) -> str:
 
 
 def why(entry: RequirementEntry) -> str:
-    """Why a requirement did not pass, in one paragraph: a broken finding, else the note or
-    message of a test that gave the row its verdict."""
+    """Why a requirement did not pass, in one paragraph: a broken finding, else (an INFO row)
+    what was recorded, else the note or message of a test that gave the row its verdict."""
+    recorded = (
+        ("fail", "warn", "info") if entry["verdict"] == ReportVerdict.INFO else ("fail", "warn")
+    )
     for finding in entry["findings"]:
-        if finding["verdict"] in ("fail", "warn"):
+        if finding["verdict"] in recorded:
             expected = f"; expected {finding['expected']}" if finding["expected"] else ""
             return f"observed {finding['observed']}{expected}"
     for test in entry["tests"]:
@@ -286,11 +316,59 @@ def why(entry: RequirementEntry) -> str:
     return ""
 
 
+def expectation_note(entry: RequirementEntry) -> str:
+    """How a row compares with the expectations file under ``--expect``: ``expected`` (a
+    non-PASS verdict the file lists), ``expected <VERDICT>`` (a difference), or "" (no file,
+    or a PASS that was expected)."""
+    expected = entry.get("expected")
+    if expected is None or (expected == entry["verdict"] == ReportVerdict.PASS):
+        return ""
+    if expected == entry["verdict"] != ReportVerdict.ERROR:
+        return "expected"
+    return f"expected {expected}"
+
+
+def expectations_lines(document: ReportDocument) -> list[str]:
+    """The comparison with the expectations file in plain lines (none without ``--expect``):
+    matched, or each difference with the evidence the file gives or what the run observed."""
+    expectations = document.get("expectations")
+    if expectations is None:
+        return []
+    described = f" ({expectations['target']})" if expectations["target"] else ""
+    head = f"expectations {expectations['file']}{described}: {comparison(expectations)}"
+    return [head, *(f"  {difference_line(d)}" for d in expectations["differences"])]
+
+
+def comparison(expectations: ExpectationsEntry) -> str:
+    """The comparison's outcome in words: matched, or how many differences."""
+    if expectations["matched"]:
+        listed = expectations["listed"]
+        return f"matched (every row as expected; {listed} listed as not passing)"
+    found = len(expectations["differences"])
+    return f"{found} difference{'s' if found != 1 else ''}"
+
+
+def difference_line(difference: DifferenceEntry) -> str:
+    """One difference in a line: what was expected, what the run gave, and the evidence."""
+    if not difference["id"]:
+        return (
+            f"{difference['kind']}: the file describes {difference['expected']}, "
+            f"the run tested {difference['actual']}"
+        )
+    said = f"expected {difference['expected']}"
+    if difference["evidence"]:
+        said += f" ({' '.join(difference['evidence'].split())})"
+    observed = " ".join(difference["observed"].split())
+    return f"{difference['kind']} {difference['id']}: {said}" + (
+        f"; now {observed}" if observed else ""
+    )
+
+
 def sanity_line(document: ReportDocument) -> str:
     """The report's first line about the happy path: held, broke (where and why), or not run."""
     sanity = document["sanity"]
     if sanity["status"] == "passed":
-        return "Happy path: passed (account, order, challenge email, valid reply, certificate)."
+        return "Happy path: passed (order, challenge email, reply, validation, certificate)."
     if sanity["status"] == "not run":
         return "Happy path: not run in this selection of tests."
     rows = ", ".join(sanity["rows"]) or "no row"

@@ -15,6 +15,8 @@ from rfc8823.report.document import (
     FindingEntry,
     ReportDocument,
     RequirementEntry,
+    comparison,
+    expectation_note,
     meta_line,
     sanity_line,
     section_key,
@@ -47,6 +49,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .v-UNSUPPORTED { background: #f3f4f6; color: #4b5563; }
 .v-ERROR { background: #f3e8ff; color: #6b21a8; }
 .v-none { background: #fff; color: #9ca3af; }
+.expected { background: #fff; color: #4b5563; border: 1px solid #d1d5db; font-weight: 400; }
+.unexpected { background: #fff; color: #b91c1c; border: 1px solid #b91c1c; }
+.expectations { border-left: .3rem solid #16a34a; padding: .3rem .8rem; background: #f0fdf4; }
+.expectations.differ { border-color: #dc2626; background: #fef2f2; }
 .zero { color: #d1d5db; background: #fff; }
 td.id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
 summary { cursor: pointer; }
@@ -117,6 +123,7 @@ def report_html(document: ReportDocument) -> str:
         ),
         "</div>",
         f"<p>{escape(tests_line(document))}</p>",
+        *_expectations(document),
         *_failures(document["requirements"]),
         *_section_table(document["requirements"]),
         "<h2>Requirements</h2>",
@@ -204,12 +211,52 @@ def _requirement_row(entry: RequirementEntry) -> str:
         _findings_table(entry["findings"]),
     ]
     return (
-        f'<tr id="{anchor(entry["id"])}"><td>{badge(entry["verdict"])}</td>'
+        f'<tr id="{anchor(entry["id"])}"><td>{badge(entry["verdict"])}{_expected_badge(entry)}</td>'
         f'<td class="id">{escape(entry["id"])}</td><td>{escape(entry["level"])}</td>'
         f"<td>{escape(entry['source'])}</td>"
         f"<td><details{is_open}><summary>{escape(entry['summary'])}</summary>"
         f"<div>{''.join(detail)}</div></details></td></tr>"
     )
+
+
+def _expected_badge(entry: RequirementEntry) -> str:
+    """Under ``--expect``: an outlined ``expected`` beside a verdict the file lists, a red
+    ``expected PASS`` (the file's verdict) beside a difference."""
+    note = expectation_note(entry)
+    if not note:
+        return ""
+    css = "expected" if note == "expected" else "unexpected"
+    return f' <span class="badge {css}">{escape(note)}</span>'
+
+
+def _expectations(document: ReportDocument) -> list[str]:
+    """The comparison with the expectations file: matched, or a table of the differences."""
+    expectations = document.get("expectations")
+    if expectations is None:
+        return []
+    if expectations["matched"]:
+        return [
+            f'<p class="expectations">Compared with {escape(expectations["file"])}: '
+            f"{escape(comparison(expectations))}.</p>"
+        ]
+    rows = "".join(
+        f"<tr><td>{escape(d['kind'])}</td>"
+        + (
+            f'<td class="id"><a href="#{anchor(d["id"])}">{escape(d["id"])}</a></td>'
+            if d["id"]
+            else "<td></td>"
+        )
+        + f"<td>{escape(d['expected'])}</td><td>{escape(d['actual'])}</td>"
+        f"<td>{escape(d['evidence'])}</td><td>{escape(d['observed'])}</td></tr>"
+        for d in expectations["differences"]
+    )
+    return [
+        f'<section class="expectations differ"><h2>Differences from '
+        f"{escape(expectations['file'])} ({len(expectations['differences'])})</h2>",
+        "<table><thead><tr><th>Difference</th><th>ID</th><th>Expected</th><th>Now</th>"
+        f"<th>Expected evidence</th><th>Now observed</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></section>",
+    ]
 
 
 def _tests_table(tests: Sequence[CaseEntry]) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from rfc8823.report.document import (
     ReportDocument,
     RequirementEntry,
+    comparison,
+    expectation_note,
     meta_line,
     sanity_line,
     target_label,
@@ -38,6 +40,13 @@ def verdict_text(verdict: str) -> str:
     return f"**{verdict}**" if verdict in (ReportVerdict.FAIL, ReportVerdict.ERROR) else verdict
 
 
+def row_verdict(entry: RequirementEntry) -> str:
+    """A row's verdict cell; under ``--expect`` followed by ``(expected)`` or, for a
+    difference, ``(expected PASS)``."""
+    note = expectation_note(entry)
+    return verdict_text(entry["verdict"]) + (f" ({note})" if note else "")
+
+
 def report_markdown(document: ReportDocument) -> str:
     """The Markdown summary of one run."""
     summary = document["summary"]
@@ -53,6 +62,7 @@ def report_markdown(document: ReportDocument) -> str:
         "",
         f"**{counts}** — {cell(tests_line(document))}",
         "",
+        *_expectations(document),
         f"## Not passing ({len(not_passing)})",
         "",
     ]
@@ -61,7 +71,7 @@ def report_markdown(document: ReportDocument) -> str:
             ("Verdict", "ID", "Level", "Reference", "Requirement", "Why"),
             [
                 (
-                    verdict_text(r["verdict"]),
+                    row_verdict(r),
                     cell(r["id"]),
                     cell(r["level"]),
                     cell(r["reference"]),
@@ -81,9 +91,32 @@ def report_markdown(document: ReportDocument) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _expectations(document: ReportDocument) -> list[str]:
+    """The comparison with the expectations file (``--expect``): matched, or its differences."""
+    expectations = document.get("expectations")
+    if expectations is None:
+        return []
+    lines = [f"## Expectations ({cell(expectations['file'])})", ""]
+    if expectations["matched"]:
+        return [*lines, cell(comparison(expectations).capitalize()) + ".", ""]
+    rows = [
+        (
+            cell(d["kind"]),
+            cell(d["id"] or "—"),
+            cell(d["expected"]),
+            cell(d["actual"]),
+            cell(d["evidence"]),
+            cell(d["observed"]),
+        )
+        for d in expectations["differences"]
+    ]
+    header = ("Difference", "ID", "Expected", "Now", "Expected evidence", "Now observed")
+    return [*lines, *table(header, rows), ""]
+
+
 def _full_row(entry: RequirementEntry) -> tuple[str, ...]:
     return (
-        verdict_text(entry["verdict"]),
+        row_verdict(entry),
         cell(entry["id"]),
         cell(entry["level"]),
         cell(entry["source"]),

@@ -4,7 +4,9 @@ A suite test names its requirements with ``@covers(...)`` and then either just a
 is the verdict) or records inspector findings through the ``conformance`` fixture. At the end of
 the run the plugin writes ``<name>.json``/``.html``/``.md``/``.junit.xml`` per target into
 ``--report-dir`` (default ``reports/``), prints a summary, and makes the exit status non-zero on
-any FAIL or ERROR (and on WARN under pytest's ``--strict``), as docs/verdicts.md says.
+any FAIL or ERROR (and on WARN under pytest's ``--strict``), as docs/verdicts.md says; with
+``--expect FILE``, on any difference from an expectations file instead
+(``rfc8823.report.expectations``).
 
 It does so for a conformance run: a test about a requirement ran from a ``suites/`` directory,
 or ``--report-dir``, ``--report-name`` or ``--target-name`` asked for reports. The project's own
@@ -29,12 +31,19 @@ from rfc8823.certificate_lint import pkilint_version
 from rfc8823.findings import Finding, Verdict, broken, passed, risk
 from rfc8823.findings import info as info_finding
 from rfc8823.report.document import ReportDocument, RunInfo, build_report
+from rfc8823.report.expectations import (
+    Expectations,
+    ExpectationsError,
+    apply_expectations,
+    load_expectations,
+)
 from rfc8823.report.junit import BlockedNote, split_junit
 from rfc8823.report.outcomes import Blocked, HarnessError, Prerequisite, RuleBroken
 from rfc8823.report.output import ReportFiles, report_files, report_names, write_report
 from rfc8823.report.records import (
     BlockRecord,
     CaseRecord,
+    Outcome,
     Payload,
     Phase,
     StepRecord,
@@ -191,16 +200,19 @@ class Conformance:
         prerequisite: Prerequisite,
         held: bool | None,
         *,
-        rows: tuple[str, ...] = (),
+        rows: tuple[str, ...] | None = None,
         observed: str = "",
     ) -> None:
         """Say what this test, the owner of ``prerequisite``, found of that step: held (True),
-        broke on ``rows`` (False), or never reached (None)."""
+        broke on ``rows`` (False; by default the prerequisite's own row, ``()`` when no row
+        says what broke), or never reached (None)."""
+        if rows is None:
+            rows = (prerequisite.requirement,) if held is False else ()
         _state(self._item).steps[prerequisite.name] = StepRecord(
             prerequisite.name,
             prerequisite.description,
             held,
-            rows or ((prerequisite.requirement,) if held is False else ()),
+            rows,
             observed,
             prerequisite.sanity,
         )
@@ -247,6 +259,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="file name stem of the reports (default: the target's name)",
     )
     group.addoption("--no-report", action="store_true", help="write no report files")
+    group.addoption(
+        "--expect",
+        type=Path,
+        default=None,
+        metavar="FILE.toml",
+        help="compare the verdicts with an expectations file (fixtures/expectations/): the run "
+        "fails on any difference — an unexpected FAIL, an unexpected PASS, any ERROR, any other "
+        "verdict change — and no longer on the rows the file lists",
+    )
     group.addoption("--target-name", default=None, help="name of the implementation under test")
     group.addoption("--target-version", default="", help="version of the implementation under test")
 
@@ -263,7 +284,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_DEFAULT_TARGET] = Target(name, config.getoption("target_version") or "")
     if hasattr(config, "workerinput") or config.getoption("collectonly"):
         return
-    config.pluginmanager.register(_Session(config), "rfc8823-report-session")
+    expect = config.getoption("expect")
+    try:
+        expectations = None if expect is None else load_expectations(expect, load_catalog())
+    except ExpectationsError as error:
+        raise pytest.UsageError(f"--expect: {error}") from error
+    config.pluginmanager.register(_Session(config, expectations), "rfc8823-report-session")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -315,8 +341,9 @@ def _message(call: pytest.CallInfo[None]) -> str:
 class _Session:
     """Verdict collection on the process that writes reports (never an xdist worker)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, expectations: Expectations | None) -> None:
         self.config = config
+        self.expectations = expectations
         self.strict = _strict(config)
         self.report_dir_given = config.getoption("report_dir") is not None
         self.explicit = self.report_dir_given or bool(
@@ -406,15 +433,26 @@ class _Session:
         catalog = load_catalog()
         for target, name in zip(targets, names, strict=True):
             document = build_report([c for c in cases if c.target == target], catalog, target, run)
+            if self.expectations is not None:
+                document = apply_expectations(document, self.expectations)
             files = report_files(self.report_dir, name) if write else None
             if files is not None:
                 write_report(document, files)
             self.documents.append((document, files))
         if write and self.junit_tmp is not None:
             self._write_junit(targets)
-        if session.exitstatus == pytest.ExitCode.OK and any(
-            run_failed(document, self.strict) for document, _ in self.documents
-        ):
+        failed = any(run_failed(document, self.strict) for document, _ in self.documents)
+        if self.expectations is not None and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+            # Under --expect the comparison decides; a failing test outside the reports still
+            # fails the run (its failure is in no row the file could list).
+            reported = {case.nodeid for case in cases}
+            stray = any(
+                case.outcome in (Outcome.FAILED, Outcome.ERROR) and case.nodeid not in reported
+                for case in self.cases
+            )
+            if not failed and not stray:
+                session.exitstatus = pytest.ExitCode.OK
+        if session.exitstatus == pytest.ExitCode.OK and failed:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _write_junit(self, targets: list[Target]) -> None:

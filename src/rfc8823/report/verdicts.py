@@ -146,10 +146,25 @@ class StepIndex:
 
 
 def case_resolution(case: CaseRecord, steps: StepIndex) -> Judgement | None:
-    """What a BLOCKED test's prerequisite comes to (None for other tests)."""
-    if case.outcome is Outcome.BLOCKED and case.blocked is not None:
+    """What a BLOCKED test's prerequisite comes to (None for other tests).
+
+    A test that owns the step it is blocked on, and found it broken itself, explains its own
+    block: BLOCKED by the rows it names, or by what it observed when no row says it (a step
+    the catalog has no row for, e.g. the client reading a message of the test's own).
+    """
+    if case.outcome is not Outcome.BLOCKED or case.blocked is None:
+        return None
+    name = case.blocked.chain[-1]
+    own = next((s for s in case.steps if s.name == name and s.held is False), None)
+    if own is None:
         return steps.resolve(case.blocked)
-    return None
+    if own.rows:
+        return Judgement(
+            ReportVerdict.BLOCKED, f"blocked by {', '.join(own.rows)} (this test)", own.rows
+        )
+    return Judgement(
+        ReportVerdict.BLOCKED, f"blocked: {own.description} did not happen: {own.observed}"
+    )
 
 
 def case_verdict(

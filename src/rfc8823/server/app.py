@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -142,6 +142,10 @@ class AcmeServerApp:
                 response = self._answers.problem(request, problem, refusal.headers)
             except AcmeProblemError as error:
                 problem = error.problem
+                response = self._answers.problem(request, problem)
+            except ClientDisconnect:
+                log.info("%s %s: the client left mid-request", request.method, request.url.path)
+                problem = Problem.of(ProblemType.MALFORMED, "the request body never arrived")
                 response = self._answers.problem(request, problem)
             except Exception as error:
                 self.internal_errors += 1

@@ -7,6 +7,7 @@ or from both with command-line overrides (:meth:`ServerConfig.with_overrides`).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from rfc8823.endpoints import parse_host_port
 from rfc8823.faults import NO_FAULTS, FaultSet
 from rfc8823.smime_br import MAX_VALIDITY, br_profile
 from rfc8823.tokens import b64url_decode
+from rfc8823.world.imap import ImapTls
 
 if TYPE_CHECKING:
     from rfc8823.messages.challenge import ChallengeEmail
@@ -32,7 +34,9 @@ MailAt = Literal["authz", "post"]
 """When the challenge email goes out: at the first authorization fetch, or at the POST (AMB-3)."""
 ChallengeVariant: TypeAlias = "Callable[[ChallengeEmail], ChallengeEmail]"
 """A change to the signed challenge builder just before it is built (a test CA's variations)."""
-
+SmtpTls = Literal["none", "starttls", "implicit"]
+"""How the CA talks to its smarthost: plain, STARTTLS (RFC 3207) or implicit TLS (RFC 8314)."""
+_TLS_MODES = ("none", "starttls", "implicit")
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,16 @@ class ServerConfig:
     orders and the authorizations waiting on them; ``challenge_variant`` rewrites the signed
     challenge builder before it is built. For the client suite's peer role: ``reject_nonces``
     answers the first N signed requests ``badNonce`` (A-NONCE-2), ``decoy_challenge_types``
-    lists challenges of other types before email-reply-00 (FLOW-2), and ``record_requests``
-    keeps a log of every request.
+    lists challenges of other types before email-reply-00 (FLOW-2), ``record_requests``
+    keeps a log of every request, and ``authorization_gate``, when given, holds the answer to an
+    authorization fetch that sends a challenge email until the event is set (at most
+    ``send_timeout``): the peer's way to have the email in the mailbox before the client knows
+    of its challenge (FLOW-8).
+
+    Compatibility modes of deployed CAs, for the client suite's peer CA:
+    ``accept_dns_address_identifiers`` takes a ``dns`` identifier holding an address, and a
+    dNSName repeating it in the CSR, as the ``email`` identifier they mean (AMB-4);
+    ``sign_challenges`` False sends challenge emails with neither DKIM nor S/MIME signature.
 
     ``smime_sign`` S/MIME-signs challenge emails (DKIM stays on top); ``smime_header_protection``
     chooses how the signature protects From, To, Subject and the other fields (CHAL-BODY-3,
@@ -66,6 +78,14 @@ class ServerConfig:
     allow issuing legacy certificates, which the BR lints report). The CRL and the
     issuing CA's certificate are served over plain HTTP on ``pki_host``:``pki_port`` (0:
     ephemeral), the URLs the certificates name (RFC 5280 §4.2.1.13, §4.2.2.1).
+
+    Mail architecture: replies arrive on the CA's own SMTP listener (``reply_host``,
+    ``reply_port``) unless ``reply_imap`` names an IMAP server, whose INBOX the CA then reads
+    every ``reply_poll_interval`` seconds with ``reply_imap_user``/``reply_imap_password``
+    (``reply_imap_tls``: none, starttls or implicit). Challenge emails go to the recipient's MX
+    unless ``smarthost`` is set; ``smarthost_tls`` and ``smarthost_user``/``smarthost_password``
+    (AUTH, RFC 4954, only over TLS) say how the CA talks to it. TLS peers are checked against
+    the test PKI.
 
     ``faults`` names the deliberate violations switched on (self-validation; none by
     default): see :mod:`rfc8823.faults.server`.
@@ -83,10 +103,18 @@ class ServerConfig:
     resolver: DnsEndpoint | None = None
     mx_port: int = 25
     smarthost: tuple[str, int] | None = None
+    smarthost_tls: SmtpTls = "none"
+    smarthost_user: str | None = None
+    smarthost_password: str | None = None
     source_address: str | None = None
     reply_host: str = "127.0.0.1"
     reply_port: int = 0
     reply_max_size: int = 16 * 1024 * 1024
+    reply_imap: tuple[str, int] | None = None
+    reply_imap_user: str | None = None
+    reply_imap_password: str | None = None
+    reply_imap_tls: ImapTls = "none"
+    reply_poll_interval: float = 0.2
     token_part1_octets: int = 24
     token_part2_octets: int = 16
     order_lifetime: float = DAY
@@ -111,15 +139,13 @@ class ServerConfig:
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     record_requests: bool = False
+    authorization_gate: threading.Event | None = None
+    accept_dns_address_identifiers: bool = False
+    sign_challenges: bool = True
     faults: FaultSet = NO_FAULTS
 
     def __post_init__(self) -> None:
-        if self.token_part1_octets < 16 or self.token_part2_octets < 16:
-            raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
-        if self.token_part1_padded and self.token_part1_octets % 3 == 0:
-            raise ValueError(
-                f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
-            )
+        self._check_tokens()
         if self.smime_header_protection not in ("rfc8551", "rfc7508"):
             raise ValueError(
                 f"smime_header_protection must be 'rfc8551' or 'rfc7508', "
@@ -133,10 +159,26 @@ class ServerConfig:
             raise ValueError("a decoy challenge type cannot be email-reply-00")
         if self.challenge_variant is not None and not callable(self.challenge_variant):
             raise ValueError("challenge_variant is a function of the challenge builder")
+        if self.smime_sign and not self.sign_challenges:
+            raise ValueError("smime_sign contradicts sign_challenges = false")
         if "@" not in self.challenge_from:
             raise ValueError(f"challenge_from {self.challenge_from!r} is not an address")
         if self.eab_required and not self.eab_keys:
             raise ValueError("eab_required needs at least one EAB key")
+        self._check_lifetimes()
+        self._check_mail_wiring()
+
+    def _check_tokens(self) -> None:
+        """Refuse token lengths below 128 bits, and padding where there is none to write."""
+        if self.token_part1_octets < 16 or self.token_part2_octets < 16:
+            raise ValueError("token parts need at least 16 octets (128 bits; TOK-1, TOK-3)")
+        if self.token_part1_padded and self.token_part1_octets % 3 == 0:
+            raise ValueError(
+                f"token-part1 of {self.token_part1_octets} octets has no '=' padding to write"
+            )
+
+    def _check_lifetimes(self) -> None:
+        """Refuse lifetimes that are not positive, or longer than the BR profile allows."""
         if min(self.order_lifetime, self.authz_lifetime, self.certificate_lifetime) <= 0:
             raise ValueError("lifetimes must be positive")
         longest = MAX_VALIDITY[br_profile(self.br_profile)]
@@ -145,6 +187,21 @@ class ServerConfig:
                 f"certificate_lifetime exceeds the {longest.days} days the {self.br_profile} "
                 "S/MIME BR profile allows"
             )
+
+    def _check_mail_wiring(self) -> None:
+        """Refuse a smarthost or IMAP mailbox setting that could not work as asked."""
+        if self.smarthost_tls not in _TLS_MODES or self.reply_imap_tls not in _TLS_MODES:
+            raise ValueError(f"smarthost_tls and reply_imap_tls are one of {_TLS_MODES}")
+        if (self.smarthost_user is None) != (self.smarthost_password is None):
+            raise ValueError("smarthost AUTH needs both smarthost_user and smarthost_password")
+        if self.smarthost_user is not None and (
+            self.smarthost is None or self.smarthost_tls == "none"
+        ):
+            raise ValueError("smarthost AUTH needs a smarthost and smarthost_tls (never plain)")
+        if self.reply_imap is not None and not (self.reply_imap_user and self.reply_imap_password):
+            raise ValueError("reply_imap needs reply_imap_user and reply_imap_password")
+        if self.reply_poll_interval <= 0:
+            raise ValueError("reply_poll_interval must be positive")
 
     @property
     def challenge_domain(self) -> str:
@@ -166,9 +223,12 @@ class ServerConfig:
 
         Sections and keys: ``[http] host, port``; ``[store] db_path``; ``[mail] from,
         dkim_domain, dkim_selector, dkim_key, smime_sign, smime_header_protection ("rfc8551" or
-        "rfc7508"), resolver ("host:port"), mx_port,
-        smarthost ("host:port"), source_address, reply_host, reply_port, reply_max_size,
-        reply_wait_after_post, mail_at``; ``[tokens] part1_octets, part2_octets, part1_padded``;
+        "rfc7508"), resolver ("host:port"), mx_port, smarthost ("host:port"), smarthost_tls,
+        smarthost_user, smarthost_password, source_address, reply_host, reply_port,
+        reply_max_size, reply_imap ("host:port"), reply_imap_user, reply_imap_password,
+        reply_imap_tls, reply_poll_interval, reply_wait_after_post, mail_at,
+        sign_challenges``; ``[compat] dns_address_identifiers``; ``[tokens] part1_octets,
+        part2_octets, part1_padded``;
         ``[lifetimes] order_hours, authz_hours, certificate_days``; ``[certificates] br_profile,
         pki_host, pki_port``; ``[eab] required`` and
         ``[eab.keys]`` (key identifier = base64url HMAC key); ``[limits]
@@ -199,13 +259,23 @@ _KEYS: Mapping[str, Mapping[str, str]] = {
         "resolver": "resolver",
         "mx_port": "mx_port",
         "smarthost": "smarthost",
+        "smarthost_tls": "smarthost_tls",
+        "smarthost_user": "smarthost_user",
+        "smarthost_password": "smarthost_password",
         "source_address": "source_address",
         "reply_host": "reply_host",
         "reply_port": "reply_port",
         "reply_max_size": "reply_max_size",
+        "reply_imap": "reply_imap",
+        "reply_imap_user": "reply_imap_user",
+        "reply_imap_password": "reply_imap_password",
+        "reply_imap_tls": "reply_imap_tls",
+        "reply_poll_interval": "reply_poll_interval",
         "reply_wait_after_post": "reply_wait_after_post",
         "mail_at": "mail_at",
+        "sign_challenges": "sign_challenges",
     },
+    "compat": {"dns_address_identifiers": "accept_dns_address_identifiers"},
     "tokens": {
         "part1_octets": "token_part1_octets",
         "part2_octets": "token_part2_octets",
@@ -250,7 +320,7 @@ def _convert(key: str, value: Any, base: Path) -> Any:
         return base / Path(str(value))
     if key == "resolver":
         return DnsEndpoint(*parse_host_port(str(value), "127.0.0.1"))
-    if key == "smarthost":
+    if key in ("smarthost", "reply_imap"):
         return parse_host_port(str(value), "127.0.0.1")
     if key in _SCALE:
         return float(value) * _SCALE[key]

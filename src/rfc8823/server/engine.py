@@ -12,12 +12,12 @@ the client's POST are in, in either order.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import ipaddress
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -30,7 +30,6 @@ from rfc8823.auth.dkim import (
 )
 from rfc8823.auth.resolver import DnsError, Resolver
 from rfc8823.auth.secure_headers import SecureField
-from rfc8823.findings import Verdict
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.messages.headers import (
     domain_of,
@@ -40,6 +39,7 @@ from rfc8823.messages.headers import (
 )
 from rfc8823.messages.mime import make_message_id, parse_message
 from rfc8823.messages.response import (
+    DIGEST_RULES,
     ResponseExpectation,
     ResponseReport,
     authenticate_response,
@@ -47,39 +47,31 @@ from rfc8823.messages.response import (
 )
 from rfc8823.server.config import ServerConfig
 from rfc8823.server.records import AuthzRecord, ChallengeRecord, ReplyVerdict
+from rfc8823.server.reply_faults import (
+    UNSIGNED_FROM_FAULT,
+    Answering,
+    misjudged,
+    with_lenient_digests,
+)
 from rfc8823.server.store import Store
-from rfc8823.tokens import b64url_encode, expected_digests, new_token_part
+from rfc8823.tokens import (
+    b64url_encode,
+    new_token_part,
+)
+from rfc8823.values import SmimeIdentity
 from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import ReceivedMessage
-from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.world.pki import TestPki
 from rfc8823.world.sendmail import SendError, send_message_async
 from rfc8823.world.world import DKIM_SELECTORS
 
 log = logging.getLogger(__name__)
 
-DIGEST_REASONS = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
-"""Rejection reasons that mean "the identifier answered, but with the wrong response"."""
 
 FOREIGN_DKIM_DOMAIN = "other.test"
 """A test-world domain whose DKIM key signs challenges under ``challenge-dkim-other-domain``."""
 SHORT_TOKEN_OCTETS = 8
 """token-part1 length under ``token-part1-short``: 64 bits, half the TOK-3 minimum."""
-LENIENT_FAULTS: dict[str, frozenset[str]] = {
-    "accept-unsigned-reply": frozenset({"RESP-DKIM-1"}),
-    "accept-misaligned-dkim-reply": frozenset({"RESP-DKIM-4", "SEC-10"}),
-    "accept-reply-h-without-subject": frozenset({"RESP-DKIM-2", "SEC-10"}),
-    "accept-reply-beyond-body-length": frozenset({"RESP-DKIM-5", "SEC-10"}),
-    "accept-list-reply": frozenset({"RESP-LIST-1"}),
-    "accept-reply-from-other-address": frozenset({"RESP-FROM-1"}),
-    "accept-other-accounts-digest": frozenset({"SEC-7"}),
-    "accept-html-only-reply": frozenset({"RESP-BODY-1", "RESP-HTML-1"}),
-}
-"""Faults that overlook a reply defect: the rejection reasons each one drops.
-
-A reply whose DKIM signature fails a rule is also refused as an SPF-only pass (SEC-10) when
-SPF passed; a CA that takes the signature as good does not get that far.
-"""
-
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BODY = (
     "This is an ACME email-reply-00 challenge (RFC 8823) from {sender}, sent because a\n"
@@ -117,7 +109,7 @@ def judge(report: ResponseReport) -> Problem | None:
     List-*, no block) leaves the challenge alone, so strangers cannot fail it.
     """
     reasons = set(report.rejection_reasons)
-    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_REASONS:
+    if report.acceptable or not report.authentic or not reasons or not reasons <= DIGEST_RULES:
         return None
     return Problem.of(
         ProblemType.INCORRECT_RESPONSE,
@@ -145,8 +137,10 @@ class ChallengeEngine:
         self.resolver = Resolver(config.resolver)
         self.dkim_key = load_dkim_key(config)
         self.smime_identity: SmimeIdentity | None = None
+        pki = pki or TestPki.load()
         if config.smime_sign:
-            self.smime_identity = (pki or TestPki.load()).smime_signer(config.challenge_from)
+            self.smime_identity = pki.smime_signer(config.challenge_from)
+        self._tls_trust = pki.client_ssl_context()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
         self.internal_errors: list[str] = []
@@ -161,6 +155,12 @@ class ChallengeEngine:
         Called on authorization fetch and challenge POST (docs/decisions.md#decision-4, FLOW-3). A
         send that failed is retried with the same token-part1 (AMB-10). Needs a running event loop.
         """
+        if challenge.token_part1 is None and self.config.faults.on("token-part1-reused"):
+            self.store.take_token_part1(
+                challenge.id,
+                address_token(authz.address, self.config.token_part1_octets),
+                make_message_id(self.config.challenge_domain),
+            )
         if challenge.token_part1 is None:
             octets = self.config.token_part1_octets
             if self.config.faults.on("token-part1-short"):
@@ -197,7 +197,8 @@ class ChallengeEngine:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def build_challenge(self, challenge: ChallengeRecord, authz: AuthzRecord) -> bytes:
-        """The signed challenge email for a challenge with a token-part1 (RFC 8823 §3.1).
+        """The challenge email for a challenge with a token-part1 (RFC 8823 §3.1), signed
+        unless the configuration turns signing off (``sign_challenges``).
 
         A configured ``challenge_variant`` rewrites the finished builder (signatures
         included) just before it is built: how a test CA sends its variations.
@@ -215,9 +216,12 @@ class ChallengeEngine:
             email = email.with_padding()
         if self.smime_identity is not None:
             email = self._smime_signed(email, self.smime_identity)
-        email = email.signed_dkim(
-            self.dkim_key, selector=self.config.dkim_selector, domain=self.config.signing_domain
-        )
+        if self.config.sign_challenges:
+            email = email.signed_dkim(
+                self.dkim_key,
+                selector=self.config.dkim_selector,
+                domain=self.config.signing_domain,
+            )
         if self.config.faults:
             email = self._with_faults(email, address)
         if self.config.challenge_variant is not None:
@@ -241,43 +245,32 @@ class ChallengeEngine:
         return email.signed_smime(identity, header_protection=self.config.smime_header_protection)
 
     def _with_faults(self, email: ChallengeEmail, address: str) -> ChallengeEmail:
-        """The challenge as a CA with the configured faults writes it (self-validation)."""
-        faults = self.config.faults
-        if faults.on("challenge-without-auto-submitted"):
-            email = email.without_header("Auto-Submitted")
-        if faults.on("challenge-auto-submitted-without-type"):
-            email = email.with_auto_submitted("auto-generated")
-        if faults.on("challenge-from-not-announced"):
-            email = email.with_from(f"noreply@{self.config.challenge_domain}")
-        if faults.on("challenge-to-not-identifier"):
-            email = email.with_to(self.config.challenge_from)
-        if faults.on("challenge-subject-latin1"):
-            email = email.with_subject_encoded("iso-8859-1")
-        if faults.on("challenge-subject-without-space"):
-            email = email.with_subject(f"ACME:{email.written_token}")
-        if faults.on("token-part1-reused"):
-            digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
-            email = email.with_subject(f"ACME: {b64url_encode(digest[:24])}")
-        if faults.on("token-part1-not-base64url"):
-            email = email.with_subject(f"ACME: {email.written_token}===")
-        if faults.on("challenge-unsigned"):
-            email = email.unsigned()
-        selector = self.config.dkim_selector
-        if faults.on("challenge-dkim-h-without-subject"):
-            names = [
-                name
-                for name in (*CHALLENGE_REQUIRED_HEADERS, *CHALLENGE_RECOMMENDED_HEADERS)
-                if name != "subject"
-            ]
-            email = email.unsigned().signed_dkim(
-                self.dkim_key, selector=selector, domain=self.config.signing_domain, headers=names
-            )
-        if faults.on("challenge-dkim-other-domain"):
-            foreign = self.config.with_overrides(dkim_domain=FOREIGN_DKIM_DOMAIN)
-            email = email.unsigned().signed_dkim(
-                load_dkim_key(foreign), selector=selector, domain=FOREIGN_DKIM_DOMAIN
-            )
+        """The challenge as a CA with the configured faults writes it (``CHALLENGE_FAULTS``)."""
+        for name, write in CHALLENGE_FAULTS:
+            if self.config.faults.on(name):
+                email = write(self, email, address)
         return email
+
+    def _resigned(self, email: ChallengeEmail, *, without: str) -> ChallengeEmail:
+        """The challenge DKIM-signed again with an ``h=`` leaving out ``without``."""
+        names = [
+            name
+            for name in (*CHALLENGE_REQUIRED_HEADERS, *CHALLENGE_RECOMMENDED_HEADERS)
+            if name != without
+        ]
+        return email.unsigned().signed_dkim(
+            self.dkim_key,
+            selector=self.config.dkim_selector,
+            domain=self.config.signing_domain,
+            headers=names,
+        )
+
+    def _signed_abroad(self, email: ChallengeEmail) -> ChallengeEmail:
+        """The challenge DKIM-signed by a domain other than its From domain."""
+        foreign = self.config.with_overrides(dkim_domain=FOREIGN_DKIM_DOMAIN)
+        return email.unsigned().signed_dkim(
+            load_dkim_key(foreign), selector=self.config.dkim_selector, domain=FOREIGN_DKIM_DOMAIN
+        )
 
     def written_token_part1(self, token_part1: str) -> str:
         """token-part1 as the challenge email writes it: with ``=`` padding when configured."""
@@ -291,6 +284,8 @@ class ChallengeEngine:
             data = await asyncio.to_thread(self.build_challenge, challenge, authz)
             host, port = await asyncio.to_thread(self._next_hop, domain_of(address))
             local = address.rpartition("@")[0]
+            if self.config.faults.on("challenge-to-postmaster"):
+                local = "postmaster"
             rcpt = f"{local}@{domain_of(address)}"
             await send_message_async(
                 host,
@@ -302,6 +297,7 @@ class ChallengeEngine:
                 helo=self.config.signing_domain,
                 smtputf8=not (rcpt.isascii() and data.isascii()),
                 timeout=self.config.send_timeout,
+                **self._smarthost_session(),
             )
         except (DeliveryError, SendError, OSError, ValueError) as error:
             log.warning("challenge email for %s not sent: %s", challenge.id, error)
@@ -315,6 +311,16 @@ class ChallengeEngine:
             self.store.mark_sent(challenge.id, self.clock())
         finally:
             self._in_flight.discard(challenge.id)
+
+    def _smarthost_session(self) -> dict[str, Any]:
+        """TLS and AUTH for the smarthost (RFC 3207, RFC 8314, RFC 4954); nothing for an MX."""
+        config = self.config
+        if config.smarthost is None or config.smarthost_tls == "none":
+            return {}
+        auth = None
+        if config.smarthost_user is not None and config.smarthost_password is not None:
+            auth = (config.smarthost_user, config.smarthost_password)
+        return {"tls": config.smarthost_tls, "ssl_context": self._tls_trust, "auth": auth}
 
     def _next_hop(self, domain: str) -> tuple[str, int]:
         """The smarthost, else the recipient domain's best MX on ``mx_port`` (RFC 5321 §5.1).
@@ -387,6 +393,11 @@ class ChallengeEngine:
             thumbprint=account.thumbprint,
             challenge_message_id=challenge.message_id,
             other_thumbprints=self.store.other_thumbprints(authz.address, account.id),
+            earlier_token_part1s=tuple(
+                self.written_token_part1(other.token_part1)
+                for other in self.store.challenges_for_address(authz.address, account.id)
+                if other.token_part1 is not None and other.id != challenge.id
+            ),
         )
         auth = await asyncio.to_thread(
             authenticate_response,
@@ -395,13 +406,14 @@ class ChallengeEngine:
             peer_ip=message.peer[0] or None,
             mail_from=message.mail_from,
             helo=message.helo,
+            require_from=not self.config.faults.on(UNSIGNED_FROM_FAULT),
         )
         report = inspect_response(raw, expect, auth)
-        if self.config.faults:
-            report = self._read_with_faults(report, raw)
-            if self.config.faults.on("accept-earlier-authorizations-digest"):
-                report = self._any_authorizations_digest(report, authz, account.thumbprint)
-        incorrect = None if self.config.faults.on("wrong-digest-not-invalid") else judge(report)
+        faults = self.config.faults
+        if faults:
+            report = misjudged(report, raw, auth, faults)
+            report = with_lenient_digests(report, faults, self._answering(expect, authz))
+        incorrect = None if faults.on("wrong-digest-not-invalid") else judge(report)
         verdict = self.store.apply_reply(
             challenge.id, acceptable=report.acceptable, incorrect=incorrect, now=self.clock()
         )
@@ -413,56 +425,19 @@ class ChallengeEngine:
         detail = "; ".join(str(f) for f in report.findings if f.requirement in reasons)
         self._record(message, token, challenge.id, verdict, reasons, detail or verdict.value)
 
-    def _any_authorizations_digest(
-        self, report: ResponseReport, authz: AuthzRecord, thumbprint: str
-    ) -> ResponseReport:
-        """Under ``accept-earlier-authorizations-digest``: a digest made for any challenge this
-        account was sent for the address passes, as if replies were matched by address."""
-        if "RESP-BODY-2" not in report.rejection_reasons:
-            return report
-        known = {
-            digest
-            for other in self.store.challenges_for_address(authz.address, authz.account_id)
-            if other.token_part1 is not None
-            for digest in expected_digests(
-                self.written_token_part1(other.token_part1), other.token_part2, thumbprint
-            ).values()
-        }
-        if not known & {found.rstrip("=") for found in report.digests_found}:
-            return report
-        kept = tuple(r for r in report.rejection_reasons if r != "RESP-BODY-2")
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
-
-    def _read_with_faults(self, report: ResponseReport, raw: bytes) -> ResponseReport:
-        """The judgement of a reply as a CA with the configured faults makes it.
-
-        A lenient fault drops rejection reasons (``LENIENT_FAULTS``); a strict one refuses a
-        reply for a freedom the sender had.
-        """
-        faults = self.config.faults
-        reasons = dict.fromkeys(report.rejection_reasons)
-        dropped: set[str] = set()
-        for name, ids in LENIENT_FAULTS.items():
-            if faults.on(name):
-                dropped |= ids
-        if faults.on("accept-spf-only-reply") and "SEC-10" in reasons:
-            dropped |= {"RESP-DKIM-1", "SEC-10"}
-        noted = {f.requirement for f in report.findings if f.verdict is Verdict.INFO}
-        failed = {f.requirement for f in report.findings if f.verdict in _BROKEN}
-        if faults.on("reject-wrapped-digest") and "RESP-BODY-3" in noted:
-            reasons["RESP-BODY-3"] = None
-        if faults.on("reject-encoded-word-subject") and "RESP-SUBJ-2" in noted:
-            reasons["RESP-SUBJ-2"] = None
-        if faults.on("reject-folded-token") and "RESP-SUBJ-4" in noted:
-            reasons["RESP-SUBJ-4"] = None
-        if faults.on("reject-uncommon-reply-prefix"):
-            subject = parse_acme_subject(parse_message(raw).first("Subject") or "")
-            if subject.prefix not in ("", "Re: "):
-                reasons["RESP-SUBJ-3"] = None
-        if faults.on("require-in-reply-to") and "RESP-IRT-1" in failed:
-            reasons["RESP-IRT-1"] = None
-        kept = tuple(reason for reason in reasons if reason not in dropped)
-        return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
+    def _answering(self, expect: ResponseExpectation, authz: AuthzRecord) -> Answering:
+        """This challenge and the account's challenges for the address, as a faulty digest
+        check sees them (``reply_faults.DIGEST_FAULTS``)."""
+        return Answering(
+            expect.token_part1,
+            expect.token_part2,
+            expect.thumbprint,
+            tuple(
+                (self.written_token_part1(other.token_part1), other.token_part2)
+                for other in self.store.challenges_for_address(authz.address, authz.account_id)
+                if other.token_part1 is not None
+            ),
+        )
 
     def _record(
         self,
@@ -498,4 +473,46 @@ class ChallengeEngine:
 
 
 _QUIET = frozenset({ReplyVerdict.VALIDATED, ReplyVerdict.ACCEPTED, ReplyVerdict.DUPLICATE})
-_BROKEN = frozenset({Verdict.FAIL, Verdict.WARN})
+
+
+def address_token(address: str, octets: int) -> str:
+    """token-part1 derived from the address alone: the same for every challenge to it."""
+    digest = hashlib.sha256(normalize_address(address).encode("utf-8")).digest()
+    return b64url_encode(digest[:octets])
+
+
+ChallengeFault = Callable[[ChallengeEngine, ChallengeEmail, str], ChallengeEmail]
+CHALLENGE_FAULTS: tuple[tuple[str, ChallengeFault], ...] = (
+    ("challenge-without-auto-submitted", lambda _, e, __: e.without_header("Auto-Submitted")),
+    ("challenge-without-date", lambda _, e, __: e.without_header("Date")),
+    (
+        "challenge-auto-submitted-without-type",
+        lambda _, e, __: e.with_auto_submitted("auto-generated"),
+    ),
+    (
+        "challenge-from-not-announced",
+        lambda engine, e, __: e.with_from(f"noreply@{engine.config.challenge_domain}"),
+    ),
+    (
+        "challenge-to-not-identifier",
+        lambda engine, e, __: e.with_to(engine.config.challenge_from),
+    ),
+    (
+        "challenge-to-postmaster",
+        lambda _, e, address: e.with_to(f"postmaster@{domain_of(address)}"),
+    ),
+    ("challenge-subject-latin1", lambda _, e, __: e.with_subject_encoded("iso-8859-1")),
+    (
+        "challenge-subject-without-space",
+        lambda _, e, __: e.with_subject(f"ACME:{e.written_token}"),
+    ),
+    ("token-part1-not-base64url", lambda _, e, __: e.with_subject(f"ACME: {e.written_token}===")),
+    ("challenge-unsigned", lambda _, e, __: e.unsigned()),
+    (
+        "challenge-dkim-h-without-subject",
+        lambda engine, e, __: engine._resigned(e, without="subject"),
+    ),
+    ("challenge-dkim-other-domain", lambda engine, e, __: engine._signed_abroad(e)),
+)
+"""Faults that write the challenge wrongly, each with how, applied in this order (the CA's
+counterpart of the client's ``RESPONSE_FAULTS``; self-validation)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from starlette.requests import Request
@@ -24,9 +25,14 @@ async def authorization(ctx: HandlerContext, request: Request) -> Response:
     record = _authz_of(ctx, request.path_params["id"], signed.require_account())
     if signed.jws.is_post_as_get:
         if record.status is AuthorizationStatus.PENDING and ctx.config.mail_at == "authz":
-            for challenge in ctx.store.challenges_of(record.id):
-                if challenge.status is ChallengeStatus.PENDING:
-                    ctx.engine.request_send(challenge, record)
+            pending = [
+                c for c in ctx.store.challenges_of(record.id) if c.status is ChallengeStatus.PENDING
+            ]
+            for challenge in pending:
+                ctx.engine.request_send(challenge, record)
+            gate = ctx.config.authorization_gate
+            if gate is not None and any(c.sent_at is None for c in pending):
+                await asyncio.to_thread(gate.wait, ctx.config.send_timeout)
     else:
         payload = signed.payload()
         if not payload and ctx.config.faults.on("authz-post-triggers-challenge"):
@@ -71,6 +77,11 @@ async def challenge(ctx: HandlerContext, request: Request) -> Response:
         processing = record.status is ChallengeStatus.PROCESSING
         if processing and ctx.config.faults.on("repost-while-processing-refused"):
             raise refuse(ProblemType.MALFORMED, "this challenge is already being validated")
+        if record.status is ChallengeStatus.INVALID and ctx.config.faults.on(
+            "invalid-challenge-retried"
+        ):
+            ctx.store.reopen(record.id)
+            authz = _authz_of(ctx, record.authz_id, account)
         if authz.status is AuthorizationStatus.PENDING:
             record = ctx.engine.request_send(record, authz)
             record = ctx.store.mark_client_ready(record.id, ctx.clock())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rfc8823.acme.identifier import EMAIL_REPLY_00, Identifier
+from rfc8823.acme.jws import AccountPublicKey
 from rfc8823.acme.objects import OrderStatus
 from rfc8823.acme.problems import ERROR_URN_PREFIX, AcmeProblemError, Problem, ProblemType
 from rfc8823.csr import (
@@ -23,7 +25,7 @@ from rfc8823.csr import (
     key_usage_from_bits,
 )
 from rfc8823.messages.headers import normalize_address
-from rfc8823.server.handler_context import HandlerContext
+from rfc8823.server.handler_context import CertificateIssuer, HandlerContext
 from rfc8823.server.identifiers import check_order_identifiers
 from rfc8823.server.issuer import CsrRejected, IssuePlan
 from rfc8823.server.payload_fields import strict_b64url
@@ -31,7 +33,7 @@ from rfc8823.server.records import AccountRecord, OrderRecord
 from rfc8823.server.refusals import Refusal, refuse
 from rfc8823.server.request_auth import require_owner
 from rfc8823.server.responses import resource_url
-from rfc8823.tokens import new_token_part
+from rfc8823.tokens import b64url_encode, new_token_part
 
 PEM_CHAIN_TYPE = "application/pem-certificate-chain"
 
@@ -43,7 +45,11 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
     payload = signed.payload()
     if "notBefore" in payload or "notAfter" in payload:
         raise refuse(ProblemType.MALFORMED, "notBefore/notAfter are not supported")
-    identifiers = check_order_identifiers(payload.get("identifiers"), ctx.config.faults)
+    identifiers = check_order_identifiers(
+        payload.get("identifiers"),
+        ctx.config.faults,
+        dns_addresses=ctx.config.accept_dns_address_identifiers,
+    )
     if isinstance(identifiers, Problem):
         raise AcmeProblemError(identifiers)
     addresses = [normalize_address(i.value) for i in identifiers]
@@ -55,7 +61,7 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
         identifiers=identifiers,
         addresses=addresses,
         challenge_type=EMAIL_REPLY_00,
-        token_part2s=[new_token_part(ctx.config.token_part2_octets) for _ in identifiers],
+        token_part2s=[_token_part2(ctx, address) for address in addresses],
         now=now,
         order_expires=now + ctx.config.order_lifetime,
         authz_expires=now + ctx.config.authz_lifetime,
@@ -65,6 +71,15 @@ async def new_order(ctx: HandlerContext, request: Request) -> Response:
     if ctx.config.faults.on("new-order-without-expires"):
         del body["expires"]
     return ctx.answers.json(request, body, status=201, location=location)
+
+
+def _token_part2(ctx: HandlerContext, address: str) -> str:
+    """A fresh token-part2 for a new challenge (TOK-1, TOK-6), or under ``token-part2-reused``
+    one derived from the address, the same for every challenge to it."""
+    if ctx.config.faults.on("token-part2-reused"):
+        digest = hashlib.sha256(f"token-part2:{address}".encode()).digest()
+        return b64url_encode(digest[: ctx.config.token_part2_octets])
+    return new_token_part(ctx.config.token_part2_octets)
 
 
 async def order(ctx: HandlerContext, request: Request) -> Response:
@@ -83,31 +98,32 @@ async def finalize(ctx: HandlerContext, request: Request) -> Response:
     record = _order_of(ctx, request, account)
     payload = signed.payload()
     faults = ctx.config.faults
-    if record.status is not OrderStatus.READY and not faults.on("finalize-before-ready"):
+    if record.status is not OrderStatus.READY:
+        if faults.on("finalize-before-ready"):  # no refusal; the issuance then cannot start
+            raise refuse(
+                ProblemType.SERVER_INTERNAL,
+                f"issuance failed: the order is {record.status.value} (finalize-before-ready)",
+            )
         raise refuse(
             ProblemType.ORDER_NOT_READY,
             f"the order is {record.status.value}, not ready (A-FIN-1)",
         )
     if faults.on("refuse-every-csr"):
         raise refuse(ProblemType.BAD_CSR, "this CA refuses every CSR (fault refuse-every-csr)")
-    csr = payload.get("csr")
-    if isinstance(csr, str) and faults.on("padded-csr-accepted"):
-        csr = csr.rstrip("=")
-    csr_der = _csr_der(csr)
-    if ctx.issuer is None:
+    issuer = ctx.issuer
+    if issuer is None:
         raise refuse(ProblemType.SERVER_INTERNAL, "this CA has no issuer configured")
-    values = [identifier.value for identifier in record.identifiers]
-    if faults.on("issue-for-csr-addresses"):
-        values = list(inspect_csr(csr_der, values).addresses) or values
     try:
-        plan = ctx.issuer.check(csr_der, values, account_key=signed.key)
-    except CsrRejected as rejection:
-        raise AcmeProblemError(_csr_problem(rejection)) from rejection
+        plan = _checked_csr(ctx, issuer, record, payload.get("csr"), signed.key)
+    except AcmeProblemError as refusal:
+        if faults.on("refused-csr-ends-order"):
+            ctx.store.fail_processing(record.id, refusal.problem)
+        raise
     if faults:
         plan = _plan_with_faults(ctx, plan)
     ctx.store.start_processing(record.id)
     try:
-        issued = ctx.issuer.issue(plan, now=datetime.fromtimestamp(ctx.clock(), UTC))
+        issued = issuer.issue(plan, now=datetime.fromtimestamp(ctx.clock(), UTC))
     except Exception:
         problem = Problem.of(ProblemType.SERVER_INTERNAL, "issuance failed")
         ctx.store.fail_processing(record.id, problem)
@@ -190,6 +206,33 @@ def _plan_with_faults(ctx: HandlerContext, plan: IssuePlan) -> IssuePlan:
     if faults.on("no-certificate-policies"):
         plan = dataclasses.replace(plan, certificate_policies=False)
     return plan
+
+
+def _checked_csr(
+    ctx: HandlerContext,
+    issuer: CertificateIssuer,
+    record: OrderRecord,
+    csr: object,
+    account_key: AccountPublicKey,
+) -> IssuePlan:
+    """What to issue for the finalize ``csr``; AcmeProblemError when it is refused
+    (A-FIN-1..3, CSR-*; RFC 8555 §7.4)."""
+    faults = ctx.config.faults
+    if isinstance(csr, str) and faults.on("padded-csr-accepted"):
+        csr = csr.rstrip("=")
+    csr_der = _csr_der(csr)
+    values = [identifier.value for identifier in record.identifiers]
+    if faults.on("issue-for-csr-addresses"):
+        values = list(inspect_csr(csr_der, values).addresses) or values
+    try:
+        return issuer.check(
+            csr_der,
+            values,
+            account_key=account_key,
+            dns_addresses=ctx.config.accept_dns_address_identifiers,
+        )
+    except CsrRejected as rejection:
+        raise AcmeProblemError(_csr_problem(rejection)) from rejection
 
 
 def _csr_der(text: object) -> bytes:

@@ -20,7 +20,12 @@ class CertificateIssuer(Protocol):
     """What finalize needs from the issuer (``server.issuer.Issuer``)."""
 
     def check(
-        self, csr_der: bytes, identifiers: Sequence[str], *, account_key: Any = None
+        self,
+        csr_der: bytes,
+        identifiers: Sequence[str],
+        *,
+        account_key: Any = None,
+        dns_addresses: bool = False,
     ) -> IssuePlan:
         """Accept a CSR for the identifiers or raise ``CsrRejected``."""
 

@@ -66,14 +66,18 @@ def _domain_problem(domain: str) -> str | None:
     return None
 
 
-def check_email_identifier(identifier: Identifier, faults: FaultSet = NO_FAULTS) -> Problem | None:
+def check_email_identifier(
+    identifier: Identifier, faults: FaultSet = NO_FAULTS, *, dns_addresses: bool = False
+) -> Problem | None:
     """None if ``identifier`` is an ``email`` identifier the CA will mail, else the problem.
 
     Order of checks: type (A-ORD-3, AMB-4), injection-bearing characters (ID-EMAIL-5, SEC-9),
     ``*`` (ID-EMAIL-3), then addr-spec syntax (ID-EMAIL-2). ``faults`` may switch checks off.
+    ``dns_addresses`` is the compatibility mode of CAs serving certbot-based clients (AMB-4): a
+    ``dns`` identifier holding an address is judged as the ``email`` identifier it means.
     """
     value = identifier.value
-    lenient = faults.on("accept-dns-identifier-with-at")
+    lenient = dns_addresses or faults.on("accept-dns-identifier-with-at")
     if identifier.type == IDENTIFIER_DNS and "@" in value and lenient:
         return check_email_identifier(Identifier.email(value), faults)
     if identifier.type != IDENTIFIER_EMAIL:
@@ -143,18 +147,21 @@ def _parse_identifiers(raw: object) -> list[Identifier] | Problem:
 
 
 def check_order_identifiers(
-    raw: object, faults: FaultSet = NO_FAULTS
+    raw: object, faults: FaultSet = NO_FAULTS, *, dns_addresses: bool = False
 ) -> tuple[Identifier, ...] | Problem:
     """The ordered identifiers if every one is acceptable, else one problem with subproblems.
 
     Each rejected identifier gets a subproblem naming it (A-ERR-2, RFC 8555 §6.7.1); the top
     type is the subproblems' common type, or ``compound`` when they differ. Two identifiers
-    naming the same mailbox are ``malformed``.
+    naming the same mailbox are ``malformed``. ``dns_addresses``: see check_email_identifier.
     """
     parsed = _parse_identifiers(raw)
     if isinstance(parsed, Problem):
         return parsed
-    found = (check_email_identifier(identifier, faults) for identifier in parsed)
+    found = (
+        check_email_identifier(identifier, faults, dns_addresses=dns_addresses)
+        for identifier in parsed
+    )
     subproblems = [problem for problem in found if problem is not None]
     if not subproblems:
         seen: set[str] = set()

@@ -161,6 +161,7 @@ class Issuer:
         identifiers: Sequence[str],
         *,
         account_key: PublicKeyTypes | None = None,
+        dns_addresses: bool = False,
     ) -> IssuePlan:
         """Accept the CSR for the order's ``identifiers``, or raise CsrRejected naming every rule.
 
@@ -168,10 +169,12 @@ class Issuer:
         ones or a dNSName (CSR-ID-1, A-FIN-2, AMB-4), keyUsage outside RFC 8823 §3.3 or not
         fitting the key (CSR-KU-5, CSR-KU-3), extensions the CA will not include, short RSA or
         unsupported keys (A-FIN-3), the account key (A-ACCTKEY-1). ValueError when an
-        identifier is not an address (the order should not hold it).
+        identifier is not an address (the order should not hold it). ``dns_addresses`` lets a
+        dNSName repeat an ordered address (the compatibility mode of AMB-4); the certificate
+        names the address as rfc822Name all the same.
         """
         san = tuple(mailbox_general_name(address) for address in _distinct(identifiers))
-        report = inspect_csr(csr_der, identifiers)
+        report = inspect_csr(csr_der, identifiers, dns_addresses=dns_addresses)
         if report.public_key is None:
             raise CsrRejected("badCSR", _detail(failures(report.findings)))
         reasons = self._key_reasons(report.public_key, account_key)

@@ -7,9 +7,8 @@ Frozen snapshots of stored rows, the reply-log verdicts, and ``check_transition`
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +20,17 @@ from rfc8823.acme.objects import (
     OrderStatus,
 )
 from rfc8823.acme.problems import Problem
+from rfc8823.server.columns import (
+    BLOB,
+    DERIVED,
+    GENERATED,
+    JSON_OBJECT,
+    JSON_STRINGS,
+    PROBLEM,
+    StoredRecord,
+    column,
+    status_column,
+)
 
 
 class IllegalTransition(ValueError):
@@ -81,6 +91,17 @@ _MOVES: Mapping[str, Mapping[Any, frozenset[Any]]] = {
     "challenges": _CHALLENGE_MOVES,
     "accounts": _ACCOUNT_MOVES,
 }
+IDENTIFIERS = column(
+    lambda text: tuple(Identifier.from_json(item) for item in json.loads(text)),
+    lambda identifiers: json.dumps([identifier.to_json() for identifier in identifiers]),
+)
+"""An order's identifier objects, kept as a JSON array."""
+IDENTIFIER_PARTS = column(
+    lambda parts: Identifier(*parts),
+    lambda identifier: (identifier.type, identifier.value),
+    names=("identifier_type", "identifier_value"),
+)
+"""An authorization's identifier, kept as its type and value columns."""
 STATUS_TYPES: Mapping[str, type[StrEnum]] = {
     "orders": OrderStatus,
     "authorizations": AuthorizationStatus,
@@ -99,57 +120,57 @@ def check_transition(table: str, current: StrEnum, new: StrEnum) -> None:
 
 
 @dataclass(frozen=True)
-class AccountRecord:
+class AccountRecord(StoredRecord):
     """A stored account (RFC 8555 §7.1.2)."""
 
     id: str
-    jwk: Mapping[str, Any]
+    jwk: Mapping[str, Any] = field(metadata=JSON_OBJECT)
     thumbprint: str
-    contact: tuple[str, ...]
-    status: AccountStatus
+    contact: tuple[str, ...] = field(metadata=JSON_STRINGS)
+    status: AccountStatus = field(metadata=status_column(AccountStatus))
     eab_kid: str | None
     created_at: float
 
 
 @dataclass(frozen=True)
-class OrderRecord:
+class OrderRecord(StoredRecord):
     """A stored order; ``authz_ids`` in identifier order (RFC 8555 §7.1.3, A-ORD-2)."""
 
     id: str
     account_id: str
-    status: OrderStatus
-    identifiers: tuple[Identifier, ...]
-    authz_ids: tuple[str, ...]
+    status: OrderStatus = field(metadata=status_column(OrderStatus))
+    identifiers: tuple[Identifier, ...] = field(metadata=IDENTIFIERS)
+    authz_ids: tuple[str, ...] = field(metadata=DERIVED)
     expires: float
-    error: Problem | None
+    error: Problem | None = field(metadata=PROBLEM)
     certificate_id: str | None
     created_at: float
 
 
 @dataclass(frozen=True)
-class AuthzRecord:
+class AuthzRecord(StoredRecord):
     """A stored authorization; ``address`` is the identifier in comparable form (I18N-5)."""
 
     id: str
     order_id: str
     account_id: str
-    identifier: Identifier
+    identifier: Identifier = field(metadata=IDENTIFIER_PARTS)
     address: str
-    status: AuthorizationStatus
+    status: AuthorizationStatus = field(metadata=status_column(AuthorizationStatus))
     expires: float
-    challenge_ids: tuple[str, ...]
+    challenge_ids: tuple[str, ...] = field(metadata=DERIVED)
     created_at: float
 
 
 @dataclass(frozen=True)
-class ChallengeRecord:
+class ChallengeRecord(StoredRecord):
     """A stored challenge with the email-reply-00 progress (RFC 8823 §3;
     docs/decisions.md#decision-4)."""
 
     id: str
     authz_id: str
     type: str
-    status: ChallengeStatus
+    status: ChallengeStatus = field(metadata=status_column(ChallengeStatus))
     token_part2: str
     token_part1: str | None
     message_id: str | None
@@ -157,19 +178,19 @@ class ChallengeRecord:
     send_error: str | None
     client_posted_at: float | None
     reply_accepted_at: float | None
-    error: Problem | None
+    error: Problem | None = field(metadata=PROBLEM)
     validated: float | None
 
 
 @dataclass(frozen=True)
-class CertificateRecord:
+class CertificateRecord(StoredRecord):
     """An issued certificate: leaf DER, the PEM chain served for download, revocation."""
 
     id: str
     order_id: str
     account_id: str
     serial: str
-    der: bytes
+    der: bytes = field(metadata=BLOB)
     pem_chain: str
     not_after: float
     revoked_at: float | None
@@ -177,83 +198,27 @@ class CertificateRecord:
 
 
 @dataclass(frozen=True)
-class ReplyRecord:
+class ReplyRecord(StoredRecord):
     """One received reply and what the CA made of it (reasons are requirement IDs)."""
 
-    id: int
+    id: int = field(metadata=GENERATED)
     received_at: float
     mail_from: str
     peer: str
     size: int
     token_part1: str | None
     challenge_id: str | None
-    verdict: ReplyVerdict
-    reasons: tuple[str, ...]
+    verdict: ReplyVerdict = field(metadata=status_column(ReplyVerdict))
+    reasons: tuple[str, ...] = field(metadata=JSON_STRINGS)
     detail: str
 
 
-def problem_text(problem: Problem | None) -> str | None:
-    return None if problem is None else json.dumps(problem.to_json())
-
-
-def problem_of(text: str | None) -> Problem | None:
-    return None if text is None else Problem.from_json(json.loads(text))
-
-
-def account_record(row: sqlite3.Row) -> AccountRecord:
-    return AccountRecord(
-        id=row["id"],
-        jwk=json.loads(row["jwk"]),
-        thumbprint=row["thumbprint"],
-        contact=tuple(json.loads(row["contact"])),
-        status=AccountStatus(row["status"]),
-        eab_kid=row["eab_kid"],
-        created_at=row["created_at"],
-    )
-
-
-def challenge_record(row: sqlite3.Row) -> ChallengeRecord:
-    return ChallengeRecord(
-        id=row["id"],
-        authz_id=row["authz_id"],
-        type=row["type"],
-        status=ChallengeStatus(row["status"]),
-        token_part2=row["token_part2"],
-        token_part1=row["token_part1"],
-        message_id=row["message_id"],
-        sent_at=row["sent_at"],
-        send_error=row["send_error"],
-        client_posted_at=row["client_posted_at"],
-        reply_accepted_at=row["reply_accepted_at"],
-        error=problem_of(row["error"]),
-        validated=row["validated"],
-    )
-
-
-def certificate_record(row: sqlite3.Row) -> CertificateRecord:
-    return CertificateRecord(
-        id=row["id"],
-        order_id=row["order_id"],
-        account_id=row["account_id"],
-        serial=row["serial"],
-        der=bytes(row["der"]),
-        pem_chain=row["pem_chain"],
-        not_after=row["not_after"],
-        revoked_at=row["revoked_at"],
-        revocation_reason=row["revocation_reason"],
-    )
-
-
-def reply_record(row: sqlite3.Row) -> ReplyRecord:
-    return ReplyRecord(
-        id=row["id"],
-        received_at=row["received_at"],
-        mail_from=row["mail_from"],
-        peer=row["peer"],
-        size=row["size"],
-        token_part1=row["token_part1"],
-        challenge_id=row["challenge_id"],
-        verdict=ReplyVerdict(row["verdict"]),
-        reasons=tuple(json.loads(row["reasons"])),
-        detail=row["detail"],
-    )
+TABLE_RECORDS: Mapping[str, type[StoredRecord]] = {
+    "accounts": AccountRecord,
+    "orders": OrderRecord,
+    "authorizations": AuthzRecord,
+    "challenges": ChallengeRecord,
+    "certificates": CertificateRecord,
+    "replies": ReplyRecord,
+}
+"""The record each table of the store holds."""

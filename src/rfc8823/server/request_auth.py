@@ -93,6 +93,20 @@ class RequestAuthenticator:
 
     async def verified(self, request: Request, mode: KeyMode) -> VerifiedRequest:
         """Run the RFC 8555 §6.2-§6.5 checks on a POST and verify its signature."""
+        self._check_content_type(request)
+        body = await _read_body(request, self.config.max_body)
+        parsed, unsigned = self._parsed(body)
+        request.state.jws = parsed
+        self._check_url(parsed, request)
+        self._check_nonce(parsed)
+        account, key = self._signer(request, parsed, mode)
+        problem = None if unsigned else parsed.verify_with(key)
+        if problem is not None:
+            raise AcmeProblemError(problem)
+        return VerifiedRequest(parsed, key, account)
+
+    def _check_content_type(self, request: Request) -> None:
+        """``application/jose+json`` (A-JWS-1; RFC 8555 §6.2)."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         lenient = self.config.faults.on("accept-json-content-type") and media == "application/json"
         if media != JOSE_CONTENT_TYPE and not lenient:
@@ -101,20 +115,21 @@ class RequestAuthenticator:
                 f"Content-Type must be {JOSE_CONTENT_TYPE}, not {media or 'none'} (A-JWS-1)",
                 status=415,
             )
-        body = await _read_body(request, self.config.max_body)
+
+    def _parsed(self, body: bytes) -> tuple[JwsRequest, bool]:
+        """The flattened JWS, and whether it is taken unsigned (``accept-alg-none`` fault)."""
         checked = parse_jws(body)
-        unsigned = None
-        if isinstance(checked, Problem) and self.config.faults.on("accept-alg-none"):
-            unsigned = _alg_none_request(body)
+        if not isinstance(checked, Problem):
+            return checked, False
+        unsigned = _alg_none_request(body) if self.config.faults.on("accept-alg-none") else None
         if unsigned is not None:
-            parsed = unsigned
-        elif isinstance(checked, Problem):
-            if self.config.faults.on("bad-jws-is-internal-error"):
-                raise RuntimeError(f"unhandled bad JWS: {checked.detail}")
-            raise AcmeProblemError(checked)
-        else:
-            parsed = checked
-        request.state.jws = parsed
+            return unsigned, True
+        if self.config.faults.on("bad-jws-is-internal-error"):
+            raise RuntimeError(f"unhandled bad JWS: {checked.detail}")
+        raise AcmeProblemError(checked)
+
+    def _check_url(self, parsed: JwsRequest, request: Request) -> None:
+        """The protected ``url`` is the request URL (A-URL-1; RFC 8555 §6.4)."""
         url_checked = not self.config.faults.on("accept-wrong-url")
         if parsed.url != str(request.url) and url_checked:
             raise refuse(
@@ -122,11 +137,19 @@ class RequestAuthenticator:
                 f"the JWS 'url' {parsed.url!r} is not the request URL "
                 f"{str(request.url)!r} (A-URL-1)",
             )
+
+    def _check_nonce(self, parsed: JwsRequest) -> None:
+        """The nonce is one this server issued and nobody used (A-NONCE-2; RFC 8555 §6.5)."""
         nonce_ok = self.nonces.consume(parsed.nonce) or self.config.faults.on("accept-bad-nonce")
         if not nonce_ok:
             raise refuse(ProblemType.BAD_NONCE, "unknown, used or expired nonce (A-NONCE-2)")
         if self._take_rejection():
             raise refuse(ProblemType.BAD_NONCE, "this nonce has expired; retry with a fresh one")
+
+    def _signer(
+        self, request: Request, parsed: JwsRequest, mode: KeyMode
+    ) -> tuple[AccountRecord | None, AccountPublicKey]:
+        """The signing account (``kid``) and key, as ``mode`` wants them (A-JWS-2; §6.2)."""
         account: AccountRecord | None = None
         if parsed.kid is not None:
             if mode == "jwk":
@@ -146,10 +169,7 @@ class RequestAuthenticator:
                 account = self.store.account_by_thumbprint(jwk_thumbprint(key))
         if isinstance(key, Problem):
             raise AcmeProblemError(key)
-        problem = None if unsigned is not None else parsed.verify_with(key)
-        if problem is not None:
-            raise AcmeProblemError(problem)
-        return VerifiedRequest(parsed, key, account)
+        return account, key
 
     def _account_for_kid(self, request: Request, kid: str) -> AccountRecord:
         prefix = resource_url(request, "acme/acct/")

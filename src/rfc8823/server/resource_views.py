@@ -76,7 +76,12 @@ class ResourceViews:
                 and not self.config.faults.on("valid-challenge-without-validated")
                 else None
             ),
-            error=record.error,
+            error=(
+                None
+                if record.status is ChallengeStatus.INVALID
+                and self.config.faults.on("invalid-challenge-without-error")
+                else record.error
+            ),
         )
 
     def authorization(self, request: Request, record: AuthzRecord) -> dict[str, Any]:

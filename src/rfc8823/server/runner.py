@@ -1,5 +1,8 @@
-"""Run the reference CA: HTTPS (uvicorn), its CRL/certificate over plain HTTP and the reply SMTP
-listener on one loop in a thread.
+"""Run the reference CA: HTTPS (uvicorn), its CRL/certificate over plain HTTP, and its replies,
+on one loop in a thread.
+
+Replies reach it on its own SMTP listener, or, with ``reply_imap`` configured, are read from
+an IMAP mailbox (:mod:`rfc8823.server.reply_reader`) and no listener is opened.
 
 ``ReferenceServer`` works as ``with`` / ``start()``/``stop()`` and as ``async with``; it exposes
 where to reach it (``directory_url``, ``ca_bundle``, ``reply_endpoint``), its ``store`` and its
@@ -9,6 +12,7 @@ change feed, and awaitable waits for challenge and order states (no polling in t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import tempfile
@@ -30,6 +34,7 @@ from rfc8823.server.engine import ChallengeEngine
 from rfc8823.server.issuer import Issuer
 from rfc8823.server.publication import publication_app, publication_at
 from rfc8823.server.records import ChallengeRecord, OrderRecord, ReplyRecord
+from rfc8823.server.reply_reader import ImapReplyReader
 from rfc8823.server.store import Store
 from rfc8823.smime_br import br_profile
 from rfc8823.world.mailstore import MailStore
@@ -65,7 +70,12 @@ class ReferenceServer(Service):
         self.pki = pki or TestPki.load()
         self.clock = clock
         self.events = ChangeFeed()
-        self.store = Store(config.db_path, self.events, reply_wait=config.reply_wait_after_post)
+        self.store = Store(
+            config.db_path,
+            self.events,
+            reply_wait=config.reply_wait_after_post,
+            faults=config.faults,
+        )
         self.engine = ChallengeEngine(config, self.store, clock=clock, pki=self.pki)
         validity = timedelta(seconds=config.certificate_lifetime)
         self.issuer = Issuer.from_pki(
@@ -82,6 +92,11 @@ class ReferenceServer(Service):
             on_message=self.engine.on_reply,
             hostname=f"mx.{config.challenge_domain}",
         )
+        self.reply_reader: ImapReplyReader | None = None
+        if config.reply_imap is not None:
+            self.reply_reader = ImapReplyReader(
+                config, self.engine.on_reply, ssl_context=self.pki.client_ssl_context()
+            )
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self._socket: socket.socket | None = None
         self._pki_socket: socket.socket | None = None
@@ -130,7 +145,12 @@ class ReferenceServer(Service):
 
     @property
     def reply_endpoint(self) -> tuple[str, int]:
-        """Where replies are delivered: the MX of the ``from`` domain (route the world here)."""
+        """Where replies are delivered: the MX of the ``from`` domain (route the world here).
+
+        RuntimeError when the CA reads its replies from an IMAP mailbox instead.
+        """
+        if self.reply_reader is not None:
+            raise RuntimeError("this CA reads replies from IMAP; it has no reply listener")
         return self.replies.address
 
     # -- lifecycle -------------------------------------------------------------------
@@ -178,19 +198,26 @@ class ReferenceServer(Service):
         pki_server, pki_sock = self._pki_uvicorn, self._pki_socket
         if server is None or sock is None or pki_server is None or pki_sock is None:
             raise RuntimeError("start() prepares the server before the thread runs")
+        reader = self.reply_reader
         try:
-            await self.replies.start_async()
+            if reader is None:
+                await self.replies.start_async()
             self.engine.resume()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() in the caller
             failure.append(error)
             ready.set()
             return
+        reading = asyncio.create_task(reader.run()) if reader is not None else None
         ready.set()
         try:
             await asyncio.gather(
                 server.serve(sockets=[sock]), pki_server.serve(sockets=[pki_sock])
             )
         finally:
+            if reading is not None:
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
             await self.engine.drain(timeout=5.0)
             await self.replies.stop_async()
 

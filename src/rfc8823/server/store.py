@@ -9,7 +9,6 @@ is read, so a restart with the same file resumes exactly where the last process 
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 import threading
@@ -28,8 +27,11 @@ from rfc8823.acme.objects import (
 )
 from rfc8823.acme.problems import Problem, ProblemType
 from rfc8823.events import ChangeFeed
+from rfc8823.faults import NO_FAULTS, FaultSet
+from rfc8823.server.columns import insert
 from rfc8823.server.records import (
     STATUS_TYPES,
+    TABLE_RECORDS,
     AccountRecord,
     AuthzRecord,
     CertificateRecord,
@@ -37,16 +39,17 @@ from rfc8823.server.records import (
     OrderRecord,
     ReplyRecord,
     ReplyVerdict,
-    account_record,
-    certificate_record,
-    challenge_record,
     check_transition,
-    problem_of,
-    problem_text,
-    reply_record,
 )
 
 _T = TypeVar("_T")
+
+ORDER_SURVIVES = "order-survives-failed-authorization"
+VALID_NEVER_EXPIRES = "valid-authz-never-expires"
+STATE_FAULTS = (ORDER_SURVIVES, VALID_NEVER_EXPIRES)
+"""Faults that bend the RFC 8555 §7.1.6 state machines where the store enforces them: an order
+kept pending when its authorization fails (A-STATE-2), valid authorizations that never expire
+(A-STATE-3)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -90,7 +93,8 @@ class Store:
     """The CA's database; thread-safe; every committed change notifies ``feed``.
 
     ``reply_wait`` (seconds), when set, makes a processing challenge invalid if no acceptable
-    reply came within that time of the client's POST.
+    reply came within that time of the client's POST. ``faults`` (self-validation only) bend
+    the state machines where the store enforces them (``STATE_FAULTS``).
     """
 
     def __init__(
@@ -99,10 +103,12 @@ class Store:
         feed: ChangeFeed | None = None,
         *,
         reply_wait: float | None = None,
+        faults: FaultSet = NO_FAULTS,
     ) -> None:
         self.path = path
         self.feed = feed or ChangeFeed()
         self.reply_wait = reply_wait
+        self.faults = faults
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             str(path) if path is not None else ":memory:",
@@ -140,17 +146,23 @@ class Store:
             self.feed.notify()
 
     def _set_status(
-        self, db: sqlite3.Connection, table: str, row_id: str, new: StrEnum, **extra: Any
+        self, db: sqlite3.Connection, table: str, row_id: str, new: StrEnum, **extra: object
     ) -> None:
+        """Move a row to ``new`` (A-STATE-1), setting the record fields ``extra`` with it."""
         row = db.execute(f"SELECT status FROM {table} WHERE id = ?", (row_id,)).fetchone()  # noqa: S608
         if row is None:
             raise KeyError(f"no {table.removesuffix('s')} {row_id!r}")
         current = STATUS_TYPES[table](row["status"])
         check_transition(table, current, new)
-        columns = ", ".join(["status = ?", *(f"{name} = ?" for name in extra)])
+        self._update(db, table, row_id, status=new, **extra)
+
+    def _update(self, db: sqlite3.Connection, table: str, row_id: str, **fields: object) -> None:
+        """Set record fields of one row, encoded as the table's record declares them."""
+        columns = TABLE_RECORDS[table].encode(**fields)
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         db.execute(
-            f"UPDATE {table} SET {columns} WHERE id = ?",  # noqa: S608
-            (new.value, *extra.values(), row_id),
+            f"UPDATE {table} SET {assignments} WHERE id = ?",  # noqa: S608
+            (*columns.values(), row_id),
         )
         self._dirty = True
 
@@ -167,19 +179,17 @@ class Store:
     ) -> AccountRecord:
         """Store a new valid account; ``KeyError`` is never raised, a duplicate key is."""
         account_id = new_id()
+        row = AccountRecord.encode(
+            id=account_id,
+            jwk=jwk,
+            thumbprint=thumbprint,
+            contact=tuple(contact),
+            status=AccountStatus.VALID,
+            eab_kid=eab_kid,
+            created_at=now,
+        )
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    account_id,
-                    json.dumps(dict(jwk)),
-                    thumbprint,
-                    json.dumps(list(contact)),
-                    AccountStatus.VALID.value,
-                    eab_kid,
-                    now,
-                ),
-            )
+            insert(db, "accounts", row)
             self._dirty = True
         account = self.account(account_id)
         assert account is not None
@@ -187,22 +197,20 @@ class Store:
 
     def account(self, account_id: str) -> AccountRecord | None:
         """The account with this id."""
-        return self._one("SELECT * FROM accounts WHERE id = ?", (account_id,), account_record)
+        return self._one(
+            "SELECT * FROM accounts WHERE id = ?", (account_id,), AccountRecord.from_row
+        )
 
     def account_by_thumbprint(self, thumbprint: str) -> AccountRecord | None:
         """The account whose key has this RFC 7638 thumbprint."""
         return self._one(
-            "SELECT * FROM accounts WHERE thumbprint = ?", (thumbprint,), account_record
+            "SELECT * FROM accounts WHERE thumbprint = ?", (thumbprint,), AccountRecord.from_row
         )
 
     def update_contact(self, account_id: str, contact: Sequence[str]) -> None:
         """Replace an account's contact URLs (RFC 8555 §7.3.2)."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE accounts SET contact = ? WHERE id = ?",
-                (json.dumps(list(contact)), account_id),
-            )
-            self._dirty = True
+            self._update(db, "accounts", account_id, contact=tuple(contact))
 
     def deactivate_account(self, account_id: str) -> None:
         """valid → deactivated (RFC 8555 §7.3.6)."""
@@ -212,11 +220,7 @@ class Store:
     def change_key(self, account_id: str, jwk: Mapping[str, Any], thumbprint: str) -> None:
         """Bind the account to a new key (RFC 8555 §7.3.5); a key in use raises."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE accounts SET jwk = ?, thumbprint = ? WHERE id = ?",
-                (json.dumps(dict(jwk)), thumbprint, account_id),
-            )
-            self._dirty = True
+            self._update(db, "accounts", account_id, jwk=jwk, thumbprint=thumbprint)
 
     # -- orders, authorizations, challenges -------------------------------------------
 
@@ -235,41 +239,38 @@ class Store:
         """A pending order with one pending authorization and challenge per identifier."""
         order_id = new_id()
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)",
-                (
-                    order_id,
-                    account_id,
-                    OrderStatus.PENDING.value,
-                    json.dumps([identifier.to_json() for identifier in identifiers]),
-                    order_expires,
-                    now,
-                ),
+            order_row = OrderRecord.encode(
+                id=order_id,
+                account_id=account_id,
+                status=OrderStatus.PENDING,
+                identifiers=tuple(identifiers),
+                expires=order_expires,
+                created_at=now,
             )
+            insert(db, "orders", order_row)
             for position, (identifier, address, part2) in enumerate(
                 zip(identifiers, addresses, token_part2s, strict=True)
             ):
                 authz_id = new_id()
-                db.execute(
-                    "INSERT INTO authorizations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        authz_id,
-                        order_id,
-                        position,
-                        account_id,
-                        identifier.type,
-                        identifier.value,
-                        address,
-                        AuthorizationStatus.PENDING.value,
-                        authz_expires,
-                        now,
-                    ),
+                authz_row = AuthzRecord.encode(
+                    id=authz_id,
+                    order_id=order_id,
+                    account_id=account_id,
+                    identifier=identifier,
+                    address=address,
+                    status=AuthorizationStatus.PENDING,
+                    expires=authz_expires,
+                    created_at=now,
                 )
-                db.execute(
-                    "INSERT INTO challenges (id, authz_id, type, status, token_part2) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (new_id(), authz_id, challenge_type, ChallengeStatus.PENDING.value, part2),
+                insert(db, "authorizations", {**authz_row, "position": position})
+                challenge_row = ChallengeRecord.encode(
+                    id=new_id(),
+                    authz_id=authz_id,
+                    type=challenge_type,
+                    status=ChallengeStatus.PENDING,
+                    token_part2=part2,
                 )
+                insert(db, "challenges", challenge_row)
             self._dirty = True
         order = self.order(order_id, now)
         assert order is not None
@@ -296,18 +297,22 @@ class Store:
     def challenge(self, challenge_id: str, now: float) -> ChallengeRecord | None:
         """The challenge, after applying expiry as of ``now``."""
         self.expire(now)
-        return self._one("SELECT * FROM challenges WHERE id = ?", (challenge_id,), challenge_record)
+        return self._one(
+            "SELECT * FROM challenges WHERE id = ?", (challenge_id,), ChallengeRecord.from_row
+        )
 
     def challenge_by_token_part1(self, token_part1: str) -> ChallengeRecord | None:
         """The challenge whose email carried this token-part1 (AMB-11, SRV-VAL-5)."""
         return self._one(
-            "SELECT * FROM challenges WHERE token_part1 = ?", (token_part1,), challenge_record
+            "SELECT * FROM challenges WHERE token_part1 = ?",
+            (token_part1,),
+            ChallengeRecord.from_row,
         )
 
     def challenge_by_message_id(self, message_id: str) -> ChallengeRecord | None:
         """The challenge whose email had this Message-ID (AMB-11 fallback)."""
         return self._one(
-            "SELECT * FROM challenges WHERE message_id = ?", (message_id,), challenge_record
+            "SELECT * FROM challenges WHERE message_id = ?", (message_id,), ChallengeRecord.from_row
         )
 
     def challenges_of(self, authz_id: str) -> list[ChallengeRecord]:
@@ -316,7 +321,7 @@ class Store:
             rows = self._db.execute(
                 "SELECT * FROM challenges WHERE authz_id = ? ORDER BY rowid", (authz_id,)
             ).fetchall()
-        return [challenge_record(row) for row in rows]
+        return [ChallengeRecord.from_row(row) for row in rows]
 
     def challenges_for_address(self, address: str, account_id: str) -> list[ChallengeRecord]:
         """Every challenge of ``account_id``'s authorizations for ``address``, oldest first."""
@@ -326,7 +331,7 @@ class Store:
                 "WHERE a.address = ? AND a.account_id = ? ORDER BY c.rowid",
                 (address, account_id),
             ).fetchall()
-        return [challenge_record(row) for row in rows]
+        return [ChallengeRecord.from_row(row) for row in rows]
 
     def mails_for_address_since(self, address: str, since: float) -> list[float]:
         """Creation times of authorizations (each mails once) for ``address`` since (SEC-8)."""
@@ -367,11 +372,22 @@ class Store:
             claimed = cursor.rowcount == 1
             self._dirty = self._dirty or claimed
         record = self._one(
-            "SELECT * FROM challenges WHERE id = ?", (challenge_id,), challenge_record
+            "SELECT * FROM challenges WHERE id = ?", (challenge_id,), ChallengeRecord.from_row
         )
         if record is None:
             raise KeyError(f"no challenge {challenge_id!r}")
         return record, claimed
+
+    def take_token_part1(self, challenge_id: str, token_part1: str, message_id: str) -> None:
+        """Give ``token_part1`` to this challenge, taking it from any that holds it: what a CA
+        that derives tokens from the address does (the ``token-part1-reused`` fault; TOK-2)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE challenges SET token_part1 = NULL WHERE token_part1 = ? AND id != ?",
+                (token_part1, challenge_id),
+            )
+        self.claim_token_part1(challenge_id, token_part1, message_id)
+        self._dirty = True
 
     def mark_sent(self, challenge_id: str, now: float, error: str | None = None) -> None:
         """Record the outcome of sending the challenge email."""
@@ -390,7 +406,7 @@ class Store:
                 "WHERE c.token_part1 IS NOT NULL AND c.sent_at IS NULL AND a.status = ?",
                 (AuthorizationStatus.PENDING.value,),
             ).fetchall()
-        return [challenge_record(row) for row in rows]
+        return [ChallengeRecord.from_row(row) for row in rows]
 
     def mark_client_ready(self, challenge_id: str, now: float) -> ChallengeRecord:
         """The client POSTed the challenge (RFC 8555 §7.5.1): pending → processing, and valid
@@ -458,17 +474,27 @@ class Store:
         with self._tx() as db:
             self._set_status(db, "authorizations", authz_id, AuthorizationStatus.DEACTIVATED)
             order_id = self._authz_row(db, authz_id)["order_id"]
-            self._fail_order(
+            self._authorization_ended(
                 db,
                 order_id,
                 Problem.of(ProblemType.UNAUTHORIZED, "an authorization was deactivated"),
             )
 
+    def reopen(self, challenge_id: str) -> None:
+        """The challenge, its authorization and order pending again, past RFC 8555 §7.1.6's
+        final states: only the ``invalid-challenge-retried`` fault calls this (A-STATE-1)."""
+        with self._tx() as db:
+            challenge = self._challenge_in(db, challenge_id)
+            authz = self._authz_row(db, challenge.authz_id)
+            self._update(db, "challenges", challenge_id, status=ChallengeStatus.PENDING, error=None)
+            self._update(db, "authorizations", authz["id"], status=AuthorizationStatus.PENDING)
+            self._update(db, "orders", authz["order_id"], status=OrderStatus.PENDING, error=None)
+
     def _challenge_in(self, db: sqlite3.Connection, challenge_id: str) -> ChallengeRecord:
         row = db.execute("SELECT * FROM challenges WHERE id = ?", (challenge_id,)).fetchone()
         if row is None:
             raise KeyError(f"no challenge {challenge_id!r}")
-        return challenge_record(row)
+        return ChallengeRecord.from_row(row)
 
     @staticmethod
     def _authz_row(db: sqlite3.Connection, authz_id: str) -> sqlite3.Row:
@@ -497,19 +523,21 @@ class Store:
 
     def _invalidate(self, db: sqlite3.Connection, challenge_id: str, problem: Problem) -> None:
         """processing → invalid with ``problem``; authorization and order → invalid."""
-        self._set_status(
-            db, "challenges", challenge_id, ChallengeStatus.INVALID, error=problem_text(problem)
-        )
+        self._set_status(db, "challenges", challenge_id, ChallengeStatus.INVALID, error=problem)
         authz_id = self._challenge_in(db, challenge_id).authz_id
         self._set_status(db, "authorizations", authz_id, AuthorizationStatus.INVALID)
-        self._fail_order(db, self._authz_row(db, authz_id)["order_id"], problem)
+        self._authorization_ended(db, self._authz_row(db, authz_id)["order_id"], problem)
+
+    def _authorization_ended(self, db: sqlite3.Connection, order_id: str, problem: Problem) -> None:
+        """An authorization of the order ended other than valid: the order fails with it
+        (RFC 8555 §7.1.6, A-STATE-2), unless ``order-survives-failed-authorization``."""
+        if not self.faults.on(ORDER_SURVIVES):
+            self._fail_order(db, order_id, problem)
 
     def _fail_order(self, db: sqlite3.Connection, order_id: str, problem: Problem) -> None:
         order = db.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
         if order["status"] in (OrderStatus.PENDING.value, OrderStatus.READY.value):
-            self._set_status(
-                db, "orders", order_id, OrderStatus.INVALID, error=problem_text(problem)
-            )
+            self._set_status(db, "orders", order_id, OrderStatus.INVALID, error=problem)
 
     def expire(self, now: float) -> None:
         """Apply lifetimes as of ``now``: authorizations → expired and their orders → invalid,
@@ -517,7 +545,7 @@ class Store:
         """
         with self._lock:
             stale = self._db.execute(
-                "SELECT 1 FROM authorizations WHERE status IN ('pending', 'valid') "
+                f"SELECT 1 FROM authorizations WHERE status IN ({self._expiring}) "  # noqa: S608
                 "AND expires <= ? UNION ALL "
                 "SELECT 1 FROM orders WHERE status IN ('pending', 'ready') AND expires <= ? "
                 "UNION ALL SELECT 1 FROM challenges WHERE status = 'processing' "
@@ -529,14 +557,20 @@ class Store:
             with self._tx() as db:
                 self._expire_in(db, now)
 
+    @property
+    def _expiring(self) -> str:
+        """The authorization states that expire (SQL): pending and valid (A-STATE-3), only
+        pending under ``valid-authz-never-expires``."""
+        return "'pending'" if self.faults.on(VALID_NEVER_EXPIRES) else "'pending', 'valid'"
+
     def _expire_in(self, db: sqlite3.Connection, now: float) -> None:
         for row in db.execute(
-            "SELECT id, order_id FROM authorizations "
-            "WHERE status IN ('pending', 'valid') AND expires <= ?",
+            "SELECT id, order_id FROM authorizations "  # noqa: S608
+            f"WHERE status IN ({self._expiring}) AND expires <= ?",
             (now,),
         ).fetchall():
             self._set_status(db, "authorizations", row["id"], AuthorizationStatus.EXPIRED)
-            self._fail_order(
+            self._authorization_ended(
                 db,
                 row["order_id"],
                 Problem.of(ProblemType.MALFORMED, "an authorization expired (SRV-VAL-4)"),
@@ -570,9 +604,7 @@ class Store:
     def fail_processing(self, order_id: str, problem: Problem) -> None:
         """processing → invalid with ``problem`` (issuance failed)."""
         with self._tx() as db:
-            self._set_status(
-                db, "orders", order_id, OrderStatus.INVALID, error=problem_text(problem)
-            )
+            self._set_status(db, "orders", order_id, OrderStatus.INVALID, error=problem)
 
     def store_certificate(
         self,
@@ -586,11 +618,17 @@ class Store:
     ) -> CertificateRecord:
         """Store an issued certificate and move the order processing → valid."""
         cert_id = new_id()
+        row = CertificateRecord.encode(
+            id=cert_id,
+            order_id=order_id,
+            account_id=account_id,
+            serial=serial,
+            der=der,
+            pem_chain=pem_chain,
+            not_after=not_after,
+        )
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO certificates VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                (cert_id, order_id, account_id, serial, der, pem_chain, not_after),
-            )
+            insert(db, "certificates", row)
             self._set_status(db, "orders", order_id, OrderStatus.VALID, certificate_id=cert_id)
         cert = self.certificate(cert_id)
         assert cert is not None
@@ -598,11 +636,15 @@ class Store:
 
     def certificate(self, cert_id: str) -> CertificateRecord | None:
         """The certificate with this id."""
-        return self._one("SELECT * FROM certificates WHERE id = ?", (cert_id,), certificate_record)
+        return self._one(
+            "SELECT * FROM certificates WHERE id = ?", (cert_id,), CertificateRecord.from_row
+        )
 
     def certificate_by_der(self, der: bytes) -> CertificateRecord | None:
         """The certificate whose leaf DER is exactly ``der`` (revokeCert, RFC 8555 §7.6)."""
-        return self._one("SELECT * FROM certificates WHERE der = ?", (der,), certificate_record)
+        return self._one(
+            "SELECT * FROM certificates WHERE der = ?", (der,), CertificateRecord.from_row
+        )
 
     def revoke(self, cert_id: str, reason: int, now: float) -> bool:
         """Mark revoked; False if it already was (``alreadyRevoked``)."""
@@ -623,7 +665,7 @@ class Store:
                 "ORDER BY revoked_at",
                 (now,),
             ).fetchall()
-        return [certificate_record(row) for row in rows]
+        return [CertificateRecord.from_row(row) for row in rows]
 
     def has_valid_authorization(self, account_id: str, address: str, now: float) -> bool:
         """Whether the account holds a valid authorization for ``address`` (revocation right)."""
@@ -652,25 +694,22 @@ class Store:
         detail: str,
     ) -> ReplyRecord:
         """Append one entry to the durable reply log."""
+        row = ReplyRecord.encode(
+            received_at=received_at,
+            mail_from=mail_from,
+            peer=peer,
+            size=size,
+            token_part1=token_part1,
+            challenge_id=challenge_id,
+            verdict=verdict,
+            reasons=tuple(reasons),
+            detail=detail,
+        )
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO replies (received_at, mail_from, peer, size, token_part1, "
-                "challenge_id, verdict, reasons, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    received_at,
-                    mail_from,
-                    peer,
-                    size,
-                    token_part1,
-                    challenge_id,
-                    verdict.value,
-                    json.dumps(list(reasons)),
-                    detail,
-                ),
-            )
+            cursor = insert(db, "replies", row)
             self._dirty = True
             row_id = cursor.lastrowid
-        reply = self._one("SELECT * FROM replies WHERE id = ?", (row_id,), reply_record)
+        reply = self._one("SELECT * FROM replies WHERE id = ?", (row_id,), ReplyRecord.from_row)
         assert reply is not None
         return reply
 
@@ -685,7 +724,7 @@ class Store:
             )
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
-        return [reply_record(row) for row in rows]
+        return [ReplyRecord.from_row(row) for row in rows]
 
     # -- row mapping -------------------------------------------------------------------
 
@@ -706,17 +745,7 @@ class Store:
                 "SELECT id FROM authorizations WHERE order_id = ? ORDER BY position", (row["id"],)
             )
         )
-        return OrderRecord(
-            id=row["id"],
-            account_id=row["account_id"],
-            status=OrderStatus(row["status"]),
-            identifiers=tuple(Identifier.from_json(i) for i in json.loads(row["identifiers"])),
-            authz_ids=authz_ids,
-            expires=row["expires"],
-            error=problem_of(row["error"]),
-            certificate_id=row["certificate_id"],
-            created_at=row["created_at"],
-        )
+        return OrderRecord.from_row(row, authz_ids=authz_ids)
 
     def _authz(self, row: sqlite3.Row) -> AuthzRecord:
         challenge_ids = tuple(
@@ -725,14 +754,4 @@ class Store:
                 "SELECT id FROM challenges WHERE authz_id = ? ORDER BY rowid", (row["id"],)
             )
         )
-        return AuthzRecord(
-            id=row["id"],
-            order_id=row["order_id"],
-            account_id=row["account_id"],
-            identifier=Identifier(row["identifier_type"], row["identifier_value"]),
-            address=row["address"],
-            status=AuthorizationStatus(row["status"]),
-            expires=row["expires"],
-            challenge_ids=challenge_ids,
-            created_at=row["created_at"],
-        )
+        return AuthzRecord.from_row(row, challenge_ids=challenge_ids)

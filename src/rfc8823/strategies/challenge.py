@@ -34,8 +34,9 @@ from rfc8823.strategies.headers import (
 )
 from rfc8823.strategies.tokens import token_lengths, token_parts
 from rfc8823.tokens import b64url_encode
-from rfc8823.world.keys import KeyKind, cached_key
-from rfc8823.world.pki import SmimeIdentity, TestPki
+from rfc8823.values import KeyKind, SmimeIdentity
+from rfc8823.world.keys import cached_key
+from rfc8823.world.pki import TestPki
 
 CA_DOMAIN = "ca.example"
 ESP_DOMAIN = "esp.example"
@@ -299,7 +300,7 @@ def _subject_absent(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
 
 
 def _subject_twice(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:
-    return Deviation(b.with_header("Subject", b.subject_value()), "CHAL-SUBJ-1")
+    return Deviation(b.with_header("Subject", b.subject_value()), "CHAL-SUBJ-1", ("REF-5322-4",))
 
 
 def _subject_other_charset(draw: st.DrawFn, b: ChallengeEmail) -> Deviation:

@@ -7,7 +7,8 @@ from typing import NamedTuple
 from hypothesis import strategies as st
 
 from rfc8823.tokens import b64url_encode
-from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
+from rfc8823.values import KeyKind, PrivateKey
+from rfc8823.world.keys import cached_key
 
 NOTABLE_OCTETS = (16, 30, 32, 33)
 """Token-part lengths always worth trying: the 128-bit floor (16) and the RFC example's 32,

@@ -13,6 +13,10 @@ from rfc8823.targets.server import (
     ServerCapabilities,
     ServerEndpoints,
     ServerUnderTest,
+    TargetUnavailable,
+    WiredEarly,
+    capability_table,
+    default_contact,
     wire_from_domain,
 )
 
@@ -22,5 +26,9 @@ __all__ = [
     "ServerCapabilities",
     "ServerEndpoints",
     "ServerUnderTest",
+    "TargetUnavailable",
+    "WiredEarly",
+    "capability_table",
+    "default_contact",
     "wire_from_domain",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "KeyType",
     "MailboxAccess",
     "MailboxKind",
+    "MailboxPacing",
     "Submission",
 ]
 
@@ -48,7 +49,8 @@ class ClientCapabilities:
     certificates it can request (RFC 8823 §3.3); ``signs_dkim``: it DKIM-signs its response
     itself with the key it is given (otherwise the suite's submission server signs, and the
     RESP-DKIM checks would judge the suite); ``smime``: it verifies S/MIME-signed challenges
-    against the trust anchors it is given; ``eai``: it enrolls internationalized addresses.
+    against the trust anchors it is given; ``eai``: it enrolls internationalized addresses;
+    ``restart``: it can be started again on the state its last run left (``restart()``).
     """
 
     mailboxes: tuple[MailboxKind, ...] = ("smtp",)
@@ -57,13 +59,15 @@ class ClientCapabilities:
     signs_dkim: bool = False
     smime: bool = False
     eai: bool = False
+    restart: bool = False
 
     @classmethod
     def from_declarations(cls, texts: Sequence[str]) -> ClientCapabilities:
         """Capabilities from ``NAME`` or ``NAME=V1,V2`` items; ValueError for unknown ones.
 
-        Flags: ``signs-dkim``, ``smime``, ``eai``; lists: ``mailbox=smtp,maildir,imap``,
-        ``usage=signing,encryption,both``, ``key-type=ec,rsa,ed25519``.
+        Flags: ``signs-dkim``, ``smime``, ``eai``, ``restart``; lists:
+        ``mailbox=smtp,maildir,imap``, ``usage=signing,encryption,both``,
+        ``key-type=ec,rsa,ed25519``.
         """
         values: dict[str, object] = {}
         flags = {f.name for f in fields(cls)} - set(_LISTS)
@@ -87,7 +91,8 @@ class ClientCapabilities:
         return cls(**values)  # type: ignore[arg-type]
 
     def declared(self, name: str) -> bool:
-        """Whether the flag ``name`` (``signs_dkim``, ``smime``, ``eai``) is declared."""
+        """Whether the flag ``name`` (``signs_dkim``, ``smime``, ``eai``, ``restart``) is
+        declared."""
         value = getattr(self, name.replace("-", "_"), None)
         if not isinstance(value, bool):
             raise ValueError(f"{name!r} is not a flag of {type(self).__name__}")
@@ -98,6 +103,30 @@ class ClientCapabilities:
         flags = [f.name for f in fields(self) if getattr(self, f.name) is True]
         lists = [f"{name}={','.join(getattr(self, name))}" for name in _LISTS]
         return ", ".join([*lists, *flags])
+
+
+@dataclass(frozen=True)
+class MailboxPacing:
+    """How the suite hands challenge mail to the client's mailbox, as the client needs it.
+
+    ``delay``: seconds after the CA sent a message before it is delivered (real mail takes
+    that long; a client that opens its mailbox only after it has asked for the challenge
+    needs it); ``spacing``: seconds at least between two deliveries (one new message per IMAP
+    IDLE notification); ``when_watching``: for IMAP, deliver only once the client is in IDLE on
+    the suite's Dovecot (bounded by the enrollment). The defaults deliver at once, back to back.
+    """
+
+    delay: float = 0.0
+    spacing: float = 0.0
+    when_watching: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("delay", "spacing"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+        if not isinstance(self.when_watching, bool):
+            raise ValueError(f"when_watching must be true or false, not {self.when_watching!r}")
 
 
 @dataclass(frozen=True)
@@ -157,8 +186,11 @@ class EnrollmentRequest:
 
     ``ca_bundle`` is the PEM the CA's HTTPS, the submission server's STARTTLS and nothing
     else chain to; ``dns`` the name server for DKIM keys; ``smime_trust`` the roots S/MIME
-    challenges chain to; ``workdir`` an empty folder for the key and certificate chain;
-    ``timeout`` the bound on the whole enrollment (seconds).
+    challenges chain to; ``workdir`` an empty folder for the key and certificate chain (and
+    whatever state the client keeps); ``timeout`` the bound on the whole enrollment (seconds);
+    ``log_dir`` where a client run as a program leaves its output (None: not kept);
+    ``resolv_conf`` a resolv.conf naming the world's DNS on port 53, for a client that only
+    uses the system resolver (None: not offered).
     """
 
     directory_url: str
@@ -173,6 +205,8 @@ class EnrollmentRequest:
     dkim: DkimSigner | None
     workdir: Path
     timeout: float
+    log_dir: Path | None = None
+    resolv_conf: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +242,7 @@ class ClientUnderTest(Protocol):
 
     ``enroll`` is called once per test (or per example), each time for a fresh address, CA
     and mailbox; it returns when the client has finished, successfully or not, and never
-    raises for a failed enrollment.
+    raises for a failed enrollment. ``restart`` runs it again on the state it kept.
     """
 
     @property
@@ -228,4 +262,13 @@ class ClientUnderTest(Protocol):
 
     async def enroll(self, request: EnrollmentRequest) -> EnrollmentOutcome:
         """Run one enrollment to its end and say how it ended."""
+        ...
+
+    async def restart(self, request: EnrollmentRequest) -> EnrollmentOutcome:
+        """Run the client again for ``request`` on the state its last run left in the workdir.
+
+        As a user restarts a client: same address, CA, mailbox and state folder. Only called
+        when the ``restart`` capability is declared; the suite then checks that what the client
+        already answered stays answered (FLOW-6).
+        """
         ...

@@ -5,11 +5,15 @@ knows (the challenges it issued, every request the client made) through :class:`
 without importing :mod:`rfc8823.server` itself. Each test varies its behaviour with a
 :class:`PeerBehaviour`: when the challenge email goes out (AMB-3), token-part1 length and
 padding (AMB-1, AMB-2), the challenge variation to send, ``badNonce`` injection and
-``Retry-After`` (RFC 8555 §6.5, §8.2), and decoy challenge types (FLOW-2).
+``Retry-After`` (RFC 8555 §6.5, §8.2), decoy challenge types (FLOW-2), and an authorization
+fetch answered only once the test opens its gate (FLOW-8). A client target
+declares :class:`PeerVariants` once for the run: compatibility modes of deployed CAs under
+which its tests are judged.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +27,68 @@ from rfc8823.server.runner import ReferenceServer
 from rfc8823.world.service import Service
 from rfc8823.world.world import World
 
-__all__ = ["IssuedChallenge", "LoggedRequest", "MailAt", "PeerBehaviour", "PeerCa"]
+__all__ = [
+    "IssuedChallenge",
+    "LoggedRequest",
+    "MailAt",
+    "PeerBehaviour",
+    "PeerCa",
+    "PeerVariants",
+    "VariantNote",
+]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class VariantNote:
+    """One variant in force, for an INFO line on the row it changes the judging of."""
+
+    requirement: str
+    name: str
+    what: str
+
+
+@dataclass(frozen=True)
+class PeerVariants:
+    """Compatibility modes of the suite's CA that a client target declares for the whole run.
+
+    ``dns_address_identifiers``: the CA takes a ``dns`` identifier holding the address, and a
+    dNSName repeating it in the CSR, as the ``email`` identifier they mean, as deployed CAs
+    serving certbot-based clients do (AMB-4); the client's deviation is still judged on its own
+    rows (FLOW-1, CSR-ID-1). ``unsigned_challenges``: the CA signs its challenges neither with
+    DKIM nor S/MIME, for a client that cannot verify them (it must then answer unsigned mail,
+    which CHAL-AUTH-1 reports). ``mail_at``: when the CA mails in tests that do not choose
+    (AMB-3; FLOW-7 tests both).
+    """
+
+    dns_address_identifiers: bool = False
+    unsigned_challenges: bool = False
+    mail_at: MailAt = "authz"
+
+    def __post_init__(self) -> None:
+        if self.mail_at not in ("authz", "post"):
+            raise ValueError(f"mail_at must be 'authz' or 'post', not {self.mail_at!r}")
+        for name in ("dns_address_identifiers", "unsigned_challenges"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
+
+    def notes(self) -> tuple[VariantNote, ...]:
+        """The variants in force (none for the reference CA's own behaviour)."""
+        found: list[VariantNote] = []
+        if self.dns_address_identifiers:
+            what = "the CA accepts a dns identifier and a dNSName holding the address"
+            found += [
+                VariantNote("FLOW-1", "dns-address-identifier", what),
+                VariantNote("CSR-ID-1", "dns-address-identifier", what),
+            ]
+        if self.unsigned_challenges:
+            what = "the CA signs its challenges neither with DKIM nor with S/MIME"
+            found.append(VariantNote("CHAL-AUTH-1", "unsigned-challenges", what))
+        if self.mail_at != "authz":
+            what = f"the CA mails the challenge at the {self.mail_at} unless a test chooses"
+            found.append(VariantNote("FLOW-7", f"mail-at-{self.mail_at}", what))
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -33,18 +96,21 @@ class PeerBehaviour:
     """What the suite's CA does in one test; the defaults are the reference CA's, except that
     no ``Retry-After`` is sent unless asked for (so a client polls at its own pace).
 
-    ``reject_nonces`` answers the first N signed requests ``badNonce``; ``variant`` rewrites
-    the signed challenge builder just before it is built (e.g. ``lambda e:
-    e.with_subject_folded()``).
+    ``mail_at`` None takes the run's :class:`PeerVariants` choice; ``reject_nonces`` answers the
+    first N signed requests ``badNonce``; ``variant`` rewrites the challenge builder just before
+    it is built (e.g. ``lambda e: e.with_subject_folded()``); ``gate_authorization`` holds the
+    answer to the authorization fetch that sends the challenge email until
+    :meth:`PeerCa.open_gate` (bounded by the CA's send timeout).
     """
 
-    mail_at: MailAt = "authz"
+    mail_at: MailAt | None = None
     token_part1_octets: int = 24
     token_part1_padded: bool = False
     retry_after: int = 0
     reject_nonces: int = 0
     decoy_challenge_types: tuple[str, ...] = ()
     variant: ChallengeVariant | None = None
+    gate_authorization: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +131,8 @@ class IssuedChallenge:
 
 
 class PeerCa(Service):
-    """One reference CA for one test: challenges to ``smarthost``, every request logged."""
+    """One reference CA for one test: challenges to ``smarthost``, every request logged, under
+    the run's ``variants``."""
 
     def __init__(
         self,
@@ -74,14 +141,17 @@ class PeerCa(Service):
         challenge_from: str,
         smarthost: tuple[str, int],
         behaviour: PeerBehaviour,
+        variants: PeerVariants | None = None,
     ) -> None:
         self.world = world
         self.behaviour = behaviour
+        self.variants = variants or PeerVariants()
+        self._gate = threading.Event() if behaviour.gate_authorization else None
         config = ServerConfig(
             resolver=world.dns_endpoint,
             smarthost=smarthost,
             challenge_from=challenge_from,
-            mail_at=behaviour.mail_at,
+            mail_at=behaviour.mail_at or self.variants.mail_at,
             token_part1_octets=behaviour.token_part1_octets,
             token_part1_padded=behaviour.token_part1_padded,
             retry_after=behaviour.retry_after,
@@ -89,6 +159,9 @@ class PeerCa(Service):
             decoy_challenge_types=behaviour.decoy_challenge_types,
             challenge_variant=behaviour.variant,
             record_requests=True,
+            authorization_gate=self._gate,
+            accept_dns_address_identifiers=self.variants.dns_address_identifiers,
+            sign_challenges=not self.variants.unsigned_challenges,
         )
         self.server = ReferenceServer(config, pki=world.pki)
 
@@ -98,8 +171,14 @@ class PeerCa(Service):
         return self
 
     def stop(self) -> None:
-        """Stop serving; safe to call twice."""
+        """Stop serving (an authorization fetch held at the gate is answered); safe twice."""
+        self.open_gate()
         self.server.stop()
+
+    def open_gate(self) -> None:
+        """Answer the authorization fetch held by ``gate_authorization`` (no-op otherwise)."""
+        if self._gate is not None:
+            self._gate.set()
 
     @property
     def directory_url(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -32,7 +33,10 @@ REFERENCE_CLIENT_CAPABILITIES = ClientCapabilities(
     signs_dkim=True,
     smime=True,
     eai=True,
+    restart=True,
 )
+STATE_FILE = Path("state") / "answered.json"
+"""Where in the workdir the reference client keeps its answered-challenge ledger (FLOW-6)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ReferenceClient:
 
     ``email_grace`` is how long it waits for the challenge email before POSTing first
     (docs/decisions.md#decision-4); ``poll_interval`` how often it looks into a Maildir or IMAP
+    folder; its answered-challenge ledger lives in the workdir (``STATE_FILE``), its own state
     folder; ``faults`` are switched on only by ``--inject-fault`` (self-validation).
     """
 
@@ -60,7 +65,8 @@ class ReferenceClient:
 
     @property
     def capabilities(self) -> ClientCapabilities:
-        """Every mailbox kind, usage and key type; it signs its response and checks S/MIME."""
+        """Every mailbox kind, usage and key type; it signs its response, checks S/MIME and
+        keeps its answered challenges across restarts."""
         return REFERENCE_CLIENT_CAPABILITIES
 
     def config_for(self, request: EnrollmentRequest) -> EnrollConfig:
@@ -79,6 +85,7 @@ class ReferenceClient:
                 password=submission.password,
             ),
             out_dir=request.workdir,
+            state_file=request.workdir / STATE_FILE,
             usage=request.usage,
             key_type=request.key_type,
             ca_bundle=request.ca_bundle,
@@ -95,6 +102,10 @@ class ReferenceClient:
             ),
             faults=self.faults,
         )
+
+    async def restart(self, request: EnrollmentRequest) -> EnrollmentOutcome:
+        """``enroll()`` again: the workdir still holds the ledger of the last run."""
+        return await self.enroll(request)
 
     def _mailbox(self, access: MailboxAccess) -> MailboxSpec:
         if access.smtp is not None:

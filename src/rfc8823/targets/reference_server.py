@@ -21,6 +21,7 @@ from rfc8823.targets.server import (
     EabCredentials,
     ServerCapabilities,
     ServerEndpoints,
+    default_contact,
     wire_from_domain,
 )
 from rfc8823.world.world import World
@@ -128,6 +129,7 @@ class ReferenceTarget:
             ca_bundle=server.ca_bundle,
             smime_trust_anchors=(world.pki.trust_anchor_path,),
             eab=next((EabCredentials(kid, key) for kid, key in config.eab_keys.items()), None),
+            contact=default_contact(world),
         )
 
     def _clock(self) -> float:

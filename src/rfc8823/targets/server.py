@@ -10,9 +10,9 @@ which the world's providers relay them. A new CA is one class implementing
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from rfc8823.smime_br import BrProfile, br_profile
 from rfc8823.world.world import Route, World
@@ -23,44 +23,67 @@ __all__ = [
     "ServerCapabilities",
     "ServerEndpoints",
     "ServerUnderTest",
+    "TargetUnavailable",
+    "WiredEarly",
+    "capability_table",
+    "default_contact",
     "wire_from_domain",
 ]
+
+
+def _capability(default: bool | int | str | None, meaning: str) -> Any:
+    """A capability field whose meaning ``--help``, the docs and ``target check`` show."""
+    return field(default=default, metadata={"meaning": meaning})
 
 
 @dataclass(frozen=True)
 class ServerCapabilities:
     """Optional features a CA declares; tests of an undeclared one report UNSUPPORTED.
 
-    ``serial_only`` means the CA's wiring to one world cannot be shared by xdist workers (a
-    remote CA points at one DNS and one MX). ``challenge_mail_limit`` is the number of
-    challenge emails per address the CA sends before answering ``rateLimited`` (SEC-8), if it
-    declares one.
+    Each field carries its meaning as metadata (:func:`capability_table`), so the option help,
+    ``rfc8823 target check`` and the docs list the same names, defaults and meanings.
     """
 
-    smime_challenges: bool = False
-    """Challenge emails are S/MIME-signed (CHAL-SMIME-1, CHAL-BODY-2, CHAL-BODY-3)."""
-    dkim_challenges: bool = True
-    """Challenge emails are DKIM-signed by the CA (CHAL-DKIM-*)."""
-    eai: bool = False
-    """Internationalised (RFC 6531) email identifiers are accepted (I18N-*)."""
-    eab: bool = False
-    """External account binding is supported (RFC 8555 §7.3.4)."""
-    revocation: bool = True
-    """revokeCert works (A-REV-1)."""
-    signing_only: bool = True
-    """Signing-only certificates are issued for signing-only CSRs (CSR-KU-2)."""
-    encryption_only: bool = True
-    """Encryption-only certificates are issued for encryption-only CSRs (CSR-KU-3)."""
-    pre_authorization: bool = False
-    """newAuthz works for ``email`` identifiers (A-PREAUTH-1)."""
-    time_travel: bool = False
-    """The target can move the CA's clock (``advance_clock``), so expiry (SRV-VAL-4) is tested
-    without waiting out a day-long authorization lifetime."""
-    serial_only: bool = False
-    challenge_mail_limit: int | None = None
-    smime_br_profile: BrProfile | None = None
-    """The S/MIME BR mailbox-validated profile the CA issues under (``mailbox-strict``,
-    ``mailbox-multipurpose``, ``mailbox-legacy``): its certificates are linted against it too."""
+    smime_challenges: bool = _capability(
+        False, "challenge emails are S/MIME-signed (CHAL-SMIME-1, CHAL-BODY-2, CHAL-BODY-3)"
+    )
+    dkim_challenges: bool = _capability(
+        True, "challenge emails reach users DKIM-signed for the from domain (CHAL-DKIM-*)"
+    )
+    eai: bool = _capability(
+        False, "internationalised (RFC 6531) email identifiers are accepted (I18N-*)"
+    )
+    eab: bool = _capability(False, "external account binding is supported (RFC 8555 §7.3.4)")
+    revocation: bool = _capability(True, "revokeCert works (A-REV-1)")
+    signing_only: bool = _capability(
+        True, "signing-only certificates are issued for signing-only CSRs (CSR-KU-2)"
+    )
+    encryption_only: bool = _capability(
+        True, "encryption-only certificates are issued for encryption-only CSRs (CSR-KU-3)"
+    )
+    pre_authorization: bool = _capability(
+        False, "newAuthz works for email identifiers (A-PREAUTH-1)"
+    )
+    time_travel: bool = _capability(
+        False,
+        "the target can move the CA's clock, so expiry (SRV-VAL-4) is tested without waiting "
+        "out an authorization lifetime",
+    )
+    serial_only: bool = _capability(
+        False,
+        "the CA is wired to one world, so xdist workers cannot share it (a CA described by a "
+        "target file defaults to true)",
+    )
+    challenge_mail_limit: int | None = _capability(
+        None,
+        "challenge emails per address the CA sends before answering rateLimited (SEC-8); "
+        "none: no limit declared",
+    )
+    smime_br_profile: BrProfile | None = _capability(  # noqa: RUF009 - a dataclasses.field
+        None,
+        "the S/MIME BR mailbox-validated profile the CA issues under (mailbox-strict, "
+        "mailbox-multipurpose, mailbox-legacy): its certificates are linted against it too",
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> ServerCapabilities:
@@ -89,6 +112,15 @@ class ServerCapabilities:
         return value
 
 
+def capability_table() -> list[tuple[str, object, str]]:
+    """Every capability as (name, default, meaning), in declaration order."""
+    defaults = ServerCapabilities()
+    return [
+        (f.name, getattr(defaults, f.name), str(f.metadata["meaning"]))
+        for f in fields(ServerCapabilities)
+    ]
+
+
 @dataclass(frozen=True)
 class EabCredentials:
     """An external account binding key the CA issued to the suite (RFC 8555 §7.3.4)."""
@@ -109,10 +141,12 @@ class DkimRecord:
 class ServerEndpoints:
     """Where a started CA is reached, and what the suite trusts about it.
 
-    ``reply_smtp`` is where mail for the ``from`` domain must be delivered (the CA's MX);
+    ``reply_smtp`` is where mail for the ``from`` domain is delivered (the CA's MX: its own
+    listener, its MTA, or the suite's MX that files replies into the CA's IMAP mailbox);
     ``ca_bundle`` the PEM the HTTPS certificate chains to (None: the system's trust store);
     ``smime_trust_anchors`` the roots its S/MIME-signed challenges and its issued certificates
-    chain to.
+    chain to. ``contact``, ``agree_terms`` and ``eab`` go into every newAccount the suite sends
+    (RFC 8555 §7.3).
     """
 
     directory_url: str
@@ -121,6 +155,8 @@ class ServerEndpoints:
     ca_bundle: Path | None = None
     smime_trust_anchors: tuple[Path, ...] = ()
     eab: EabCredentials | None = None
+    contact: tuple[str, ...] = ()
+    agree_terms: bool = True
 
     @property
     def from_domain(self) -> str:
@@ -173,6 +209,35 @@ class ServerUnderTest(Protocol):
         engine crashes); [] where it cannot look inside. Each makes the test that saw it ERROR:
         a crash is not a verdict on anyone's mail."""
         ...
+
+
+class TargetUnavailable(Exception):
+    """The CA under test cannot run on this machine (e.g. it cannot be installed).
+
+    Every test then reports UNSUPPORTED with this message, not ERROR: nothing was checked.
+    """
+
+
+@runtime_checkable
+class WiredEarly(Protocol):
+    """A target the operator configures from the run header: wired before the header prints.
+
+    ``wire`` makes the routes and logins in ``world`` (``start`` later does the rest);
+    ``header_lines`` says what the operator configures the CA with.
+    """
+
+    def wire(self, world: World) -> None:
+        """Make the CA's mail routes and logins in ``world``."""
+        ...
+
+    def header_lines(self) -> list[str]:
+        """Lines for the run header."""
+        ...
+
+
+def default_contact(world: World) -> tuple[str, ...]:
+    """The account contact the suite sends unless told otherwise: a world mailbox (§7.3)."""
+    return (f"mailto:{world.new_address(prefix='acme-admin')}",)
 
 
 def wire_from_domain(

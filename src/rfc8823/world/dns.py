@@ -330,7 +330,7 @@ def respond(store: RecordStore, data: bytes, transport: Transport) -> tuple[Key,
     """
     try:
         request = DNSRecord.parse(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - dnslib fails many ways on junk; a server answers FORMERR
         logger.debug("dns: unparsable %s packet of %d octets", transport, len(data))
         return (), "", _error_reply(data, RCODE.FORMERR)
     header = request.header

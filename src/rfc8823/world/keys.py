@@ -8,14 +8,15 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, TypeAlias, TypeVar, get_args
+from typing import TypeVar, get_args
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-KeyKind = Literal["rsa1024", "rsa2048", "rsa3072", "p256", "p384", "ed25519"]
+from rfc8823.values import KeyKind, PrivateKey
+
+__all__ = ["KeyKind", "PrivateKey", "cache_dir", "cached_file", "cached_key"]
 
 T = TypeVar("T")
 

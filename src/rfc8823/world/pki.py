@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from rfc8823.world.keys import KeyKind, PrivateKey, cache_dir, cached_file, cached_key
+from rfc8823.values import KeyKind, PrivateKey, SmimeIdentity
+from rfc8823.world.keys import cache_dir, cached_file, cached_key
 
 CaChoice = Literal["trusted", "untrusted"]
 
@@ -41,16 +42,6 @@ class Authority:
     cert: x509.Certificate
     key: PrivateKey
     path: Path
-
-
-@dataclass(frozen=True)
-class SmimeIdentity:
-    """An S/MIME signer: leaf certificate, key, and the chain up to (not including) the root."""
-
-    cert: x509.Certificate
-    key: PrivateKey
-    chain: tuple[x509.Certificate, ...]
-    address: str
 
 
 @dataclass(frozen=True)

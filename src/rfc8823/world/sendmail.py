@@ -66,12 +66,15 @@ def send_message(
     helo: str | None = None,
     smtputf8: bool = False,
     timeout: float = 10.0,
+    utf8_undeclared: bool = False,
 ) -> SendResult:
     """Deliver ``data`` to every recipient in one transaction, or raise :class:`SendError`.
 
     ``ssl_context`` defaults to the system's verifying context; ``source_address`` binds the
     client (e.g. 127.0.0.2, the IP SPF will see); ``helo`` defaults to ``localhost``. SIZE and
     BODY=8BITMIME are declared when the server offers them. Any refused recipient fails the send.
+    ``utf8_undeclared`` writes the commands in UTF-8 without naming SMTPUTF8, as a client that
+    ignores RFC 6531 §3.4 does (for a test or fault that needs such a session).
     """
     server = (host, port)
     context = ssl_context
@@ -89,6 +92,8 @@ def send_message(
                 stage = "auth"
                 client.login(*auth)
             stage = "mail"
+            if utf8_undeclared:
+                client.command_encoding = "utf-8"
             _expect(client.mail(mail_from, _mail_options(client, data, smtputf8)), stage, server)
             stage = "rcpt"
             refused = _refused_recipients(client, rcpt_tos)
@@ -131,6 +136,7 @@ async def send_message_async(
     helo: str | None = None,
     smtputf8: bool = False,
     timeout: float = 10.0,  # noqa: ASYNC109
+    utf8_undeclared: bool = False,
 ) -> SendResult:
     """:func:`send_message` in a worker thread, so the caller's loop keeps serving."""
     return await asyncio.to_thread(
@@ -147,6 +153,7 @@ async def send_message_async(
         helo=helo,
         smtputf8=smtputf8,
         timeout=timeout,
+        utf8_undeclared=utf8_undeclared,
     )
 
 

@@ -14,13 +14,12 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
-from rfc8823.world.service import Service
+from rfc8823.world.service import AsyncService, Service
 
 __all__ = ["DEFAULT_MAX_SIZE", "MessageHook", "SmtpServer", "TlsMode"]
 
@@ -32,7 +31,7 @@ MessageHook = Callable[[ReceivedMessage], Awaitable[None] | None]
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 
 
-class SmtpServer(Service):
+class SmtpServer(AsyncService, Service):
     """One SMTP listener (an MX, a submission port, a relay) recording what it accepts.
 
     ``tls`` picks plain, STARTTLS (RFC 3207) or implicit TLS (RFC 8314); ``auth`` maps user to
@@ -123,18 +122,6 @@ class SmtpServer(Service):
             await self._connections.drop_all()
             await server.wait_closed()
 
-    async def __aenter__(self) -> Self:
-        await self.start_async()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop_async()
-
     def start(self) -> Self:
         """Listen on a private event loop in a daemon thread (for sync code)."""
         if self._thread is not None or self._server is not None:
@@ -175,7 +162,7 @@ class SmtpServer(Service):
         loop = asyncio.get_running_loop()
         try:
             await self.start_async()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() in the caller
             failure.append(error)
             ready.set()
             return

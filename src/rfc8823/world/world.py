@@ -8,7 +8,8 @@ Mail flows the way it does between real providers:
 
 - ``mx`` accepts mail for the world's domains (what a CA sends challenges to) into ``store``;
 - ``submission`` (STARTTLS + AUTH) and ``submissions`` (implicit TLS + AUTH, RFC 8314) accept
-  mail from a user's client, record it in ``outbox``, DKIM-sign it when the sender's domain is
+  mail from a user's client (or from a CA that uses them as its smarthost), record it in
+  ``outbox``, DKIM-sign it when the sender's domain is
   set to be signed by its provider, and relay it: into ``store`` for the world's domains, or
   over SMTP to a route (e.g. a CA's own listener) from the sender domain's SPF-authorised
   source address.
@@ -22,31 +23,39 @@ from __future__ import annotations
 import itertools
 import secrets
 import ssl
+import string
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Self
 
 from rfc8823.auth import dkim
 from rfc8823.auth.resolver import DnsEndpoint, Resolver
+from rfc8823.values import KeyKind, PrivateKey
 from rfc8823.world.dns import DnsServer, RecordStore
-from rfc8823.world.keys import KeyKind, PrivateKey, cached_key
+from rfc8823.world.keys import cached_key
 from rfc8823.world.mailstore import MailStore, ReceivedMessage
 from rfc8823.world.pki import TestPki
+from rfc8823.world.relations import RELATION_DOMAINS
 from rfc8823.world.sendmail import send_message_async
-from rfc8823.world.service import Service
+from rfc8823.world.service import AsyncService, Service
 from rfc8823.world.smtp import SmtpServer, TlsMode
 
-DEFAULT_DOMAINS: tuple[str, ...] = (
-    "ca.test",
-    "example.test",
-    "sub.example.test",
-    "other.test",
-    "xn--bcher-kva.test",
+DEFAULT_DOMAINS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            "ca.test",
+            "example.test",
+            "sub.example.test",
+            "other.test",
+            "xn--bcher-kva.test",
+            *RELATION_DOMAINS,
+        )
+    )
 )
-"""The CA's domain, users' domains, a subdomain (alignment tests), a stranger, an IDN (bücher)."""
+"""The CA's domain, users' domains, a stranger, an IDN (bücher), and the domains of the DKIM
+alignment cases (:mod:`rfc8823.world.relations`); each keeps its source address across runs."""
 
 DKIM_SELECTORS: Mapping[str, KeyKind] = {"rsa": "rsa2048", "ed": "ed25519"}
 UNAUTHORISED_SOURCE = "127.0.0.250"
@@ -55,6 +64,17 @@ UNAUTHORISED_SOURCE = "127.0.0.250"
 MX_HOST = "127.0.0.1"
 _FIRST_SOURCE_OCTET = 10
 _RELAY_TIMEOUT = 10.0
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+_PASSWORD_LENGTH = 20
+
+
+def new_password() -> str:
+    """A random password of letters and digits (about 119 bits).
+
+    Never starts with ``-``: a client given it as a command-line word must not read it as an
+    option.
+    """
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(_PASSWORD_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -109,7 +129,7 @@ class WorldDomain:
         )
 
 
-class World(Service):
+class World(AsyncService, Service):
     """DNS, domains, PKI and SMTP listeners on loopback; ``with``, ``async with`` or start/stop.
 
     The synchronous form runs every server on a thread of its own (plain pytest fixtures); the
@@ -201,7 +221,7 @@ class World(Service):
         if isinstance(stack, ExitStack):
             stack.close()
 
-    async def __aenter__(self) -> Self:
+    async def start_async(self) -> None:
         """Start everything on this event loop: the SMTP listeners natively, DNS on its thread."""
         stack = AsyncExitStack()
         try:
@@ -213,14 +233,9 @@ class World(Service):
             raise
         self._stack = stack
         self.publish()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop_async(self) -> None:
+        """Stop everything started by :meth:`start_async`."""
         stack, self._stack = self._stack, None
         if isinstance(stack, AsyncExitStack):
             await stack.aclose()
@@ -284,13 +299,22 @@ class World(Service):
         """Create (or reset) AUTH credentials for ``address`` on both submission ports.
 
         The login is the address itself when it is ASCII; an internationalized address gets an
-        ASCII login of its own, since AUTH PLAIN user names are not SMTPUTF8 (RFC 4954 §4).
+        ASCII login of its own, since AUTH PLAIN user names are not SMTPUTF8 (RFC 4954 §4). The
+        password is :func:`new_password`'s, safe as a command-line word.
         """
         login = address if address.isascii() else f"eai-{secrets.token_hex(6)}"
-        password = secrets.token_urlsafe(12)
+        password = new_password()
+        self.allow_login(login, password)
+        return login, password
+
+    def allow_login(self, login: str, password: str) -> None:
+        """Let ``login`` AUTH with ``password`` on both submission ports (RFC 4954).
+
+        A CA that sends through a smarthost is given such a login: the world's submission
+        ports then relay its challenge emails like any provider's (RFC 6409, RFC 8314).
+        """
         for server in (self.submission, self.submissions):
             server.set_password(login, password)
-        return login, password
 
     def route(self, domain: str, host: str, port: int) -> None:
         """Relay mail for ``domain`` to an SMTP listener outside the world's mailboxes."""

@@ -10,7 +10,8 @@ DMARC lookups).
 
 from rfc8823.messages.response.authentication import ResponseAuth, authenticate_response
 from rfc8823.messages.response.block import BEGIN_MARKER, END_MARKER
-from rfc8823.messages.response.builder import DEFAULT_DKIM_HEADERS, DkimSigning, ResponseEmail
+from rfc8823.messages.response.builder import DEFAULT_DKIM_HEADERS, ResponseEmail
+from rfc8823.messages.response.digest_rules import DIGEST_RULES
 from rfc8823.messages.response.expectation import ResponseExpectation
 from rfc8823.messages.response.inspector import inspect_response
 from rfc8823.messages.response.report import ResponseReport
@@ -18,8 +19,8 @@ from rfc8823.messages.response.report import ResponseReport
 __all__ = [
     "BEGIN_MARKER",
     "DEFAULT_DKIM_HEADERS",
+    "DIGEST_RULES",
     "END_MARKER",
-    "DkimSigning",
     "ResponseAuth",
     "ResponseEmail",
     "ResponseExpectation",

@@ -40,14 +40,16 @@ def authenticate_response(
     helo: str | None,
     smime_trust_anchors: Sequence[Path] = (),
     now: int | None = None,
+    require_from: bool = True,
 ) -> ResponseAuth:
     """Verify DKIM, and SPF/DMARC when the SMTP session is known, for one response.
 
     The suite's only networked step of response inspection: keys and policies come through
-    ``resolver``. S/MIME is verified only when trust anchors are given. Never raises.
+    ``resolver``. S/MIME is verified only when trust anchors are given; ``require_from`` as
+    :func:`rfc8823.auth.dkim.verify` takes it. Never raises.
     RFC 8823 §3.2 (8), RFC 6376, RFC 7208, RFC 7489; SEC-10.
     """
-    dkim_result = dkim_verify(raw, resolver, now=now)
+    dkim_result = dkim_verify(raw, resolver, now=now, require_from=require_from)
     spf = check_spf(peer_ip, mail_from or "", helo or "", resolver) if peer_ip else None
     try:
         dmarc: DmarcResult | None = check_dmarc(

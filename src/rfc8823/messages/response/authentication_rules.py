@@ -20,11 +20,12 @@ from rfc8823.auth.dkim import (
     parse_tag_list,
     to_a_label,
 )
+from rfc8823.domains import relation
 from rfc8823.findings import broken, info, passed
 from rfc8823.messages.headers import domain_of, unfold
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import ParsedMessage
 from rfc8823.messages.response.authentication import ResponseAuth
-from rfc8823.messages.response.report import Judge
 
 _BYTES_LINE_BREAK = re.compile(rb"\r?\n")
 
@@ -79,11 +80,8 @@ def _judge_dkim(
     from_domain = domain_of(from_addr)
     aligned = [sig for sig in passing if to_a_label(sig.domain) == from_domain]
     if not aligned:
-        domains = ", ".join(sig.domain for sig in passing)
-        judge.add(
-            broken("RESP-DKIM-4", f"d={domains}", f"d={from_domain}"),
-            rejects=True,
-        )
+        domains = "; ".join(f"d={s.domain}: {relation(s.domain, from_domain)}" for s in passing)
+        judge.add(broken("RESP-DKIM-4", domains, f"d={from_domain}"), rejects=True)
         return False
     judge.add(passed("RESP-DKIM-4", f"d={aligned[0].domain}", f"d={from_domain}"))
     body_length = _canonical_body_lengths(message)

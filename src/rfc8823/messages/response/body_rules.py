@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rfc8823.findings import broken, info, passed
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import MimePart, ParsedMessage
 from rfc8823.messages.response.block import (
     BEGIN_MARKER,
@@ -21,7 +22,6 @@ from rfc8823.messages.response.block import (
 )
 from rfc8823.messages.response.digest_rules import judge_digest
 from rfc8823.messages.response.expectation import ResponseExpectation
-from rfc8823.messages.response.report import Judge
 from rfc8823.tokens import Concatenation, b64url_decode
 
 _NEAR_MARKER = re.compile(r"-{2,}\s*(BEGIN|END)\s*ACME\s*RESPONSE\s*-*|-*\s*(BEGIN|END) ACME", re.I)

@@ -1,6 +1,7 @@
 """Build a response email with any variation a test needs (RFC 8823 §3.2).
 
-``ResponseEmail`` is an immutable builder: each ``with_*`` returns a new one.
+``ResponseEmail`` is an immutable builder: each ``with_*`` returns a new one. It keeps the
+input contract of :mod:`rfc8823.messages.builder_checks`.
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ import html
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import ClassVar, Literal, get_args
 
-from rfc8823.auth.dkim import (
-    RESPONSE_RECOMMENDED_HEADERS,
-    RESPONSE_REQUIRED_HEADERS,
-    DkimPrivateKey,
+from rfc8823.auth.dkim import RESPONSE_RECOMMENDED_HEADERS, RESPONSE_REQUIRED_HEADERS
+from rfc8823.auth.smime import HeaderProtection
+from rfc8823.messages.builder_checks import (
+    require_addr_spec,
+    require_addresses,
+    require_choice,
+    require_token,
 )
-from rfc8823.auth.dkim import sign as dkim_sign
-from rfc8823.auth.smime import sign as smime_sign
 from rfc8823.messages.headers import domain_of, format_reply_subject, parse_single_address
 from rfc8823.messages.mime import (
     Entity,
@@ -35,6 +37,7 @@ from rfc8823.messages.mime import (
 )
 from rfc8823.messages.response.block import BEGIN_MARKER, END_MARKER, LINE_BREAK
 from rfc8823.messages.response.challenge_facts import ChallengeFacts
+from rfc8823.messages.signing import DkimSigning, SignedBuilder, SmimeSigning
 from rfc8823.tokens import (
     Concatenation,
     acme_token,
@@ -42,7 +45,6 @@ from rfc8823.tokens import (
     response_digest,
     without_whitespace,
 )
-from rfc8823.world.pki import SmimeIdentity
 
 DEFAULT_DKIM_HEADERS: tuple[str, ...] = RESPONSE_REQUIRED_HEADERS + RESPONSE_RECOMMENDED_HEADERS
 """The builder's default ``h=``: the required and the recommended names (RESP-DKIM-2, -3)."""
@@ -50,23 +52,15 @@ DEFAULT_DKIM_HEADERS: tuple[str, ...] = RESPONSE_REQUIRED_HEADERS + RESPONSE_REC
 Layout = Literal["plain", "alternative", "html-only", "mixed"]
 
 _CRLF = "\r\n"
-
-
-@dataclass(frozen=True)
-class DkimSigning:
-    """One DKIM signature the builder adds; ``domain`` None means the From domain."""
-
-    private_key: DkimPrivateKey
-    selector: str
-    domain: str | None = None
-    headers: tuple[str, ...] = DEFAULT_DKIM_HEADERS
-    body_length: bool = False
+_ENCODINGS = ("Q", "B")
 
 
 @dataclass(frozen=True)
 class _Spec:
     """Every variation of a ResponseEmail besides its four essentials (private to the builder)."""
 
+    from_raw: str | None = None
+    to_raw: str | None = None
     subject_prefix: str = "Re: "
     subject_raw: str | None = None
     subject_fold_at: int | None = None
@@ -89,19 +83,23 @@ class _Spec:
     transfer_encoding: TransferEncoding = "7bit"
     line_ending: bytes = b"\r\n"
     auto_submitted: str | None = None
-    dkim: tuple[DkimSigning, ...] = ()
-    smime: SmimeIdentity | None = None
     appended_unsigned: str | None = None
 
 
 @dataclass(frozen=True)
-class ResponseEmail:
+class ResponseEmail(SignedBuilder):
     """Builder of an RFC 8823 §3.2 response email; every method returns a new builder.
 
     Defaults follow §3.2: From the identifier, To the challenge's Reply-To or From, Subject
     ``Re: ACME: <token-part1>``, In-Reply-To and References naming the challenge, text/plain in
     7bit with the digest on one line between the markers, no Auto-Submitted, not signed.
+    ``signed_dkim`` lists the required and recommended names in ``h=`` (RESP-DKIM-2, -3);
+    ``signed_smime`` signs the body only, which alone does not authenticate (RESP-DKIM-1).
+    ``digest`` is written as given: any text, as ``with_digest`` writes it.
     """
+
+    DKIM_HEADERS: ClassVar[tuple[str, ...]] = DEFAULT_DKIM_HEADERS
+    SMIME_HEADER_PROTECTION: ClassVar[HeaderProtection] = "none"
 
     from_addr: str
     to: str
@@ -110,6 +108,13 @@ class ResponseEmail:
     in_reply_to: str | None = field(default=None, kw_only=True)
     references: str | None = field(default=None, kw_only=True)
     spec: _Spec = field(default_factory=_Spec, kw_only=True)
+    dkim_signings: tuple[DkimSigning, ...] = field(default=(), kw_only=True)
+    smime_signing: SmimeSigning | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        require_addr_spec("from_addr", self.from_addr, "with_from()")
+        require_addresses("to", self.to, "with_to()")
+        require_token("token_part1", self.token_part1, "with_subject()")
 
     @classmethod
     def answering(
@@ -166,17 +171,27 @@ class ResponseEmail:
     ) -> ResponseEmail:
         """Write the whole Subject as RFC 2047 encoded-words (RESP-SUBJ-2,
         docs/decisions.md#decision-6)."""
+        require_choice("encoding", encoding, _ENCODINGS)
         return self._with(
             subject_encoding=(charset, encoding, language, tuple(split_at)), subject_raw=None
         )
 
     def with_to(self, raw: str) -> ResponseEmail:
-        """Send To this raw address field instead (RESP-TO-1)."""
-        return replace(self, to=raw)
+        """Write the To field as ``raw``, any form (RESP-TO-1); ``to`` is unchanged."""
+        return self._with(to_raw=raw)
 
     def with_from(self, raw: str) -> ResponseEmail:
-        """Send From this raw address field instead (RESP-FROM-1)."""
-        return replace(self, from_addr=raw)
+        """Write the From field as ``raw``, any form (RESP-FROM-1); ``from_addr`` is unchanged."""
+        return self._with(from_raw=raw)
+
+    @property
+    def _from_field(self) -> str:
+        return self.from_addr if self.spec.from_raw is None else self.spec.from_raw
+
+    @property
+    def to_field(self) -> str:
+        """The To field as written: ``with_to``'s value, else ``to``."""
+        return self.to if self.spec.to_raw is None else self.spec.to_raw
 
     def with_cc(self, addr: str | None) -> ResponseEmail:
         """Add (or, with None, drop) a Cc field, which a server ignores (RESP-CC-1)."""
@@ -282,6 +297,7 @@ class ResponseEmail:
 
     def with_transfer_encoding(self, encoding: TransferEncoding) -> ResponseEmail:
         """Encode the text parts with this Content-Transfer-Encoding (RESP-BODY-5)."""
+        require_choice("transfer encoding", encoding, get_args(TransferEncoding))
         return self._with(transfer_encoding=encoding)
 
     def with_line_endings(self, line_ending: bytes) -> ResponseEmail:
@@ -294,46 +310,15 @@ class ResponseEmail:
         """Add an Auto-Submitted field, or none with None (RESP-AUTO-1, AMB-9)."""
         return self._with(auto_submitted=value)
 
-    def signed_dkim(
-        self,
-        private_key: DkimPrivateKey,
-        *,
-        selector: str,
-        domain: str | None = None,
-        headers: Sequence[str] | None = None,
-        body_length: bool = False,
-    ) -> ResponseEmail:
-        """Add a DKIM signature (RESP-DKIM-1..5); each call adds one more, the last on top.
-
-        ``domain`` defaults to the From domain (RESP-DKIM-4); ``headers`` to the required and
-        recommended names (RESP-DKIM-2, -3); ``body_length`` adds ``l=`` (RESP-DKIM-5).
-        """
-        signing = DkimSigning(
-            private_key,
-            selector,
-            domain,
-            DEFAULT_DKIM_HEADERS if headers is None else tuple(headers),
-            body_length,
-        )
-        return self._with(dkim=(*self.spec.dkim, signing))
-
-    def signed_smime(self, identity: SmimeIdentity) -> ResponseEmail:
-        """S/MIME-sign the message (multipart/signed), which alone does not do (RESP-DKIM-1)."""
-        return self._with(smime=identity)
-
-    def unsigned(self) -> ResponseEmail:
-        """Drop every DKIM and S/MIME signature."""
-        return self._with(dkim=(), smime=None)
-
     def with_appended_unsigned_text(self, text: str) -> ResponseEmail:
         """Append text to the body after signing, outside any ``l=`` (RESP-DKIM-5)."""
         return self._with(appended_unsigned=text)
 
     @property
     def from_domain(self) -> str:
-        """The From domain in A-labels, the default DKIM ``d=`` (RESP-DKIM-4)."""
-        addr = parse_single_address(self.from_addr).addr_spec or self.from_addr
-        return domain_of(addr)
+        """The written From's domain in A-labels, the default DKIM ``d=`` (RESP-DKIM-4)."""
+        written = parse_single_address(self._from_field)
+        return domain_of(written.addr_spec or self.from_addr)
 
     def subject(self) -> str:
         """The raw Subject value this builder writes (RESP-SUBJ-1)."""
@@ -409,8 +394,8 @@ class ResponseEmail:
     def _header_fields(self, entity: Entity) -> list[tuple[str, str]]:
         spec = self.spec
         fields: list[tuple[str, str]] = [
-            ("From", self.from_addr),
-            ("To", self.to),
+            ("From", self._from_field),
+            ("To", self.to_field),
             *([("Cc", spec.cc)] if spec.cc is not None else []),
             ("Subject", self.subject()),
             ("Date", format_date()),
@@ -437,21 +422,10 @@ class ResponseEmail:
         spec = self.spec
         entity = self._entity()
         crlf = format_headers(self._header_fields(entity)) + b"\r\n" + entity.body
-        if spec.smime is not None:
-            identity = spec.smime
-            crlf = smime_sign(
-                crlf, identity.cert, identity.key, identity.chain, header_protection="none"
-            )
-        message = crlf.replace(b"\r\n", spec.line_ending)
-        for signing in spec.dkim:
-            message = dkim_sign(
-                message,
-                domain=signing.domain or self.from_domain,
-                selector=signing.selector,
-                private_key=signing.private_key,
-                headers=signing.headers,
-                body_length=signing.body_length,
-            )
+        signed = self._signed_smime_message(crlf)
+        message = self._signed_dkim_message(
+            signed.replace(b"\r\n", spec.line_ending), self.from_domain
+        )
         if spec.headers_after_signing:
             message = (
                 format_headers(spec.headers_after_signing, line_ending=spec.line_ending) + message

@@ -11,9 +11,13 @@ import binascii
 import re
 
 from rfc8823.findings import broken, info, passed, risk
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.response.expectation import ResponseExpectation
-from rfc8823.messages.response.report import Judge
 from rfc8823.tokens import Concatenation, b64url_decode, b64url_encode, readings_agree
+
+DIGEST_RULES = frozenset({"RESP-BODY-2", "KA-1", "KA-2", "KA-3", "SEC-7"})
+"""The rows a digest is refused on: a reply refused only for these came from someone who
+answered, but with the wrong response (SRV-VAL-2)."""
 
 _HEX_DIGEST = re.compile(r"[0-9A-Fa-f]{64}")
 _STANDARD_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
@@ -30,6 +34,7 @@ def judge_digest(digest: str, expect: ResponseExpectation, judge: Judge) -> Conc
     if octets is None or len(octets) != _DIGEST_OCTETS:
         requirement, observed = _malformed_digest(digest, octets, expect)
         judge.add(broken(requirement, observed, expected_text), rejects=True)
+        _judged_elsewhere(requirement, judge)
         return None
     if digest.endswith("="):
         judge.add(
@@ -45,6 +50,7 @@ def judge_digest(digest: str, expect: ResponseExpectation, judge: Judge) -> Conc
                 broken(slip[0], f"digest {digest}: {slip[1]}", "the digest of this order"),
                 rejects=True,
             )
+            _judged_elsewhere(slip[0], judge)
         else:
             judge.add(
                 broken(
@@ -72,6 +78,13 @@ def judge_digest(digest: str, expect: ResponseExpectation, judge: Judge) -> Conc
             )
         )
     return reading
+
+
+def _judged_elsewhere(requirement: str, judge: Judge) -> None:
+    """RESP-BODY-2 noted (INFO) when a wrong digest is named on a more precise row, so the
+    one defect shows once, on that row (docs/verdicts.md)."""
+    if requirement != "RESP-BODY-2":
+        judge.add(info("RESP-BODY-2", f"the block's digest is judged on {requirement}"))
 
 
 def _malformed_digest(

@@ -24,6 +24,8 @@ class ResponseExpectation:
 
     ``other_thumbprints`` lists thumbprints of other accounts; a digest made with one of them is
     reported as SEC-7 rather than as a plain mismatch (a single message cannot reveal it otherwise).
+    ``earlier_token_part1s`` lists the token-part1 of earlier challenge emails to the identifier;
+    a digest made with one of them and this token-part2 is reported as KA-1 likewise.
     Token parts and thumbprints that give no digest raise ValueError here.
     """
 
@@ -35,6 +37,7 @@ class ResponseExpectation:
     thumbprint: str
     challenge_message_id: str | None
     other_thumbprints: tuple[str, ...] = ()
+    earlier_token_part1s: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Compute the digests now, so unusable tokens or thumbprints raise here, not later."""
@@ -78,11 +81,25 @@ class ResponseExpectation:
     def known_slips(self) -> dict[bytes, tuple[str, str]]:
         """Digest octets of known wrong constructions: requirement ID and what was done.
 
-        Parts swapped (KA-1); no dot, padded thumbprint, or no thumbprint (KA-2); another
-        account's thumbprint (SEC-7).
+        Parts swapped, one part left out, or an earlier challenge's token-part1 (KA-1); no dot,
+        padded thumbprint, or no thumbprint (KA-2); another account's thumbprint (SEC-7).
         """
         slips: dict[bytes, tuple[str, str]] = {}
         part1 = without_whitespace(self.token_part1)
+        for alone, what in (
+            (self.token_part2, "token-part2 alone: token-part1 left out of the token"),
+            (part1, "token-part1 alone: token-part2 left out of the token"),
+            (part1.rstrip("="), "token-part1 alone: token-part2 left out of the token"),
+        ):
+            slips[_sha256_octets(key_authorization(alone, self.thumbprint))] = ("KA-1", what)
+        for earlier in self.earlier_token_part1s:
+            for reading in Concatenation:
+                token = acme_token(without_whitespace(earlier), self.token_part2, reading)
+                slips[_sha256_octets(key_authorization(token, self.thumbprint))] = (
+                    "KA-1",
+                    f"the token-part1 {earlier} of an earlier challenge email, not this one's "
+                    f"({reading} reading)",
+                )
         for reading in Concatenation:
             token = acme_token(part1, self.token_part2, reading)
             padded = b64url_encode(b64url_decode(self.thumbprint), pad=True)

@@ -16,9 +16,9 @@ from rfc8823.messages.headers import (
     parse_single_address,
     unfold,
 )
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import ParsedMessage
 from rfc8823.messages.response.expectation import ResponseExpectation
-from rfc8823.messages.response.report import Judge
 from rfc8823.tokens import without_whitespace
 
 _MSG_ID = re.compile(r"<[^<>]*>")
@@ -70,9 +70,7 @@ def judge_cc(message: ParsedMessage, judge: Judge) -> None:
         judge.add(info("RESP-CC-1", f"Cc {shown}", "ignored by validation"))
 
 
-def judge_subject(
-    message: ParsedMessage, expect: ResponseExpectation, judge: Judge
-) -> str | None:
+def judge_subject(message: ParsedMessage, expect: ResponseExpectation, judge: Judge) -> str | None:
     """RESP-SUBJ-1..4: the decoded Subject carries ``ACME: <token-part1>`` (§3.2 (1))."""
     wanted = without_whitespace(expect.token_part1)
     expected = f"[reply prefix] {ACME_LABEL} {wanted}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rfc8823.messages.field_counts import judge_field_counts
+from rfc8823.messages.judge import Judge
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response.authentication import ResponseAuth
 from rfc8823.messages.response.authentication_rules import judge_authentication
@@ -16,7 +18,7 @@ from rfc8823.messages.response.header_rules import (
     judge_threading,
     judge_to,
 )
-from rfc8823.messages.response.report import Judge, ResponseReport
+from rfc8823.messages.response.report import ResponseReport
 
 
 def inspect_response(
@@ -53,6 +55,7 @@ def inspect_response(
     token_seen = judge_subject(message, expect, judge)
     judge_threading(message, expect, judge)
     judge_lists(message, judge)
+    judge_field_counts(message, judge)
     judge_auto_submitted(message, judge)
     body = judge_body(message, expect, judge)
     authentic = judge_authentication(message, from_addr, auth, judge)

@@ -1,4 +1,4 @@
-"""What inspecting a response concludes, and the collector the rules report to (RFC 8823 §3.2)."""
+"""What inspecting a response concludes (RFC 8823 §3.2)."""
 
 from __future__ import annotations
 
@@ -31,17 +31,3 @@ class ResponseReport:
         return tuple(
             dict.fromkeys(f.requirement for f in self.findings if f.verdict in ("fail", "warn"))
         )
-
-
-class Judge:
-    """Collects findings and the IDs that make a CA reject the message."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-        self.rejections: dict[str, None] = {}
-
-    def add(self, finding: Finding, *, rejects: bool = False) -> None:
-        """Record a finding; with ``rejects`` its requirement becomes a reason to refuse."""
-        self.findings.append(finding)
-        if rejects:
-            self.rejections[finding.requirement] = None
