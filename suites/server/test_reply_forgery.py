@@ -125,12 +125,15 @@ async def test_misaligned_dkim_domain(
     One case per relation of ``rfc8823.world.relations``: an unrelated domain, a parent, a
     subdomain, a sibling and a grandparent inside one organizational domain (which pass DMARC's
     relaxed alignment, RFC 7489 §3.1.1), and lookalikes that start or end with the From
-    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11).
+    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11). The
+    reply comes from an address SPF does not authorise, so the signature alone decides: with
+    an SPF pass a CA that took the signature as aligned would still refuse the reply as
+    SPF-only (SEC-10), and the misreading would go unseen.
     """
     address = ca.new_address(relation.mailbox_domain)
     flow = await ca.flow(address=address)
     builder = provider_signed(ca, flow.reply(), signer=relation.signer_domain)
-    await ca.deliver_direct(flow.address, builder.build())
+    await ca.deliver_direct(flow.address, builder.build(), source_address=UNAUTHORISED_SOURCE)
     shown = f"d={relation.signer_domain} for {address} ({relation.name})"
     await expect_rejected(ca, conformance, flow, "RESP-DKIM-4", shown, proof=True)
 
@@ -180,13 +183,20 @@ async def test_signature_not_covering_a_field(
 async def test_body_length_limit_with_appended_block(
     ca: ServerSuite, conformance: Conformance
 ) -> None:
-    """``l=`` signs a body without a block; the block appended after it does not count."""
+    """``l=`` signs a body without a block; the block appended after it does not count.
+
+    From an address SPF does not authorise, so the signature alone decides (as in
+    ``test_misaligned_dkim_domain``): a CA that let the short ``l=`` pass would otherwise still
+    refuse the reply as SPF-only (SEC-10).
+    """
     flow = await ca.flow()
     reply = flow.reply()
     signed_part = reply.with_marker_lines(None, None).with_digest("Hello.")
     builder = provider_signed(ca, signed_part, body_length=True)
     await ca.deliver_direct(
-        flow.address, builder.with_appended_unsigned_text(reply.block()).build()
+        flow.address,
+        builder.with_appended_unsigned_text(reply.block()).build(),
+        source_address=UNAUTHORISED_SOURCE,
     )
     await expect_rejected(ca, conformance, flow, "RESP-DKIM-5", "a block outside l=", proof=True)
 

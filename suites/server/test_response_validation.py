@@ -306,6 +306,22 @@ async def test_auto_submitted_is_no_reason_to_refuse(
         conformance.info("RESP-AUTO-1", f"validated with Auto-Submitted {value or 'absent'}")
 
 
+@covers("SRV-VAL-1")
+@pytest.mark.needs("challenge-email")
+async def test_body_length_covering_the_body(ca: ServerSuite, conformance: Conformance) -> None:
+    """A signature whose ``l=`` is the whole body under its own ``c=`` (relaxed) leaves nothing
+    unsigned, so the reply validates (RFC 6376 §3.4.4, §3.5; RESP-DKIM-5 refuses only text
+    beyond ``l=``). The signature delimiter ``-- `` ends in a space that relaxed body
+    canonicalization drops: a CA measuring the body another way finds ``l=`` one octet short.
+    """
+    flow = await ca.flow()
+    builder = provider_signed(ca, flow.reply().with_text_around("", SIGNATURE), body_length=True)
+    await ca.deliver_direct(flow.address, builder.build())
+    await expect_validated(
+        conformance, flow, "SRV-VAL-1", "a reply whose l= covers its relaxed-canonical body"
+    )
+
+
 @covers("RESP-DKIM-1", "RESP-DKIM-4")
 @pytest.mark.needs("challenge-email")
 @pytest.mark.parametrize("signatures", ["rsa", "ed25519", "third-party-and-aligned"])

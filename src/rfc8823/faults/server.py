@@ -314,6 +314,14 @@ REPLY_FAULTS = (
         _VARIATIONS,
     ),
     _server(
+        "body-length-read-as-simple",
+        ("SRV-VAL-1",),
+        "a signature's l= is measured against the body under simple canonicalization whatever "
+        "its c= says, so a relaxed l= covering the whole body is refused as short "
+        "(RFC 6376 §3.4.4)",
+        _VALIDATION + "test_body_length_covering_the_body",
+    ),
+    _server(
         "require-in-reply-to",
         ("RESP-IRT-1",),
         "a reply without In-Reply-To is refused although its Subject names the challenge "
