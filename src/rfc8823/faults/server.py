@@ -319,7 +319,14 @@ REPLY_FAULTS = (
         "a signature's l= is measured against the body under simple canonicalization whatever "
         "its c= says, so a relaxed l= covering the whole body is refused as short "
         "(RFC 6376 §3.4.4)",
-        _VALIDATION + "test_body_length_covering_the_body",
+        _VALIDATION + "test_body_length_covering_the_body[relaxed]",
+    ),
+    _server(
+        "body-length-needs-c-tag",
+        ("SRV-VAL-1",),
+        "a signature with l= and no c= is taken as unmeasurable and its l= as short, though c= "
+        "defaults to simple/simple (RFC 6376 §3.5)",
+        _VALIDATION + "test_body_length_covering_the_body[absent]",
     ),
     _server(
         "require-in-reply-to",

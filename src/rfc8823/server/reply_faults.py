@@ -87,6 +87,8 @@ def misjudged(
         reasons["RESP-IRT-1"] = None
     if faults.on("body-length-read-as-simple") and _short_as_simple(raw):
         reasons["RESP-DKIM-5"] = None
+    if faults.on("body-length-needs-c-tag") and _length_without_c_tag(raw):
+        reasons["RESP-DKIM-5"] = None
     kept = tuple(reason for reason in reasons if reason not in dropped)
     return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
 
@@ -104,6 +106,19 @@ def _short_as_simple(raw: bytes) -> bool:
                 return True
         except ValueError:  # an unreadable tag list or l= (TagListError is one)
             continue
+    return False
+
+
+def _length_without_c_tag(raw: bytes) -> bool:
+    """Whether some signature has ``l=`` and no ``c=``, which a CA that cannot default the
+    canonicalization (RFC 6376 §3.5: simple/simple) cannot measure the body for."""
+    for value in parse_message(raw).all("DKIM-Signature"):
+        try:
+            tags = parse_tag_list(unfold(value))
+        except ValueError:  # TagListError
+            continue
+        if "l" in tags and "c" not in tags:
+            return True
     return False
 
 
