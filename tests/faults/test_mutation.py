@@ -274,7 +274,7 @@ def test_tests_are_selected_by_the_lines_they_ran() -> None:
     (inner,) = only(source, "compare")
     module_level = only(source, "number")[0]
     by_line = {3: frozenset({"t.py::a"}), 4: frozenset({"t.py::b", ""})}
-    assert selected_tests(inner, by_line) == {"t.py::a", "t.py::b"}
+    assert selected_tests(inner, by_line) == frozenset({"t.py::a", "t.py::b"})
     assert selected_tests(inner, {}) == frozenset()
     assert selected_tests(inner, {3: frozenset({""})}) is None
     assert selected_tests(module_level, by_line) is None

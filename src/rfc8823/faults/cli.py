@@ -165,17 +165,23 @@ def _say(line: str) -> None:
     print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
 
+def _mutation_usage_problem(args: argparse.Namespace, root: Path | None) -> str | None:
+    """What makes the --mutate options unusable, if anything."""
+    if root is None or not (root / "suites").is_dir():
+        return "no project checkout with suites/ found; give --root"
+    if args.jobs < 1 or (args.max_mutants is not None and args.max_mutants < 1):
+        return "--jobs and --max-mutants must be at least 1"
+    if args.resume and args.json is None:
+        return "--resume needs --json FILE"
+    return None
+
+
 def run_mutation(args: argparse.Namespace) -> int:
     """List or judge mutants; 0 when every survivor is listed as equivalent, 1 otherwise."""
     root = args.root or project_root()
-    if root is None or not (root / "suites").is_dir():
-        print(f"{PROG}: no project checkout with suites/ found; give --root", file=sys.stderr)
-        return 2
-    if args.jobs < 1 or (args.max_mutants is not None and args.max_mutants < 1):
-        print(f"{PROG}: --jobs and --max-mutants must be at least 1", file=sys.stderr)
-        return 2
-    if args.resume and args.json is None:
-        print(f"{PROG}: --resume needs --json FILE", file=sys.stderr)
+    problem = _mutation_usage_problem(args, root)
+    if problem is not None or root is None:
+        print(f"{PROG}: {problem}", file=sys.stderr)
         return 2
     try:
         triage = load_triage(args.triage)

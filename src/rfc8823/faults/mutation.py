@@ -192,17 +192,8 @@ def _walk_statement(statement: ast.stmt, *, module_level: bool) -> Iterator[_Sit
             yield from walk(statement.body, module_level=False)
     elif isinstance(statement, ast.ClassDef):
         yield from walk(statement.body, module_level=module_level)
-    elif isinstance(statement, ast.If | ast.While):
-        if not _mentions_fault(statement.test):
-            yield from _condition_sites(statement.test, statement, module_level)
-            yield from _expression_sites(statement.test, statement, module_level)
-            yield from walk(statement.body, module_level=module_level)
-        yield from walk(statement.orelse, module_level=module_level)
-    elif isinstance(statement, ast.For | ast.AsyncFor):
-        if not _mentions_fault(statement.iter):
-            yield from _expression_sites(statement.iter, statement, module_level)
-            yield from walk(statement.body, module_level=module_level)
-        yield from walk(statement.orelse, module_level=module_level)
+    elif isinstance(statement, ast.If | ast.While | ast.For | ast.AsyncFor):
+        yield from _walk_branching(statement, module_level=module_level)
     elif isinstance(statement, ast.With | ast.AsyncWith):
         for item in statement.items:
             yield from _expression_sites(item.context_expr, statement, module_level)
@@ -217,6 +208,22 @@ def _walk_statement(statement: ast.stmt, *, module_level: bool) -> Iterator[_Sit
             yield _Site(statement, "call-removed", "pass", statement, module_level)
         for child in _expression_children(statement):
             yield from _expression_sites(child, statement, module_level)
+
+
+def _walk_branching(
+    statement: ast.If | ast.While | ast.For | ast.AsyncFor, *, module_level: bool
+) -> Iterator[_Site]:
+    """Sites of a conditional or a loop: its test (or iterable) and body unless the test names
+    a fault, then its ``else``."""
+    if isinstance(statement, ast.If | ast.While):
+        if not _mentions_fault(statement.test):
+            yield from _condition_sites(statement.test, statement, module_level)
+            yield from _expression_sites(statement.test, statement, module_level)
+            yield from _walk_body(statement.body, module_level=module_level)
+    elif not _mentions_fault(statement.iter):
+        yield from _expression_sites(statement.iter, statement, module_level)
+        yield from _walk_body(statement.body, module_level=module_level)
+    yield from _walk_body(statement.orelse, module_level=module_level)
 
 
 def _expression_children(statement: ast.stmt) -> Iterator[ast.expr]:
