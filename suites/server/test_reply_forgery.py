@@ -368,10 +368,12 @@ async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance,
 @pytest.mark.parametrize(
     "fault",
     [
-        pytest.param("parts-swapped", marks=covers("KA-1", "SEC-11")),
-        pytest.param("no-token-part1", marks=covers("KA-1", "SEC-11")),
-        pytest.param("no-token-part2", marks=covers("KA-1", "SEC-11")),
-        pytest.param("another-accounts-thumbprint", marks=covers("KA-2", "SEC-7", "SEC-11")),
+        pytest.param("parts-swapped", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param("no-token-part1", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param("no-token-part2", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param(
+            "another-accounts-thumbprint", marks=covers("KA-2", "SEC-7", "SEC-11", "SRV-VAL-2")
+        ),
     ],
 )
 async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
@@ -382,7 +384,9 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
     Each voids the proof of mailbox control (SEC-11): without token-part1, which only the
     mailbox received, anyone holding the account key computes the digest from the ACME side
     alone; without token-part2 or the thumbprint, the reply is bound to no authorization or
-    account; swapped parts are no key authorization of RFC 8823 §3 step 6.
+    account; swapped parts are no key authorization of RFC 8823 §3 step 6. The reply comes
+    from the identifier and is authentic, so its wrong digest fails the challenge (SRV-VAL-2)
+    however the digest went wrong.
     """
     flow = await ca.flow()
     part1, part2 = flow.token_part1, flow.token_part2
@@ -401,6 +405,13 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
         requirement = "KA-2"
     await send_signed(ca, flow, flow.reply().with_digest(digest))
     decision = await expect_rejected(ca, conformance, flow, requirement, fault, proof=True)
+    judge(
+        conformance,
+        "SRV-VAL-2",
+        decision.status == "invalid",
+        f"{decision} after a digest with {fault} from the identifier",
+        "challenge invalid",
+    )
     if fault == "another-accounts-thumbprint":
         conformance.record(passed("SEC-7", f"another account's digest: {decision}"))
 
