@@ -18,7 +18,7 @@ JOBS ?= 2
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX ?= $(CURDIR)/.cache/pycache
 
-.PHONY: venv check test unit suites-variants lint types conformance interop report-screenshots selfcheck bench clean
+.PHONY: venv check test unit suites-variants lint types conformance interop report-screenshots selfcheck mutate bench clean
 
 venv: $(STAMP)
 
@@ -76,6 +76,18 @@ report-screenshots: $(STAMP)
 # sample (tests/faults).
 selfcheck: $(STAMP)
 	$(BIN)/rfc8823 selfcheck --whole -j $(JOBS) --json reports/selfcheck-whole.json
+
+# Generated mutants of the reference CA's reply judging and state machine and the reference
+# client's decision and reply, each judged by its role suite; survivors not listed as equivalent
+# in src/rfc8823/faults/mutants.toml fail it. MUTANTS=N judges a fixed-seed sample of N (every
+# mutant when empty: hours on 2 cores); RESUME=1 keeps reports/mutation.json's results for
+# mutants that still read the same.
+MUTANTS ?=
+RESUME ?=
+mutate: $(STAMP)
+	$(BIN)/rfc8823 selfcheck --mutate -j $(JOBS) --json reports/mutation.json \
+		$(if $(MUTANTS),--max-mutants $(MUTANTS)) $(if $(RESUME),--resume)
+
 
 # Every server through the same client code, the unavoidable costs, the suite runs and the
 # inspectors, side by side in one run: reports/bench.json and reports/bench.md (about 3

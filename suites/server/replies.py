@@ -103,8 +103,10 @@ def provider_signed(
     selector: str = "rsa",
     headers: tuple[str, ...] | None = None,
     body_length: bool = False,
+    canonicalization: tuple[str, str] | None = ("relaxed", "relaxed"),
 ) -> ResponseEmail:
-    """DKIM-signed with the world key of ``signer`` (default: the From domain) as ``d=``."""
+    """DKIM-signed with the world key of ``signer`` (default: the From domain) as ``d=``;
+    ``canonicalization`` None leaves ``c=`` out (simple/simple, RFC 6376 §3.5)."""
     domain = signer or builder.from_domain
     return builder.signed_dkim(
         ca.world.domain(domain).dkim_key(selector),
@@ -112,6 +114,7 @@ def provider_signed(
         domain=ca.world.domain(domain).name,
         headers=headers,
         body_length=body_length,
+        canonicalization=canonicalization,
     )
 
 

@@ -467,15 +467,37 @@ async def test_state_sequence_and_repost(ca: ServerSuite, conformance: Conforman
 @covers("A-AUTHZ-2", "A-STATE-1")
 @pytest.mark.needs("barrier")
 async def test_deactivated_authz_stays_deactivated(ca: ServerSuite) -> None:
-    """Deactivate, then send a correct reply and POST: the authorization is not revived."""
+    """Deactivate, then send a correct reply and POST: the authorization is not revived.
+
+    A second deactivation of the now final authorization (RFC 8555 §7.1.6) is refused or
+    changes nothing, and leaves the CA able to deactivate the account's other authorization.
+    """
     account = await ca.account()
     flow = await ca.flow(account)
+    other = await ca.flow(account)
     response = await flow.account.post(flow.authz_url, {"status": "deactivated"})
     status = status_of(response) if response.status_code == 200 else None
     ca.check(
         "A-AUTHZ-2",
         status == "deactivated",
         f"deactivation HTTP {response.status_code}: {response.text[:200]}",
+        "200 with status deactivated",
+    )
+    again = await flow.account.post(flow.authz_url, {"status": "deactivated"})
+    ca.check(
+        "A-AUTHZ-2",
+        400 <= again.status_code < 500
+        or (again.status_code == 200 and status_of(again) == "deactivated"),
+        f"second deactivation HTTP {again.status_code}: {again.text[:200]}",
+        "a 4xx refusal, or 200 with status deactivated",
+    )
+    response = await other.account.post(other.authz_url, {"status": "deactivated"})
+    status = status_of(response) if response.status_code == 200 else None
+    ca.check(
+        "A-AUTHZ-2",
+        status == "deactivated",
+        f"then the other authorization's deactivation HTTP {response.status_code}: "
+        f"{response.text[:200]}",
         "200 with status deactivated",
     )
     await flow.answer()

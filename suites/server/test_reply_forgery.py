@@ -134,8 +134,11 @@ async def test_misaligned_dkim_domain(
     One case per relation of ``rfc8823.world.relations``: an unrelated domain, a parent, a
     subdomain, a sibling and a grandparent inside one organizational domain (which pass DMARC's
     relaxed alignment, RFC 7489 §3.1.1), and lookalikes that start or end with the From
-    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11). Sent
-    from a source SPF does not authorise (``replies.authenticated``).
+    domain's text. Each voids the proof that the reply came from the mailbox (SEC-11). The
+    reply comes from an address SPF does not authorise, so the signature alone decides: with
+    an SPF pass a CA that took the signature as aligned would still refuse the reply as
+    SPF-only (SEC-10), and the misreading would go unseen; a CA that takes unsigned mail
+    anyway leaves the test BLOCKED (``replies.authenticated``).
     """
     await authenticated(ca)
     address = ca.new_address(relation.mailbox_domain)
@@ -193,8 +196,12 @@ async def test_signature_not_covering_a_field(
 async def test_body_length_limit_with_appended_block(
     ca: ServerSuite, conformance: Conformance
 ) -> None:
-    """``l=`` signs a body without a block; the block appended after it does not count (sent
-    from a source SPF does not authorise: ``replies.authenticated``)."""
+    """``l=`` signs a body without a block; the block appended after it does not count.
+
+    From an address SPF does not authorise, so the signature alone decides (as in
+    ``test_misaligned_dkim_domain``): a CA that let the short ``l=`` pass would otherwise still
+    refuse the reply as SPF-only (SEC-10).
+    """
     await authenticated(ca)
     flow = await ca.flow()
     reply = flow.reply()
@@ -375,10 +382,12 @@ async def test_other_digest_encodings(ca: ServerSuite, conformance: Conformance,
 @pytest.mark.parametrize(
     "fault",
     [
-        pytest.param("parts-swapped", marks=covers("KA-1", "SEC-11")),
-        pytest.param("no-token-part1", marks=covers("KA-1", "SEC-11")),
-        pytest.param("no-token-part2", marks=covers("KA-1", "SEC-11")),
-        pytest.param("another-accounts-thumbprint", marks=covers("KA-2", "SEC-7", "SEC-11")),
+        pytest.param("parts-swapped", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param("no-token-part1", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param("no-token-part2", marks=covers("KA-1", "SEC-11", "SRV-VAL-2")),
+        pytest.param(
+            "another-accounts-thumbprint", marks=covers("KA-2", "SEC-7", "SEC-11", "SRV-VAL-2")
+        ),
     ],
 )
 async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, fault: str) -> None:
@@ -389,7 +398,9 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
     Each voids the proof of mailbox control (SEC-11): without token-part1, which only the
     mailbox received, anyone holding the account key computes the digest from the ACME side
     alone; without token-part2 or the thumbprint, the reply is bound to no authorization or
-    account; swapped parts are no key authorization of RFC 8823 §3 step 6.
+    account; swapped parts are no key authorization of RFC 8823 §3 step 6. The reply comes
+    from the identifier and is authentic, so its wrong digest fails the challenge (SRV-VAL-2)
+    however the digest went wrong.
     """
     flow = await ca.flow()
     part1, part2 = flow.token_part1, flow.token_part2
@@ -408,6 +419,13 @@ async def test_digest_built_wrongly(ca: ServerSuite, conformance: Conformance, f
         requirement = "KA-2"
     await send_signed(ca, flow, flow.reply().with_digest(digest))
     decision = await expect_rejected(ca, conformance, flow, requirement, fault, proof=True)
+    judge(
+        conformance,
+        "SRV-VAL-2",
+        decision.status == "invalid",
+        f"{decision} after a digest with {fault} from the identifier",
+        "challenge invalid",
+    )
     if fault == "another-accounts-thumbprint":
         conformance.record(passed("SEC-7", f"another account's digest: {decision}"))
 

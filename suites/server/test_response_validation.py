@@ -306,6 +306,32 @@ async def test_auto_submitted_is_no_reason_to_refuse(
         conformance.info("RESP-AUTO-1", f"validated with Auto-Submitted {value or 'absent'}")
 
 
+@covers("SRV-VAL-1")
+@pytest.mark.needs("challenge-email")
+@pytest.mark.parametrize("c_tag", ["relaxed", "absent"])
+async def test_body_length_covering_the_body(
+    ca: ServerSuite, conformance: Conformance, c_tag: str
+) -> None:
+    """A signature whose ``l=`` is the whole body under its own body canonicalization leaves
+    nothing unsigned, so the reply validates (RFC 6376 §3.4.3, §3.4.4, §3.5; RESP-DKIM-5
+    refuses only text beyond ``l=``). ``c=relaxed/relaxed``: the signature delimiter ``-- ``
+    ends in a space that relaxed canonicalization drops, so a CA measuring the body the simple
+    way finds ``l=`` one octet short. No ``c=`` at all: simple/simple, the default.
+    """
+    flow = await ca.flow()
+    canonicalization = ("relaxed", "relaxed") if c_tag == "relaxed" else None
+    builder = provider_signed(
+        ca,
+        flow.reply().with_text_around("", SIGNATURE),
+        body_length=True,
+        canonicalization=canonicalization,
+    )
+    await ca.deliver_direct(flow.address, builder.build())
+    await expect_validated(
+        conformance, flow, "SRV-VAL-1", f"a reply whose l= covers its body, c= {c_tag}"
+    )
+
+
 @covers("RESP-DKIM-1", "RESP-DKIM-4")
 @pytest.mark.needs("validation")
 @pytest.mark.parametrize("signatures", ["rsa", "ed25519", "third-party-and-aligned"])

@@ -163,7 +163,7 @@ def sign(
     body_length: bool = False,
     timestamp: int | None = None,
     expiration: int | None = None,
-    canonicalization: tuple[str, str] = ("relaxed", "relaxed"),
+    canonicalization: tuple[str, str] | None = ("relaxed", "relaxed"),
 ) -> bytes:
     """Return ``message`` with a DKIM-Signature field prepended (RFC 6376 §5).
 
@@ -171,12 +171,13 @@ def sign(
     between names), absent fields included (oversigning, §5.4). ``d=`` need not
     match From, so tests can build misaligned signatures. ``timestamp`` defaults to now;
     ``expiration`` adds ``x=``; ``body_length`` adds ``l=`` (§3.5). Raises ValueError or TypeError
-    on parameters no signature can carry.
+    on parameters no signature can carry. ``canonicalization`` None leaves ``c=`` out, which
+    means simple/simple (§3.5).
     """
     names = list(headers)
     if not names or not all(_FIELD_NAME.match(name) for name in names):
         raise ValueError(f"h= needs one or more header field names, got {names!r}")
-    c_value = "/".join(canonicalization)
+    c_value = "/".join(canonicalization or ("simple", "simple"))
     try:
         policy = dkim.CanonicalizationPolicy.from_c_value(c_value.encode("ascii"))
     except (dkim.InvalidCanonicalizationPolicyError, UnicodeError) as exc:
@@ -197,7 +198,7 @@ def sign(
     fields: list[tuple[bytes, bytes]] = [
         (b"v", b"1"),
         (b"a", algorithm),
-        (b"c", c_value.encode("ascii")),
+        *([(b"c", c_value.encode("ascii"))] if canonicalization is not None else []),
         (b"d", to_a_label(domain).encode("ascii")),
         (b"s", selector.encode("ascii")),
         (b"t", str(signed_at).encode("ascii")),

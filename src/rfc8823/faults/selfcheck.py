@@ -257,8 +257,12 @@ def run_suites(
     name: str,
     options: Sequence[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
 ) -> SuiteRun:
-    """Run pytest on ``paths`` in ``root`` with ``faults`` on; the verdicts of its report."""
+    """Run pytest on ``paths`` in ``root`` with ``faults`` on; the verdicts of its report.
+
+    ``env`` adds to (or overrides) the environment the run inherits.
+    """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rfc8823-selfcheck-") as folder:
         command = pytest_command(paths, faults, Path(folder), name, options)
@@ -266,7 +270,7 @@ def run_suites(
             done = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments, no shell
                 command,
                 cwd=root,
-                env=_environment(),
+                env={**_environment(), **(env or {})},
                 capture_output=True,
                 text=True,
                 timeout=timeout,

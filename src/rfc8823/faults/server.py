@@ -314,6 +314,21 @@ REPLY_FAULTS = (
         _VARIATIONS,
     ),
     _server(
+        "body-length-read-as-simple",
+        ("SRV-VAL-1",),
+        "a signature's l= is measured against the body under simple canonicalization whatever "
+        "its c= says, so a relaxed l= covering the whole body is refused as short "
+        "(RFC 6376 §3.4.4)",
+        _VALIDATION + "test_body_length_covering_the_body[relaxed]",
+    ),
+    _server(
+        "body-length-needs-c-tag",
+        ("SRV-VAL-1",),
+        "a signature with l= and no c= is taken as unmeasurable and its l= as short, though c= "
+        "defaults to simple/simple (RFC 6376 §3.5)",
+        _VALIDATION + "test_body_length_covering_the_body[absent]",
+    ),
+    _server(
         "require-in-reply-to",
         ("RESP-IRT-1",),
         "a reply without In-Reply-To is refused although its Subject names the challenge "
@@ -326,6 +341,7 @@ REPLY_FAULTS = (
         "an authentic reply with a wrong digest leaves the challenge pending, no error "
         "(RFC 8555 §7.1.6)",
         _VALIDATION + "test_wrong_digest_fails_the_challenge",
+        _FORGERY + "test_digest_built_wrongly",
     ),
 )
 

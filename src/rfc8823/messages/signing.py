@@ -33,6 +33,8 @@ class DkimSigning:
     headers: tuple[str, ...]
     domain: str | None = None
     body_length: bool = False
+    canonicalization: tuple[str, str] | None = ("relaxed", "relaxed")
+    """``c=``; None leaves the tag out (simple/simple, RFC 6376 §3.5)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
@@ -53,6 +55,7 @@ class DkimSigning:
             private_key=self.private_key,
             headers=self.headers,
             body_length=self.body_length,
+            canonicalization=self.canonicalization,
         )
 
 
@@ -129,12 +132,14 @@ class SignedBuilder:
         domain: str | None = None,
         headers: Sequence[str] | None = None,
         body_length: bool = False,
+        canonicalization: tuple[str, str] | None = ("relaxed", "relaxed"),
     ) -> Self:
         """Add a DKIM signature; each call adds one more, the last on top (RFC 6376).
 
         ``domain`` (``d=``) defaults to the From domain; ``headers`` (``h=``) to the builder's
-        required and recommended names, absent ones oversigned; ``body_length`` adds ``l=``.
-        With ``signed_smime`` as well, DKIM signs the finished S/MIME message.
+        required and recommended names, absent ones oversigned; ``body_length`` adds ``l=``;
+        ``canonicalization`` is ``c=`` (None: no tag, simple/simple). With ``signed_smime`` as
+        well, DKIM signs the finished S/MIME message.
         """
         signing = DkimSigning(
             private_key=private_key,
@@ -142,6 +147,7 @@ class SignedBuilder:
             headers=self.DKIM_HEADERS if headers is None else tuple(headers),
             domain=domain,
             body_length=body_length,
+            canonicalization=canonicalization,
         )
         return dataclasses.replace(self, dkim_signings=(*self.dkim_signings, signing))
 

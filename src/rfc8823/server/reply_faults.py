@@ -9,15 +9,18 @@ here runs without faults. RFC 8823 §3.2; docs/verdicts.md#self-validation.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rfc8823.auth.dkim import RESPONSE_REQUIRED_HEADERS, missing_signed_headers
+import dkim
+
+from rfc8823.auth.dkim import RESPONSE_REQUIRED_HEADERS, missing_signed_headers, parse_tag_list
 from rfc8823.auth.spf_dmarc import author_domain, is_aligned
 from rfc8823.domains import affix_match, to_a_label
 from rfc8823.faults import FaultSet
 from rfc8823.findings import Verdict
-from rfc8823.messages.headers import parse_acme_subject
+from rfc8823.messages.headers import parse_acme_subject, unfold
 from rfc8823.messages.mime import parse_message
 from rfc8823.messages.response import DIGEST_RULES, ResponseAuth, ResponseReport
 from rfc8823.tokens import expected_digests, key_authorization, response_digest, without_whitespace
@@ -82,8 +85,41 @@ def misjudged(
             reasons["RESP-SUBJ-3"] = None
     if faults.on("require-in-reply-to") and "RESP-IRT-1" in failed:
         reasons["RESP-IRT-1"] = None
+    if faults.on("body-length-read-as-simple") and _short_as_simple(raw):
+        reasons["RESP-DKIM-5"] = None
+    if faults.on("body-length-needs-c-tag") and _length_without_c_tag(raw):
+        reasons["RESP-DKIM-5"] = None
     kept = tuple(reason for reason in reasons if reason not in dropped)
     return dataclasses.replace(report, acceptable=not kept, rejection_reasons=kept)
+
+
+def _short_as_simple(raw: bytes) -> bool:
+    """Whether some signature's ``l=`` falls short of the body read under simple body
+    canonicalization, whatever its own ``c=`` says (RFC 6376 §3.4.3, §3.4.4)."""
+    message = parse_message(raw)
+    body = re.sub(rb"\r?\n", b"\r\n", message.body)
+    simple = dkim.CanonicalizationPolicy.from_c_value(b"simple/simple").canonicalize_body(body)
+    for value in message.all("DKIM-Signature"):
+        try:
+            length = parse_tag_list(unfold(value)).get("l")
+            if length is not None and int(length) < len(simple):
+                return True
+        except ValueError:  # an unreadable tag list or l= (TagListError is one)
+            continue
+    return False
+
+
+def _length_without_c_tag(raw: bytes) -> bool:
+    """Whether some signature has ``l=`` and no ``c=``, which a CA that cannot default the
+    canonicalization (RFC 6376 §3.5: simple/simple) cannot measure the body for."""
+    for value in parse_message(raw).all("DKIM-Signature"):
+        try:
+            tags = parse_tag_list(unfold(value))
+        except ValueError:  # TagListError
+            continue
+        if "l" in tags and "c" not in tags:
+            return True
+    return False
 
 
 def _misread_signatures(faults: FaultSet, raw: bytes, auth: ResponseAuth) -> set[str]:
