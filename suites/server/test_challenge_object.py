@@ -15,11 +15,13 @@ from rfc8823.acme.driver import json_object, problem_of
 from rfc8823.acme.identifier import EMAIL_REPLY_00, IDENTIFIER_EMAIL
 from rfc8823.findings import passed, risk
 from rfc8823.messages.headers import parse_single_address
+from rfc8823.report.outcomes import Blocked
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.tokens import b64url_decode, b64url_encode, entropy_octets
 
-from .helpers import ServerSuite
+from .helpers import ServerSuite, malformed_token_parts
+from .prerequisites import VALIDATION
 from .replies import send_signed
 
 MIN_OCTETS = 16
@@ -218,6 +220,10 @@ async def test_tokens_are_fresh_and_long(ca: ServerSuite, conformance: Conforman
     conformance.judge(
         "TOK-6", len(set(part2s)) == len(part2s), f"token-part2 values {part2s}", "distinct"
     )
+    for part1, part2 in zip(part1s, part2s, strict=True):
+        malformed = malformed_token_parts(part1, part2)
+        if malformed is not None:
+            raise Blocked(VALIDATION, f"no length to measure: {malformed[1]}")
     short1 = [t for t in part1s if entropy_octets(t) < MIN_OCTETS]
     ca.check(
         ("TOK-3", "SEC-5"),
