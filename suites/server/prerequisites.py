@@ -61,7 +61,7 @@ AUTHENTICATION = Prerequisite(
     "an unsigned reply from a source SPF does not authorise left unvalidated (the CA "
     "authenticates replies, so a DKIM detail can be judged)",
     "RESP-DKIM-1",
-    (BARRIER,),
+    (VALIDATION,),
     sanity=False,
 )
 
