@@ -65,6 +65,9 @@ class Variation:
     requirements: tuple[str, ...]
     make: Callable[[World], Variant]
     capability: str | None = None
+    parts: tuple[Variation, ...] = ()
+    """The variations this one combines: a refused combination is traced to the parts the
+    client refuses on their own, as the Hypothesis test isolates a drawn challenge's freedoms."""
 
 
 def base(run: Enrollment, *, sender: str | None = None, to: str | None = None) -> ChallengeEmail:
@@ -323,12 +326,18 @@ def _plain(variant: Variant) -> Callable[[World], Variant]:
     return lambda _: variant
 
 
+_FOLDED = Variation(
+    "subject-folded-in-token",
+    ("CHAL-SUBJ-2", "REF-5322-1"),
+    _plain(lambda e: e.with_subject_folded()),
+)
+_B_SPLIT = Variation(
+    "subject-b-split",
+    ("CHAL-SUBJ-3", "REF-2047-1"),
+    _plain(lambda e: e.with_subject_encoded("utf-8", "B", split_at=(10,))),
+)
 VARIATIONS: tuple[Variation, ...] = (
-    Variation(
-        "subject-folded-in-token",
-        ("CHAL-SUBJ-2", "REF-5322-1"),
-        _plain(lambda e: e.with_subject_folded()),
-    ),
+    _FOLDED,
     Variation(
         "subject-folded-twice",
         ("CHAL-SUBJ-2", "REF-5322-1"),
@@ -360,6 +369,7 @@ VARIATIONS: tuple[Variation, ...] = (
         _plain(
             lambda e: e.with_subject_encoded("utf-8", "B", split_at=(10,)).with_subject_folded()
         ),
+        parts=(_B_SPLIT, _FOLDED),
     ),
     Variation(
         "reply-to",

@@ -107,7 +107,9 @@ def threads_under(raw: bytes, message_id: str | None) -> bool:
 
 def answering(token_part1: str, challenge: bytes | None = None) -> Picks:
     """Whether a response answers ``token_part1`` (padding ignored) or, given the
-    ``challenge``, is threaded under its Message-ID whatever its Subject says."""
+    ``challenge``, is threaded under its Message-ID whatever its Subject says: the one way the
+    suite finds the client's response to a challenge, so a Subject the response inspector judges
+    broken (RESP-SUBJ-1) never hides the response from a test that needs it."""
     wanted = token_part1.rstrip("=")
     message_id = parse_message(challenge).first("Message-ID") if challenge else None
 
@@ -276,11 +278,21 @@ class Enrollment:
 
     async def delivered(self, message: ReceivedMessage) -> None:
         """Wait until a message on its way to the client's mailbox is there: one that never got
-        there proves nothing about the client (HarnessError)."""
+        there proves nothing about the client (HarnessError). When the client's run had ended by
+        then (its own SMTP listener gone with it), the test is BLOCKED on ``CERTIFICATE``: it
+        needed the client still enrolling, and the first step of the happy path that broke says
+        why it was not."""
         try:
             failure = await self.challenges.forwarded(message, self.request.timeout + _MARGIN)
         except TimeoutError:
             failure = "the challenge hop was still busy delivering it"
+        if failure is not None and self.task is not None and self.task.done():
+            outcome = await self.outcome()
+            raise Blocked(
+                CERTIFICATE,
+                f"the client's run had ended ({outcome.describe()}) before the test's message "
+                f"reached its mailbox: {failure}",
+            )
         if failure is not None:
             raise HarnessError(f"a message for the client did not reach its mailbox: {failure}")
 
@@ -363,15 +375,6 @@ class Enrollment:
         """Every response that reached the CA's side so far, in order."""
         return self.responses.received.messages()
 
-    def responses_for(self, token_part1: str) -> list[ReceivedMessage]:
-        """The responses whose Subject carries ``token_part1`` (padding ignored)."""
-        wanted = token_part1.rstrip("=")
-        return [
-            m
-            for m in self.responses_received()
-            if (subject_token(m.data) or "").rstrip("=") == wanted
-        ]
-
     async def first_response(self) -> ReceivedMessage:
         """The first response the client sent, as soon as it reaches the CA's side."""
         store = self.responses.received
@@ -398,12 +401,7 @@ class Enrollment:
         reported on its own requirement; tests that need the certificate call :meth:`issued`.
         """
         issued = await self.ca_challenge()
-        challenge_id = parse_message((await self.sent_challenge()).data).first("Message-ID")
-        wanted = issued.token_part1.rstrip("=")
-
-        def answers(message: ReceivedMessage) -> bool:
-            token = (subject_token(message.data) or "").rstrip("=")
-            return token == wanted or threads_under(message.data, challenge_id)
+        answers = answering(issued.token_part1, (await self.sent_challenge()).data)
 
         def first() -> ReceivedMessage | None:
             return next((m for m in self.responses_received() if answers(m)), None)
@@ -534,13 +532,13 @@ class Enrollment:
     async def expect_single_response(
         self, token_part1: str, why: str, rules: Sequence[str]
     ) -> ReceivedMessage:
-        """Exactly one response to ``token_part1`` by the end of the quiet window (``rules``)."""
+        """Exactly one response to the CA's challenge, ``token_part1``, by the end of the quiet
+        window (``rules``); a response is found as :meth:`response` finds it."""
         first = await self.response()
-        wanted = token_part1.rstrip("=")
+        answers = answering(token_part1, (await self.sent_challenge()).data)
 
         def another(message: ReceivedMessage) -> bool:
-            token = (subject_token(message.data) or "").rstrip("=")
-            return token == wanted and message.seq != first.seq
+            return answers(message) and message.seq != first.seq
 
         remaining = await self.quiet_window()
         try:

@@ -6,7 +6,8 @@ answer, readiness POST → finalize → certificate, and says which row each bro
 response inspector's or the CSR inspector's rows where they explain it). A test that needs a step
 which broke reports BLOCKED, naming that row. ``READ``, ``CONTROL`` and ``SIGNED`` are steps a
 test owns itself (a must-not-answer test, a variation test): it records what it found of them, and
-its block says so.
+its block says so. ``INTERNATIONAL`` is owned by the SMTPUTF8 test for the CSR tests of
+internationalized addresses.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ CHALLENGE = Prerequisite(
     "FLOW-2",
     (ORDER,),
 )
-ANSWER = Prerequisite(
-    "answer", "a response email to the CA's challenge", "FLOW-5", (CHALLENGE,)
-)
+ANSWER = Prerequisite("answer", "a response email to the CA's challenge", "FLOW-5", (CHALLENGE,))
 ACCEPTED = Prerequisite(
     "accepted", "a response the CA accepts (RFC 8823 §3.2)", "FLOW-5", (ANSWER,)
 )
@@ -67,6 +66,18 @@ SIGNED = Prerequisite(
 )
 """Owned by the variation test that needs it: a signed variation of an unsigned CA's challenge
 that the client refuses is first traced to the signature itself."""
+
+INTERNATIONAL = Prerequisite(
+    "international",
+    "a response for an internationalized address that reached the CA (submitted as RFC 6531 "
+    "asks, with SMTPUTF8 where it carries non-ASCII)",
+    "REF-6531-1",
+    (ANSWER,),
+    sanity=False,
+)
+"""Owned by ``test_response_for_an_internationalized_address_uses_smtputf8``: the happy path's
+address is ASCII, so a client that cannot submit for an internationalized one leaves the CSR
+tests of such addresses without a finalize, which that test explains."""
 
 HAPPY_PATH: tuple[Prerequisite, ...] = CERTIFICATE.chain()
 """The happy path's steps, in the order it judges them."""

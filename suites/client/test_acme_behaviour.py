@@ -11,24 +11,45 @@ the POST (FLOW-7, A-CHAL-3, AMB-3, docs/decisions.md#decision-4). RFC 8823 §3; 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 
 import pytest
 
-from rfc8823.report.outcomes import HarnessError
+from rfc8823.report.outcomes import Blocked, HarnessError
 from rfc8823.requirements import covers
 from rfc8823.targets.client import MAILBOX_KINDS, MailboxKind
 from rfc8823.targets.peer_ca import LoggedRequest, MailAt, PeerBehaviour
 
 from .harness import ClientSuite, Enrollment
+from .prerequisites import CHALLENGE, READINESS
 
 BAD_NONCE = "urn:ietf:params:acme:error:badNonce"
-MALFORMED = "urn:ietf:params:acme:error:malformed"
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 DECOYS = ("http-01", "dns-01", "tls-alpn-01")
 RETRY_AFTER = 1
 POLLS_UNDER_RETRY_AFTER = 3
 TOLERANCE = 0.05
 """Seconds a poll may come early and still count as waiting (clock and scheduling jitter)."""
+
+
+def form_faults(request: LoggedRequest) -> list[str]:
+    """What breaks the encoding of one request (RFC 8555 §6.1, §6.2; A-HTTPS-1): a POST that is
+    no flattened JWS, a payload that is not JSON, a ``csr`` that is not unpadded base64url. Where
+    a request was sent and what its payload asks for are other rows'."""
+    if request.method != "POST":
+        return []
+    if request.protected is None:
+        return ["no flattened JWS the CA could parse"]
+    if not request.payload:
+        return []
+    payload = request.payload_json()
+    if payload is None:
+        return ["a payload that is not JSON"]
+    csr = payload.get("csr") if isinstance(payload, dict) else None
+    if isinstance(csr, str) and not BASE64URL.fullmatch(csr):
+        return [f"csr {csr[:16]!r}... is not unpadded base64url"]
+    return []
 
 
 def payloads(run: Enrollment, path: str) -> list[object]:
@@ -97,7 +118,7 @@ async def test_readiness_is_an_empty_object_posted_to_the_challenge(client: Clie
 
 
 @covers("FLOW-7", "A-CHAL-3")
-@pytest.mark.needs("answer")
+@pytest.mark.needs("answer", "readiness")
 @pytest.mark.parametrize("mail_at", ["authz", "post"])
 async def test_either_order_of_email_and_post_completes(
     client: ClientSuite, mail_at: MailAt
@@ -106,15 +127,26 @@ async def test_either_order_of_email_and_post_completes(
 
     RFC 8555 §7.5.1 asks a client not to signal readiness before it expects validation to
     succeed (A-CHAL-3): with the email at hand first, the response then the POST is that order;
-    a CA mailing only after the POST leaves the client no other choice than POST first.
+    a CA mailing only after the POST leaves the client no other choice than POST first. Both
+    orders need the readiness POST to the challenge URL (that CA mails only after it): without
+    it the test is BLOCKED on ``READINESS`` (A-CHAL-2, the readiness test's row).
     """
     run = await client.start(PeerBehaviour(mail_at=mail_at))
-    response = await run.response_or_none()
+    try:
+        response = await run.response_or_none()
+    except Blocked as error:
+        if mail_at != "post" or error.prerequisite is not CHALLENGE:
+            raise
+        raise Blocked(
+            READINESS, f"the CA that mails after the readiness POST sent nothing: {error.observed}"
+        ) from None
     await run.outcome()
     posts = challenge_posts(run)
+    if not posts:
+        raise Blocked(READINESS, f"CA mailing at {mail_at}: no readiness POST{run.mail_trace()}")
     client.conformance.check(
         "FLOW-7",
-        response is not None and bool(posts),
+        response is not None,
         f"CA mailing at {mail_at}: "
         + ("a response" if response is not None else "no response")
         + f" and {len(posts)} readiness POST(s){run.mail_trace()}",
@@ -248,17 +280,18 @@ async def test_no_order_for_an_address_with_an_asterisk(client: ClientSuite) -> 
 @covers("A-HTTPS-1")
 @pytest.mark.needs("order")
 async def test_requests_are_well_formed_jws(client: ClientSuite) -> None:
-    """Every POST is a flattened JWS the CA accepts as well-formed (RFC 8555 §6.1, §6.2)."""
+    """Every POST is a flattened JWS the CA could parse, with a JSON payload whose base64url
+    values carry no padding (RFC 8555 §6.1, §6.2). Only the form is judged: a well-formed POST
+    to the wrong URL, which the CA refuses as malformed, is the readiness test's (A-CHAL-2)."""
     run = await client.start()
     await run.outcome()
     log = run.requests()
-    malformed = [f"{r.method} {r.url}" for r in log if r.problem == MALFORMED]
-    unparsed = [f"{r.method} {r.url}" for r in log if r.method == "POST" and r.protected is None]
+    faults = [f"{r.method} {r.url}: {fault}" for r in log for fault in form_faults(r)]
     client.conformance.check(
         "A-HTTPS-1",
-        not malformed and not unparsed,
-        f"{len(log)} requests; malformed: {malformed}; no flattened JWS: {unparsed}",
-        "well-formed JWS POSTs",
+        not faults,
+        f"{len(log)} requests; ill-formed: {faults}",
+        "well-formed JWS POSTs with JSON payloads and unpadded base64url values",
     )
 
 

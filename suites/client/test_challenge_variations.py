@@ -5,7 +5,8 @@ The suite's CA writes its real challenge in one conforming variation at a time (
 encoded Subjects, padded token-part1, Reply-To and Cc, HTML and multipart bodies with decoys,
 Auto-Submitted spellings, other signatures); the client must answer it so that the CA issues.
 A variation is judged on its own rows: no response, or one a CA must refuse, breaks the rows of
-the freedom the challenge used.
+the freedom the challenge used; a variation combining two freedoms that is refused is tried one
+part at a time, and breaks only the rows of the part refused on its own.
 
 A Hypothesis test then draws challenges from ``freedoms.answerable_challenges()``. Each drawn
 challenge carries the freedoms of §3.1 it uses (``freedoms.Freedom``): an answered one is
@@ -25,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis.control import current_build_context
 
-from rfc8823.findings import broken, passed
+from rfc8823.findings import Verdict, broken, passed
 from rfc8823.messages.challenge import ChallengeEmail
 from rfc8823.report.outcomes import Blocked, RuleBroken
 from rfc8823.report.plugin import Conformance
@@ -134,6 +135,36 @@ async def require_signed_answered(client: ClientSuite, sent: Sent) -> None:
     raise Blocked(SIGNED, observed)
 
 
+async def refused_parts(client: ClientSuite, variation: Variation, answer: Answer) -> RuleBroken:
+    """A refused combination, each of its parts tried alone: broken on the rows (of those the
+    combination covers) of the parts the client refuses on their own, passed on those of the
+    parts it answers; broken on every row of the combination when each part alone is answered."""
+    findings = []
+    for part in variation.parts:
+        alone = await answer_to(client, PeerBehaviour(variant=part.make(client.world)))
+        rows = [rid for rid in part.requirements if rid in variation.requirements]
+        observed = f"{part.name} alone: {alone.observed}"
+        findings += [
+            passed(rid, observed)
+            if alone.acceptable
+            else broken(rid, observed, "an acceptable response to the CA's token-part1")
+            for rid in rows
+        ]
+    refused = [f for f in findings if f.verdict is not Verdict.PASS]
+    if not refused:
+        refused = [
+            broken(
+                rid,
+                f"{variation.name}: {answer.observed}; each part alone was answered",
+                "an acceptable response to the CA's token-part1",
+            )
+            for rid in variation.requirements
+        ]
+        findings = refused
+    client.conformance.record(*findings)
+    return RuleBroken(refused)
+
+
 @pytest.mark.needs("accepted")
 @pytest.mark.parametrize("variation", [_param(v) for v in VARIATIONS])
 async def test_variation_is_answered(client: ClientSuite, variation: Variation) -> None:
@@ -148,6 +179,8 @@ async def test_variation_is_answered(client: ClientSuite, variation: Variation) 
     answer = await answer_to(client, PeerBehaviour(variant=variant))
     if not answer.acceptable:
         await require_signed_answered(client, sent)
+    if not answer.acceptable and variation.parts:
+        raise await refused_parts(client, variation, answer)
     client.conformance.check(
         variation.requirements,
         answer.acceptable,

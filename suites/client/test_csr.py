@@ -17,7 +17,7 @@ from rfc8823.requirements import covers
 from rfc8823.targets.client import KeyType
 
 from .harness import ClientSuite, Enrollment, international_address
-from .prerequisites import FINALIZE
+from .prerequisites import FINALIZE, INTERNATIONAL
 
 NAME_IDS = ("CSR-ID-1", "REF-5280-1", "I18N-3", "REF-8398-1")
 USAGE_IDS: dict[str, str] = {"signing": "CSR-KU-2", "encryption": "CSR-KU-3", "both": "CSR-KU-4"}
@@ -51,9 +51,13 @@ def finalize_csr(run: Enrollment) -> bytes:
 async def judge_csr(
     client: ClientSuite, usage: Usage, key_type: KeyType, email: str | None = None
 ) -> None:
-    """Enroll once and judge the CSR against the order and the usage asked for."""
+    """Enroll once and judge the CSR against the order and the usage asked for. For an
+    internationalized ``email``, no response at the CA is BLOCKED on ``INTERNATIONAL`` (the
+    happy path's ASCII address says nothing of it)."""
     run = await client.start(usage=usage, key_type=key_type, email=email)
     await run.outcome()
+    if email is not None and not run.responses_received():
+        raise Blocked(INTERNATIONAL, f"no response for {email} reached the CA{run.mail_trace()}")
     report = inspect_csr(finalize_csr(run), [run.address], requested=usage)
     client.conclude(report.findings, (*NAME_IDS, *USAGE_IDS.values(), "CSR-KU-5"))
     client.conformance.check(

@@ -16,9 +16,8 @@ from rfc8823.findings import broken, info, passed
 from rfc8823.report.outcomes import Blocked
 from rfc8823.requirements import covers
 from rfc8823.targets.peer_ca import PeerBehaviour
-from rfc8823.world.mailstore import ReceivedMessage
 
-from .harness import ClientSuite, subject_token
+from .harness import ClientSuite, answering
 from .prerequisites import ANSWER
 
 KA_IDS = ("KA-1", "KA-2", "KA-3", "KA-4", "RESP-BODY-2")
@@ -95,11 +94,10 @@ async def test_digest_uses_this_challenges_token_part1(client: ClientSuite) -> N
     run.release(fresh)
     token = run.require_issued_challenge().token_part1.rstrip("=")
 
-    def answers(message: ReceivedMessage) -> bool:
-        return (subject_token(message.data) or "").rstrip("=") == token
-
     try:
-        response = await run.responses.received.wait_until(answers, run.request.timeout)
+        response = await run.responses.received.wait_until(
+            answering(token, fresh.data), run.request.timeout
+        )
     except TimeoutError:
         raise Blocked(ANSWER, f"no response after the restart{run.mail_trace()}") from None
     report = run.judge(response, fresh, earlier_token_part1s=(earlier,))

@@ -20,8 +20,8 @@ from rfc8823.requirements import covers
 from rfc8823.targets.peer_ca import PeerBehaviour
 
 from .challenges import VARIATIONS
-from .harness import CA_DOMAIN, ClientSuite, international_address, subject_token
-from .prerequisites import ANSWER
+from .harness import CA_DOMAIN, ClientSuite, answering, international_address
+from .prerequisites import ANSWER, INTERNATIONAL
 
 HEADER_IDS = (
     "RESP-SUBJ-1",
@@ -143,17 +143,18 @@ async def test_response_for_an_internationalized_address_uses_smtputf8(
     """The response for an internationalized identifier names SMTPUTF8 on MAIL FROM whenever its
     envelope or header fields hold non-ASCII (RFC 6531 §3.2, §3.4; RFC 6532), as the world's
     submission server received it, before any relay. All ASCII (A-labels throughout) is
-    recorded: it needs no SMTPUTF8."""
+    recorded: it needs no SMTPUTF8. Owns ``INTERNATIONAL``: whether that response reached the
+    CA, which the CSR tests of internationalized addresses need."""
     address = international_address(client.world, local_part)
     run = await client.start(email=address)
-    token = (await run.ca_challenge()).token_part1.rstrip("=")
+    token = (await run.ca_challenge()).token_part1
+    answers = answering(token, (await run.sent_challenge()).data)
     await run.outcome()
     wanted = normalize_address(address)
     submitted = [
         message
         for message in client.world.outbox.messages()
-        if normalize_address(message.mail_from) == wanted
-        and (subject_token(message.data) or "").rstrip("=") == token
+        if normalize_address(message.mail_from) == wanted and answers(message)
     ]
     if not submitted:
         raise Blocked(ANSWER, f"no response submitted for {address}{run.mail_trace()}")
@@ -162,6 +163,13 @@ async def test_response_for_an_internationalized_address_uses_smtputf8(
         text.isascii() for text in (first.mail_from, *first.rcpt_tos)
     )
     shown = f"MAIL FROM:<{first.mail_from}> {'with' if first.smtputf8 else 'without'} SMTPUTF8"
+    reached = any(answers(message) for message in run.responses_received())
+    client.conformance.step(
+        INTERNATIONAL,
+        reached,
+        rows=() if ascii_only or first.smtputf8 else ("REF-6531-1",),
+        observed=f"{shown}; {'reached' if reached else 'never reached'} the CA{run.mail_trace()}",
+    )
     if ascii_only:
         client.conformance.info("REF-6531-1", f"{shown}; envelope and header fields all ASCII")
         return
