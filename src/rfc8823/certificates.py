@@ -47,7 +47,10 @@ def inspect_certificate(
 
     ``requested`` is the usage the CSR asked for; None means the CSR had no keyUsage, which
     asks for both (CSR-KU-4). A certificate wider or narrower than asked breaks CSR-KU-5; an
-    encryption bit that does not fit the key breaks CSR-KU-3. Never raises on odd certificates.
+    encryption class without the bit the key calls for breaks CSR-KU-3 (a bit beside it that the
+    key does not allow is REF-5280-7's). EKUs beside emailProtection are recorded on CERT-1
+    (INFO): RFC 8550 asks for emailProtection, not for it alone; a declared S/MIME BR profile
+    forbids some (REF-SMBR-3, judged by the lints). Never raises on odd certificates.
     """
     try:
         extensions = cert.extensions
@@ -88,10 +91,10 @@ def _eku_findings(extensions: x509.Extensions) -> list[Finding]:
     others = [oid.dotted_string for oid in eku if oid != ExtendedKeyUsageOID.EMAIL_PROTECTION]
     if others:
         return [
-            broken(
+            info(
                 "CERT-1",
-                f"extendedKeyUsage also grants {', '.join(others)}",
-                "emailProtection only; nothing wider than the request (RFC 8555 §7.4)",
+                f"extendedKeyUsage also grants {', '.join(others)} (a declared S/MIME BR "
+                "profile judges which it allows, REF-SMBR-3)",
             )
         ]
     return []
@@ -128,7 +131,7 @@ def _key_usage_findings(
         if wanted == "both":
             return [passed("CSR-KU-4", "no keyUsage: usable for signing and encryption")]
         return [broken("CSR-KU-5", "no keyUsage: the certificate is unrestricted", asked)]
-    granted, findings = judge_key_usage(key_usage, public_key)
+    granted, findings = judge_key_usage(key_usage, public_key, issued=True)
     if granted == "invalid":
         return list(findings)
     if granted != wanted:

@@ -56,6 +56,14 @@ CHALLENGE_DKIM_SIGNED = Prerequisite(
     (CHALLENGE_EMAIL,),
     sanity=False,
 )
+CERTIFICATE_PROFILE = Prerequisite(
+    "certificate-profile",
+    "a certificate whose profile allows the S/MIME use put to it (EKU emailProtection, the "
+    "keyUsage asked for, only bits the key allows)",
+    "CERT-1",
+    (CERTIFICATE,),
+    sanity=False,
+)
 AUTHENTICATION = Prerequisite(
     "authentication",
     "an unsigned reply from a source SPF does not authorise left unvalidated (the CA "
@@ -69,6 +77,7 @@ HAPPY_PATH: tuple[Prerequisite, ...] = CERTIFICATE.chain()
 """The happy path's steps, in the order it takes them."""
 
 BY_NAME: dict[str, Prerequisite] = {
-    step.name: step for step in (*HAPPY_PATH, BARRIER, AUTHENTICATION, CHALLENGE_DKIM_SIGNED)
+    step.name: step
+    for step in (*HAPPY_PATH, BARRIER, AUTHENTICATION, CHALLENGE_DKIM_SIGNED, CERTIFICATE_PROFILE)
 }
 """Prerequisites by the name a ``@pytest.mark.needs(...)`` mark gives."""

@@ -124,11 +124,15 @@ async def send_signed(ca: ServerSuite, flow: ChallengeFlow, builder: ResponseEma
 
 
 async def post_once(flow: ChallengeFlow) -> None:
-    """The readiness POST of the challenge, unless already made (RFC 8555 §7.5.1).
+    """The readiness POST of the challenge, unless already made (RFC 8555 §7.5.1) or the
+    challenge is already final: a CA may judge a reply before the POST, and a client has nothing
+    to signal on an invalid challenge. A POST then would only probe whether invalid stays final,
+    which ``test_invalid_challenge_stays_invalid`` owns (A-STATE-1); a CA that reopens would
+    show the test's own reply undecided, a second defect that was not there.
 
     A refused POST is judged on A-CHAL-2, the rule that the challenge URL takes ``{}``.
     """
-    if flow.posted:
+    if flow.posted or await flow.final():
         return
     response = await flow.post()
     flow.suite.check(

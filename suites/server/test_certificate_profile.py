@@ -19,7 +19,7 @@ from cryptography import x509
 
 from rfc8823.acme.driver import Account
 from rfc8823.auth.smime_usage import check_smime_use
-from rfc8823.certificates import crl_signed_by, parse_crl
+from rfc8823.certificates import crl_signed_by, inspect_certificate, parse_crl
 from rfc8823.csr import (
     ENCRYPTION_BITS,
     SIGNING_BITS,
@@ -28,12 +28,15 @@ from rfc8823.csr import (
     encryption_bit,
     key_usage_bits,
 )
+from rfc8823.findings import Verdict
+from rfc8823.report.outcomes import Blocked
 from rfc8823.report.plugin import Conformance
 from rfc8823.requirements import covers
 from rfc8823.world.keys import KeyKind
 
 from .helpers import ServerSuite
 from .issuance import Issued, certificate, csr_key, lint, revoke
+from .prerequisites import CERTIFICATE_PROFILE
 
 LINT_ROWS = (
     "REF-5280-1",
@@ -50,6 +53,11 @@ LINT_ROWS = (
 """The rows pkilint's RFC 5280 and chain lints judge on every certificate; the REF-SMBR rows
 are judged (and recorded) only under a declared S/MIME BR profile."""
 CAPABILITY = {"signing": "signing_only", "encryption": "encryption_only"}
+PROFILE_ROWS = frozenset(
+    {"CERT-1", "CSR-KU-2", "CSR-KU-3", "CSR-KU-4", "CSR-KU-5", "REF-5280-7", "REF-SMBR-3"}
+)
+"""The rows that judge what a certificate may be used for (EKU, keyUsage against the request
+and the key); when one breaks, the S/MIME use test has no sound certificate to put to use."""
 
 
 def case(kind: KeyKind, usage: Usage) -> object:
@@ -101,10 +109,28 @@ async def test_certificate_works_for_smime(
 ) -> None:
     """The certificate signs (smimesign) and encrypts (smimeencrypt) as its keyUsage grants
     (no keyUsage: every use its key allows, RFC 5280 §4.2.1.3), with openssl cms, up to the
-    CA's declared anchor."""
-    _, issued = await issue(ca, kind, usage)
+    CA's declared anchor.
+
+    Owns the step it needs, a certificate whose profile allows the use: when the EKU or keyUsage
+    rows that judge the profile find it broken, a failed use is theirs, not a second defect, and
+    the test is BLOCKED by them."""
+    _, issued = await issue(ca, kind, usage, linted=False)
     leaf = issued.chain[0]
     key = csr_key(kind)
+    linted = lint(ca, issued)
+    conformance.record(*linted)
+    ordered = [str(i.get("value", "")) for i in issued.order.get("identifiers", ())]
+    inspected = inspect_certificate(leaf, ordered, requested=usage, csr_key=key.public_key())
+    wrong = [
+        f
+        for f in (*inspected, *linted)
+        if f.requirement in PROFILE_ROWS and f.verdict in (Verdict.FAIL, Verdict.WARN)
+    ]
+    if wrong:
+        rows = tuple(sorted({f.requirement for f in wrong}))
+        observed = f"{kind} {usage} certificate {leaf.serial_number:x}: {wrong[0]}"
+        conformance.step(CERTIFICATE_PROFILE, False, rows=rows, observed=observed)
+        raise Blocked(CERTIFICATE_PROFILE, observed)
     try:
         bits = key_usage_bits(leaf.extensions.get_extension_for_class(x509.KeyUsage).value)
     except x509.ExtensionNotFound:

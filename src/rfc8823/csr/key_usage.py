@@ -89,13 +89,16 @@ def key_usage_for(
 
 
 def judge_key_usage(
-    key_usage: x509.KeyUsage | None, public_key: PublicKeyTypes
+    key_usage: x509.KeyUsage | None, public_key: PublicKeyTypes, *, issued: bool = False
 ) -> tuple[UsageVerdict, tuple[Finding, ...]]:
     """Which RFC 8823 §3.3 usage a keyUsage asks for, with the findings that say so.
 
     Bits outside the signing and encryption sets break CSR-KU-5; an encryption bit that does
     not fit the key type (or any, for a key that cannot encrypt) breaks CSR-KU-3; otherwise the
-    usage passes its requirement (CSR-KU-2, -3, or -4 for both or absent).
+    usage passes its requirement (CSR-KU-2, -3, or -4 for both or absent). For an ``issued``
+    certificate CSR-KU-3 judges the class only: the bit the key type calls for is there. A bit
+    the key's algorithm does not allow beside it is REF-5280-7's (RFC 5280 §4.2.1.3, RFC 5480
+    §3), which the certificate lints judge; one defect, one broken row.
     """
     fitting = encryption_bit(public_key)
     kind = key_description(public_key)
@@ -125,6 +128,8 @@ def judge_key_usage(
             )
         )
     encryption = bits & ENCRYPTION_BITS
+    if issued and fitting in encryption:
+        encryption = frozenset({fitting})
     if encryption and encryption != {fitting}:
         expected = (
             f"{fitting} alone for a {kind} key (AMB-7)"
@@ -138,7 +143,10 @@ def judge_key_usage(
         return "invalid", tuple(findings)
     signing = bits & SIGNING_BITS
     usage: Usage = "both" if signing and encryption else "signing" if signing else "encryption"
-    return usage, (passed(USAGE_REQUIREMENT[usage], f"keyUsage {format_bits(bits)}: {usage}"),)
+    unfit = bits & ENCRYPTION_BITS - encryption
+    aside = f" ({format_bits(unfit)} beside {fitting} is REF-5280-7's)" if unfit else ""
+    detail = f"keyUsage {format_bits(bits)}: {usage}{aside}"
+    return usage, (passed(USAGE_REQUIREMENT[usage], detail),)
 
 
 def format_bits(bits: Iterable[str]) -> str:
