@@ -79,10 +79,11 @@ selfcheck: $(STAMP)
 
 # Generated mutants of the reference CA's reply judging and state machine and the reference
 # client's decision and reply, each judged by its role suite; survivors not listed as equivalent
-# in src/rfc8823/faults/mutants.toml fail it. MUTANTS=N judges a fixed-seed sample of N (every
-# mutant when empty: hours on 2 cores); RESUME=1 keeps reports/mutation.json's results for
-# mutants that still read the same.
-MUTANTS ?=
+# in src/rfc8823/faults/mutants.toml fail it. By default the fixed-seed sample of 360 whose
+# score the README states (about two hours on 2 cores); MUTANTS=N another sample, MUTANTS= (empty)
+# every mutant (about 1,250, hours, and survivors outside the sample are not triaged yet);
+# RESUME=1 keeps reports/mutation.json's results for mutants that still read the same.
+MUTANTS ?= 360
 RESUME ?=
 mutate: $(STAMP)
 	$(BIN)/rfc8823 selfcheck --mutate -j $(JOBS) --json reports/mutation.json \
