@@ -8,6 +8,7 @@ reference CA asks ``config.faults.on(name)`` where each fault acts (``rfc8823.se
 
 from __future__ import annotations
 
+from rfc8823.auth.dkim import RESPONSE_REQUIRED_HEADERS
 from rfc8823.faults import Fault, declare
 
 _S = "suites/server/"
@@ -28,19 +29,7 @@ _VARIATIONS = _S + "test_reply_variations.py::test_conforming_variations_validat
 _ISSUED = _FINALIZE + "test_issued_certificate_matches_the_request"
 _PROFILE = _S + "test_certificate_profile.py::"
 _LINTED = _PROFILE + "test_issued_certificate_passes_the_lints"
-_UNSIGNED_FIELDS = (
-    "sender",
-    "reply-to",
-    "to",
-    "cc",
-    "subject",
-    "date",
-    "in-reply-to",
-    "references",
-    "message-id",
-    "content-type",
-    "content-transfer-encoding",
-)
+_UNSIGNED_FIELDS = tuple(name for name in RESPONSE_REQUIRED_HEADERS if name != "from")
 """The fields of RESP-DKIM-2's list but From, one fault each (From: REF-6376-1)."""
 
 
