@@ -7,10 +7,9 @@ server and openssl); the timed loop runs only ``inspect_challenge``. Goal: 1,000
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
-from benchmarks.measure import cpu_seconds, load_during
+from benchmarks.measure import throughput
 from rfc8823.auth.resolver import Resolver
 from rfc8823.auth.smime import SmimeForm
 from rfc8823.findings import failures
@@ -83,21 +82,15 @@ def measure(messages: int = MESSAGES) -> dict[str, Any]:
         auths: list[ChallengeAuth] = [
             authenticate_challenge(raw, resolver=resolver, trust_anchors=anchors) for raw in raws
         ]
-    with load_during() as load:
-        cpu_before = cpu_seconds()
-        started = time.perf_counter()
-        reports = [
+    reports, rate = throughput(
+        messages,
+        lambda: [
             inspect_challenge(raw, expect, auth)
             for raw, expect, auth in zip(raws, expectations, auths, strict=True)
-        ]
-        elapsed = time.perf_counter() - started
-        cpu = (cpu_seconds() or 0.0) - (cpu_before or 0.0)
+        ],
+    )
     return {
-        "messages": messages,
-        "seconds": round(elapsed, 3),
-        "messages_per_s": round(messages / elapsed, 1),
-        "messages_per_cpu_s": round(messages / cpu, 1) if cpu > 0 else None,
+        **rate,
         "with_fail": sum(1 for r in reports if any(f.verdict == "fail" for f in r.findings)),
         "with_fail_or_warn": sum(1 for report in reports if failures(report.findings)),
-        "load": load.as_json(),
     }

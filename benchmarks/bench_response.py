@@ -6,12 +6,11 @@ Goal: at least 1,000 messages per second.
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from benchmarks.measure import cpu_seconds, load_during
+from benchmarks.measure import throughput
 from rfc8823.auth.dkim import DkimResult, DkimSignatureResult
 from rfc8823.messages.response import (
     DEFAULT_DKIM_HEADERS,
@@ -86,17 +85,8 @@ def measure(messages: int = MESSAGES) -> dict[str, Any]:
         DOMAIN, SELECTOR, "ed25519-sha256", DEFAULT_DKIM_HEADERS, None, "pass", "precomputed"
     )
     auth = ResponseAuth(dkim=DkimResult(signatures=(signature,)))
-    with load_during() as load:
-        cpu_before = cpu_seconds()
-        started = time.perf_counter()
-        accepted = sum(inspect_response(raw, expect, auth).acceptable for raw, expect in cases)
-        elapsed = time.perf_counter() - started
-        cpu = (cpu_seconds() or 0.0) - (cpu_before or 0.0)
-    return {
-        "messages": messages,
-        "seconds": round(elapsed, 3),
-        "messages_per_s": round(messages / elapsed, 1),
-        "messages_per_cpu_s": round(messages / cpu, 1) if cpu > 0 else None,
-        "accepted": accepted,
-        "load": load.as_json(),
-    }
+    accepted, rate = throughput(
+        messages,
+        lambda: sum(inspect_response(raw, expect, auth).acceptable for raw, expect in cases),
+    )
+    return {**rate, "accepted": accepted}

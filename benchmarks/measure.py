@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "Load",
@@ -27,6 +27,7 @@ __all__ = [
     "machine",
     "median_ms",
     "percentile",
+    "throughput",
     "time_calls",
 ]
 
@@ -37,6 +38,8 @@ _UTIME = 11
 """Where utime (field 14 of /proc/PID/stat, stime follows) is once the line is split after
 the command name, which ends at the last ')' (field 3 comes first)."""
 
+
+T = TypeVar("T")
 
 def cpu_seconds(pid: int | None = None) -> float | None:
     """CPU seconds (user + system) used so far by process ``pid`` (None: this process, all its
@@ -112,6 +115,24 @@ def time_calls(call: Callable[[], object], rounds: int) -> list[float]:
         call()
         durations.append(time.perf_counter() - started)
     return durations
+
+
+def throughput(messages: int, run: Callable[[], T]) -> tuple[T, dict[str, Any]]:
+    """``run()``'s result, and its rate over ``messages``: wall seconds, messages per second
+    and per CPU-second (load-independent on a shared machine), and the load around it."""
+    with load_during() as load:
+        cpu_before = cpu_seconds()
+        started = time.perf_counter()
+        result = run()
+        elapsed = time.perf_counter() - started
+        cpu = (cpu_seconds() or 0.0) - (cpu_before or 0.0)
+    return result, {
+        "messages": messages,
+        "seconds": round(elapsed, 3),
+        "messages_per_s": round(messages / elapsed, 1),
+        "messages_per_cpu_s": round(messages / cpu, 1) if cpu > 0 else None,
+        "load": load.as_json(),
+    }
 
 
 def machine() -> dict[str, Any]:
